@@ -1,0 +1,27 @@
+@{
+    RootModule           = 'QmailPS.dll'
+    ModuleVersion        = '0.1.0'
+    GUID                 = '6722a161-5adf-45aa-8742-15633ee71a6e'
+    Author               = 'QmailPS contributors'
+    CompanyName          = 'QmailPS'
+    Copyright            = '(c) QmailPS contributors. MIT License.'
+    Description          = 'Inspect and repair the qmail mail queue, stop stuck deliveries and manage remote-host timeouts on Linux, with typed objects instead of qmail-qread/qmail-qstat text. Reads the queue exactly as qmail-send does.'
+    PowerShellVersion    = '7.2'
+    CompatiblePSEditions = @('Core')
+    FormatsToProcess     = @('QmailPS.Format.ps1xml')
+    CmdletsToExport      = @(
+        'Get-QmailQueueMessage'
+        'Get-QmailQueueSummary'
+        'ConvertTo-QmailQread'
+    )
+    FunctionsToExport    = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags       = @('qmail', 'notqmail', 'netqmail', 'mail', 'queue', 'MTA', 'postmaster', 'Linux', 'PSEdition_Core')
+            ProjectUri = 'https://github.com/qmailps/QmailPS'
+            LicenseUri = 'https://github.com/qmailps/QmailPS/blob/main/LICENSE'
+        }
+    }
+}

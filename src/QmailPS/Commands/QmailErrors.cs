@@ -1,0 +1,47 @@
+using System;
+using System.IO;
+using System.Management.Automation;
+using QmailPS.Posix;
+using QmailPS.Queue;
+
+namespace QmailPS.Commands
+{
+    /// <summary>Every ErrorRecord the module writes, with its stable ErrorId, in one place.</summary>
+    internal static class QmailErrors
+    {
+        public static ErrorCategory FromErrno(int errno) => errno switch
+        {
+            Errno.EPERM or Errno.EACCES => ErrorCategory.PermissionDenied,
+            Errno.ENOENT or Errno.ENOTDIR => ErrorCategory.ObjectNotFound,
+            Errno.EAGAIN or Errno.EMFILE or Errno.ENFILE => ErrorCategory.ResourceBusy,
+            Errno.EINVAL => ErrorCategory.InvalidArgument,
+            Errno.ENOSPC => ErrorCategory.WriteError,
+            _ => ErrorCategory.ReadError,
+        };
+
+        public static ErrorRecord QueueNotFound(string candidates) => new ErrorRecord(
+            new DirectoryNotFoundException($"No qmail queue found: QMAIL_HOME is not set and none of {candidates} exists. Use -QueuePath."),
+            "QmailQueueNotFound", ErrorCategory.ObjectNotFound, candidates);
+
+        public static ErrorRecord NotFileSystem(string path) => new ErrorRecord(
+            new ArgumentException($"'{path}' is not a file-system path; a qmail queue is a directory."),
+            "QmailPathNotFileSystem", ErrorCategory.InvalidArgument, path);
+
+        public static ErrorRecord NotAQueue(NotAQueueException e) => new ErrorRecord(e, "QmailNotAQueue", ErrorCategory.InvalidArgument, e.QueuePath)
+        {
+            ErrorDetails = new ErrorDetails(e.Message) { RecommendedAction = "Give -QueuePath the queue directory itself, e.g. /var/qmail/queue." },
+        };
+
+        public static ErrorRecord AccessDenied(QueueAccessException e) => new ErrorRecord(e, "QmailQueueAccessDenied", FromErrno(e.ErrorNumber), e.QueuePath)
+        {
+            ErrorDetails = new ErrorDetails(e.Message) { RecommendedAction = "Run as root (sudo pwsh), or as qmails with group qmail, like qmail-qread." },
+        };
+
+        public static ErrorRecord DirectoryUnreadable(string path, int errno, string text) => new ErrorRecord(
+            new IOException(text), "QmailQueueDirectoryUnreadable", FromErrno(errno), path);
+
+        public static ErrorRecord MessageNotFound(ulong id, string root) => new ErrorRecord(
+            new ItemNotFoundException($"No message {id} in the queue '{root}' (neither todo/{id} nor info/…/{id} exists)."),
+            "QmailMessageNotFound", ErrorCategory.ObjectNotFound, id);
+    }
+}

@@ -1,0 +1,95 @@
+using System;
+using System.Collections.Generic;
+
+namespace QmailPS
+{
+    /// <summary>Where a message stands, as qmail-send sees it.</summary>
+    public enum QueueMessageState
+    {
+        /// <summary>Preprocessed (info/ exists); recipients pending or waiting for the end of the message.</summary>
+        Queued,
+        /// <summary>Only in todo/: qmail-send has not preprocessed it yet (qmail-qread does not list these).</summary>
+        Unprocessed,
+        /// <summary>Preprocessed, and bounce/ID exists: at least one recipient failed permanently.</summary>
+        Bouncing,
+        /// <summary>qmail cannot deliver it as it is; Damage says why. Test-QmailQueue/Repair-QmailQueue deal with it.</summary>
+        Damaged,
+    }
+
+    /// <summary>qmail's two delivery channels: local/ (qmail-lspawn) and remote/ (qmail-rspawn).</summary>
+    public enum RecipientChannel { Local, Remote }
+
+    /// <summary>One recipient record of a channel file (or of todo/ for an unprocessed message).</summary>
+    public sealed class QueueRecipient
+    {
+        internal QueueRecipient(string address, RecipientChannel channel, bool delivered, byte[] raw)
+        {
+            Address = address; Channel = channel; Delivered = delivered; RawAddress = raw;
+        }
+
+        public string Address { get; }
+        public RecipientChannel Channel { get; }
+        /// <summary>True for a D record: delivered, or failed permanently (then it is in bounce/ID).</summary>
+        public bool Delivered { get; }
+
+        /// <summary>The address bytes as on disk (addresses are bytes to qmail, not text).</summary>
+        internal byte[] RawAddress { get; }
+
+        public override string ToString() => Address;
+    }
+
+    /// <summary>One message of a qmail queue.</summary>
+    public sealed class QueueMessage
+    {
+        private static readonly QueueRecipient[] NoRecipients = new QueueRecipient[0];
+
+        internal QueueMessage(ulong id, string queuePath) { Id = id; QueuePath = queuePath; }
+
+        /// <summary>The message number: the inode number of mess/N/ID when it was queued.</summary>
+        public ulong Id { get; }
+        /// <summary>Envelope sender; '' for a bounce, '#@[]' for a double bounce.</summary>
+        public string Sender { get; internal set; } = "";
+        public bool IsBounce => Sender.Length == 0 && !SenderMissing;
+        public bool IsDoubleBounce => Sender == "#@[]";
+        public QueueRecipient[] Recipients { get; internal set; } = NoRecipients;
+        /// <summary>Recipients not yet delivered (T records).</summary>
+        public int PendingCount { get; internal set; }
+        /// <summary>Bytes of mess/N/ID (the message with qmail-queue's Received line); -1 when it is missing.</summary>
+        public long Size { get; internal set; } = -1;
+        /// <summary>Birth as qmail-send uses it: mtime of info/N/ID (UTC); for an unprocessed message, mtime of todo/ID.</summary>
+        public DateTime QueuedAt { get; internal set; }
+        /// <summary>
+        /// Earliest next delivery attempt (UTC) from the pending channel files' mtimes. qmail-send
+        /// stamps them with the schedule only when it stops cleanly; while it runs they hold the
+        /// time of the last change, and the attempt may come sooner.
+        /// </summary>
+        public DateTime? NextAttempt { get; internal set; }
+        public QueueMessageState State { get; internal set; }
+        /// <summary>Why the message is Damaged, in qmail's terms; null otherwise.</summary>
+        public string? Damage { get; internal set; }
+        /// <summary>The queue directory the message is in.</summary>
+        public string QueuePath { get; }
+
+        // Filled only with -IncludeHeader.
+        public string? Subject { get; internal set; }
+        public string? From { get; internal set; }
+        public string? To { get; internal set; }
+        public string? Date { get; internal set; }
+        public string? MessageId { get; internal set; }
+
+        /// <summary>Sender bytes as on disk (for qmail-qread's exact text).</summary>
+        internal byte[] RawSender { get; set; } = new byte[0];
+        /// <summary>True when info has no usable F record (sender unknown to qmail-send).</summary>
+        internal bool SenderMissing { get; set; }
+        /// <summary>bounce/ID exists (qmail-qread's "bouncing"), whatever the State.</summary>
+        internal bool HasBounce { get; set; }
+        /// <summary>Read from todo/ (qmail-qread does not list it).</summary>
+        internal bool FromTodo { get; set; }
+        /// <summary>What qmail-qread prints instead of the message ("file does not exist"), or null.</summary>
+        internal string? QreadTrouble { get; set; }
+
+        internal void AddDamage(string text) => Damage = Damage is null ? text : Damage + "; " + text;
+
+        public override string ToString() => Id.ToString(System.Globalization.CultureInfo.InvariantCulture);
+    }
+}

@@ -1,0 +1,249 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace QmailPS.Posix
+{
+    /// <summary>One entry of a directory, as readdir returns it. Numeric names are parsed the way
+    /// qmail's scan_ulong does (all digits, wrapping modulo 2^64); the raw name is kept only when it
+    /// is not the canonical decimal form, because only then must it be opened by its own bytes.</summary>
+    internal readonly struct DirEntry
+    {
+        public DirEntry(ulong id, bool numeric, bool canonical, FileKind kind, byte[]? rawName)
+        {
+            Id = id; IsNumeric = numeric; IsCanonical = canonical; Kind = kind; RawName = rawName;
+        }
+
+        public ulong Id { get; }
+        public bool IsNumeric { get; }
+        /// <summary>Numeric, and spelled exactly as qmail's fmtqfn spells the id (no leading zero).</summary>
+        public bool IsCanonical { get; }
+        /// <summary>From d_type; Unknown when the file system does not fill it in.</summary>
+        public FileKind Kind { get; }
+        /// <summary>The name's bytes without NUL; null for canonical numeric names.</summary>
+        public byte[]? RawName { get; }
+
+        public string Name => RawName is null ? Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : Encoding.UTF8.GetString(RawName);
+
+        /// <summary>NUL-terminated bytes to pass to openat/statx.</summary>
+        public byte[] NameZ()
+        {
+            if (RawName is null) { var b = new byte[21]; Libc.FormatId(Id, b); return b; }
+            var z = new byte[RawName.Length + 1];
+            Buffer.BlockCopy(RawName, 0, z, 0, RawName.Length);
+            return z;
+        }
+    }
+
+    /// <summary>
+    /// An open directory: entries are listed with readdir, and files are stat'ed and read relative
+    /// to the directory's descriptor (statx/openat), which is what makes a scan cheaper than
+    /// qmail-qread's absolute-path calls. Never follows a symlink; never blocks on a FIFO.
+    /// </summary>
+    internal sealed unsafe class DirectoryHandle : IDisposable
+    {
+        /// <summary>errno-like code for "not a regular file" (the open worked but the type is wrong).</summary>
+        public const int NotRegular = -2;
+
+        private static bool s_noStatx;
+        private int _fd;
+
+        private DirectoryHandle(int fd, string path) { _fd = fd; Path = path; }
+
+        public string Path { get; }
+
+        public static DirectoryHandle? TryOpen(string path, out int errno)
+        {
+            byte[] p = Libc.PathBytes(path);
+            int fd;
+            fixed (byte* pp = p) fd = Libc.open(pp, Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NOFOLLOW | Libc.O_NONBLOCK, 0);
+            if (fd < 0) { errno = Libc.LastErrno; return null; }
+            // Refuse anything but a real directory (a symlink gives ELOOP above; a file is caught here).
+            var h = new DirectoryHandle(fd, path);
+            if (!h.TryStatSelf(out FileStatus st, out errno)) { h.Dispose(); return null; }
+            if (st.Kind != FileKind.Directory) { h.Dispose(); errno = Errno.ENOTDIR; return null; }
+            errno = 0;
+            return h;
+        }
+
+        public static DirectoryHandle Open(string path)
+        {
+            var h = TryOpen(path, out int errno);
+            if (h is null) throw Errno.ToException(errno, "open directory", path);
+            return h;
+        }
+
+        private bool TryStatSelf(out FileStatus st, out int errno)
+        {
+            byte* empty = stackalloc byte[1];
+            empty[0] = 0;
+            return TryStatCore(_fd, empty, Libc.AT_EMPTY_PATH, Path, out st, out errno);
+        }
+
+        /// <summary>lstat of a name in this directory.</summary>
+        public bool TryStat(byte[] nameZ, out FileStatus st, out int errno)
+        {
+            fixed (byte* n = nameZ)
+                return TryStatCore(_fd, n, Libc.AT_SYMLINK_NOFOLLOW, null, out st, out errno, nameZ);
+        }
+
+        public bool TryStat(string name, out FileStatus st, out int errno) => TryStat(Libc.PathBytes(name), out st, out errno);
+
+        private bool TryStatCore(int dirfd, byte* name, int flags, string? selfPath, out FileStatus st, out int errno, byte[]? nameZ = null)
+        {
+            if (!s_noStatx)
+            {
+                try
+                {
+                    Libc.StatxBuffer buf;
+                    if (Libc.statx(dirfd, name, flags, Libc.STATX_BASIC_STATS, &buf) == 0)
+                    {
+                        st = buf.ToStatus(); errno = 0; return true;
+                    }
+                    errno = Libc.LastErrno;
+                    st = default;
+                    return false;
+                }
+                catch (EntryPointNotFoundException)
+                {
+                    // glibc < 2.28 or a libc without statx: fall back to Mono.Posix lstat on full paths.
+                    s_noStatx = true;
+                }
+            }
+            string full = selfPath ?? System.IO.Path.Combine(Path, DecodeZ(nameZ!));
+            return Posix.Current.TryLstat(full, out st, out errno);
+        }
+
+        private static string DecodeZ(byte[] z)
+        {
+            int n = Array.IndexOf(z, (byte)0);
+            return Encoding.UTF8.GetString(z, 0, n < 0 ? z.Length : n);
+        }
+
+        /// <summary>
+        /// Reads a whole regular file of this directory into <paramref name="buffer"/> (grown as
+        /// needed). Returns the length, or -1 with errno set (ENOENT, EACCES, ELOOP for a symlink,
+        /// <see cref="NotRegular"/> for a FIFO, directory or device). <paramref name="maxBytes"/>
+        /// caps the read for files such as mess where only the start is wanted.
+        /// </summary>
+        public int TryReadFile(byte[] nameZ, ref byte[] buffer, out FileStatus st, out int errno, int maxBytes = int.MaxValue, bool noAtime = false)
+        {
+            int fd;
+            int flags = Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NOFOLLOW | Libc.O_NONBLOCK | (noAtime ? Libc.O_NOATIME : 0);
+            fixed (byte* n = nameZ) fd = Libc.openat(_fd, n, flags, 0);
+            if (fd < 0 && noAtime && Libc.LastErrno == Errno.EPERM)
+                fixed (byte* n = nameZ) fd = Libc.openat(_fd, n, flags & ~Libc.O_NOATIME, 0);
+            if (fd < 0) { errno = Libc.LastErrno; st = default; return -1; }
+            try
+            {
+                byte* empty = stackalloc byte[1];
+                empty[0] = 0;
+                if (!TryStatCore(fd, empty, Libc.AT_EMPTY_PATH, System.IO.Path.Combine(Path, DecodeZ(nameZ)), out st, out errno))
+                    return -1;
+                if (st.Kind != FileKind.Regular) { errno = NotRegular; return -1; }
+                long want = Math.Min(st.Size, maxBytes);
+                if (buffer.Length < want + 1) buffer = new byte[Math.Max(want + 1, buffer.Length * 2)];
+                int total = 0;
+                while (total < maxBytes)
+                {
+                    if (total == buffer.Length)
+                    {
+                        // The file grew while we read it (a live qmail-send appending to bounce/).
+                        Array.Resize(ref buffer, buffer.Length * 2);
+                    }
+                    int ask = Math.Min(buffer.Length - total, maxBytes - total);
+                    long got;
+                    fixed (byte* b = &buffer[total]) got = (long)Libc.read(fd, b, (UIntPtr)ask);
+                    if (got < 0)
+                    {
+                        errno = Libc.LastErrno;
+                        if (errno == Errno.EINTR) continue;
+                        return -1;
+                    }
+                    if (got == 0) break;
+                    total += (int)got;
+                }
+                errno = 0;
+                return total;
+            }
+            finally { Libc.close(fd); }
+        }
+
+        /// <summary>Lists the directory (raw readdir order, '.' and '..' skipped).</summary>
+        public static List<DirEntry> List(string path)
+        {
+            var list = TryList(path, out int errno);
+            if (list is null) throw Errno.ToException(errno, "open directory", path);
+            return list;
+        }
+
+        public static List<DirEntry>? TryList(string path, out int errno)
+        {
+            byte[] p = Libc.PathBytes(path);
+            int fd;
+            fixed (byte* pp = p) fd = Libc.open(pp, Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NOFOLLOW | Libc.O_NONBLOCK | 0, 0);
+            if (fd < 0) { errno = Libc.LastErrno; return null; }
+            IntPtr dir = Libc.fdopendir(fd);
+            if (dir == IntPtr.Zero)
+            {
+                errno = Libc.LastErrno; // ENOTDIR when it is a file
+                Libc.close(fd);
+                return null;
+            }
+            var result = new List<DirEntry>();
+            try
+            {
+                while (true)
+                {
+                    IntPtr ent = Libc.readdir(dir);
+                    if (ent == IntPtr.Zero) break;
+                    // struct dirent on 64-bit glibc and musl: d_ino@0, d_off@8, d_reclen@16, d_type@18, d_name@19.
+                    byte* e = (byte*)ent;
+                    byte dtype = e[18];
+                    byte* name = e + 19;
+                    int len = 0;
+                    while (name[len] != 0) len++;
+                    if (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'))) continue;
+                    result.Add(MakeEntry(name, len, dtype));
+                }
+                errno = 0;
+                return result;
+            }
+            finally { Libc.closedir(dir); }
+        }
+
+        private static DirEntry MakeEntry(byte* name, int len, byte dtype)
+        {
+            FileKind kind = dtype switch
+            {
+                8 => FileKind.Regular, 4 => FileKind.Directory, 10 => FileKind.Symlink, 1 => FileKind.Fifo,
+                12 => FileKind.Socket, 2 => FileKind.CharDevice, 6 => FileKind.BlockDevice, _ => FileKind.Unknown,
+            };
+            bool numeric = len > 0, overflow = false;
+            ulong id = 0;
+            for (int i = 0; i < len; i++)
+            {
+                byte c = name[i];
+                if (c < '0' || c > '9') { numeric = false; break; }
+                ulong d = (ulong)(c - '0');
+                if (id > (ulong.MaxValue - d) / 10) overflow = true;
+                unchecked { id = id * 10 + d; } // scan_ulong wraps, it does not check
+            }
+            // An overflowing name is an alias of the wrapped id, like a leading zero is.
+            bool canonical = numeric && !overflow && (len == 1 || name[0] != '0');
+            byte[]? raw = null;
+            if (!canonical)
+            {
+                raw = new byte[len];
+                Marshal.Copy((IntPtr)name, raw, 0, len);
+            }
+            return new DirEntry(numeric ? id : 0, numeric, canonical, kind, raw);
+        }
+
+        public void Dispose()
+        {
+            if (_fd >= 0) { Libc.close(_fd); _fd = -1; }
+        }
+    }
+}

@@ -1,0 +1,55 @@
+using System;
+
+namespace QmailPS.Posix
+{
+    /// <summary>
+    /// Every POSIX call the module makes outside the scan's hot path. One small interface so that
+    /// tests can inject faults at each write, and so the Mono.Posix dependency stays in one file.
+    /// Every call works on the link itself, never on what a symlink points to.
+    /// </summary>
+    internal interface IPosix
+    {
+        bool TryLstat(string path, out FileStatus status, out int errno);
+        uint EffectiveUserId { get; }
+        /// <summary>uid and primary gid of a user name, or null when it does not exist.</summary>
+        (uint Uid, uint Gid)? LookupUser(string name);
+        uint? LookupGroup(string name);
+        string? UserName(uint uid);
+        string? GroupName(uint gid);
+        void Lchown(string path, uint uid, uint gid);
+        /// <summary>chmod that refuses symlinks (opens with O_NOFOLLOW and uses fchmod).</summary>
+        void ChmodNoFollow(string path, uint mode);
+        void Link(string existing, string newPath);
+        void Unlink(string path);
+        void Rename(string from, string to);
+        void Mkfifo(string path, uint mode);
+        void Mkdir(string path, uint mode);
+        void SetTimes(string path, long atimeSeconds, long mtimeSeconds);
+        /// <summary>Creates a new file (O_EXCL, never through a symlink), writes it, fsyncs it.</summary>
+        void WriteNewFile(string path, byte[] content, uint mode);
+        int Kill(int pid, int signal);
+    }
+
+    /// <summary>Where the module gets its IPosix. Tests may swap in a fault-injecting one.</summary>
+    internal static class Posix
+    {
+        private static IPosix? s_current;
+
+        public static IPosix Current
+        {
+            get => s_current ??= CreateDefault();
+            set => s_current = value;
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private static IPosix CreateDefault()
+        {
+            // The resolver must be in place before the JIT first touches a Mono.Posix type.
+            NativeDependencies.Register();
+            return CreateMono();
+        }
+
+        [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
+        private static IPosix CreateMono() => new MonoPosix();
+    }
+}

@@ -1,0 +1,118 @@
+using System;
+using Mono.Unix.Native;
+
+namespace QmailPS.Posix
+{
+    /// <summary>IPosix over Mono.Posix.NETStandard (the design card's choice), plus flock-free calls only.</summary>
+    internal sealed class MonoPosix : IPosix
+    {
+        private static int LastErrno() => NativeConvert.FromErrno(Stdlib.GetLastError());
+
+        private static void Check(int rc, string op, string path)
+        {
+            if (rc < 0) throw Errno.ToException(LastErrno(), op, path);
+        }
+
+        public bool TryLstat(string path, out FileStatus status, out int errno)
+        {
+            if (Syscall.lstat(path, out Stat st) != 0)
+            {
+                errno = LastErrno(); status = default; return false;
+            }
+            status = new FileStatus(st.st_ino, st.st_dev, (uint)st.st_mode, st.st_uid, st.st_gid, (uint)st.st_nlink,
+                st.st_size, st.st_mtime, st.st_mtime_nsec, st.st_atime);
+            errno = 0;
+            return true;
+        }
+
+        public uint EffectiveUserId => Syscall.geteuid();
+
+        public (uint Uid, uint Gid)? LookupUser(string name)
+        {
+            // getpwnam_r underneath (Mono's wrapper copies the static struct under a lock).
+            Passwd? pw = Syscall.getpwnam(name);
+            return pw is null ? null : (pw.pw_uid, pw.pw_gid);
+        }
+
+        public uint? LookupGroup(string name)
+        {
+            Group? gr = Syscall.getgrnam(name);
+            return gr?.gr_gid;
+        }
+
+        public string? UserName(uint uid) => Syscall.getpwuid(uid)?.pw_name;
+
+        public string? GroupName(uint gid) => Syscall.getgrgid(gid)?.gr_name;
+
+        public void Lchown(string path, uint uid, uint gid) => Check(Syscall.lchown(path, uid, gid), "lchown", path);
+
+        public void ChmodNoFollow(string path, uint mode)
+        {
+            int fd = Syscall.open(path, OpenFlags.O_RDONLY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NONBLOCK | OpenFlags.O_CLOEXEC);
+            Check(fd, "open", path);
+            try { Check(Syscall.fchmod(fd, (FilePermissions)mode), "fchmod", path); }
+            finally { Syscall.close(fd); }
+        }
+
+        public void Link(string existing, string newPath) => Check(Syscall.link(existing, newPath), "link", newPath);
+
+        public void Unlink(string path) => Check(Syscall.unlink(path), "unlink", path);
+
+        public void Rename(string from, string to) => Check(Syscall.rename(from, to), "rename", from);
+
+        public void Mkfifo(string path, uint mode)
+        {
+            Check(Syscall.mkfifo(path, (FilePermissions)mode), "mkfifo", path);
+            ChmodNoFollow(path, mode); // mkfifo is subject to the umask
+        }
+
+        public void Mkdir(string path, uint mode)
+        {
+            Check(Syscall.mkdir(path, (FilePermissions)mode), "mkdir", path);
+            ChmodNoFollow(path, mode);
+        }
+
+        public void SetTimes(string path, long atimeSeconds, long mtimeSeconds)
+        {
+            var times = new[] { new Timeval { tv_sec = atimeSeconds }, new Timeval { tv_sec = mtimeSeconds } };
+            Check(Syscall.lutimes(path, times), "lutimes", path);
+        }
+
+        public void WriteNewFile(string path, byte[] content, uint mode)
+        {
+            int fd = Syscall.open(path, OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC,
+                (FilePermissions)mode);
+            Check(fd, "create", path);
+            try
+            {
+                WriteAll(fd, content, path);
+                Check(Syscall.fchmod(fd, (FilePermissions)mode), "fchmod", path); // undo the umask
+                Check(Syscall.fsync(fd), "fsync", path);
+            }
+            finally { Syscall.close(fd); }
+        }
+
+        private static unsafe void WriteAll(int fd, byte[] content, string path)
+        {
+            int done = 0;
+            while (done < content.Length)
+            {
+                long n;
+                fixed (byte* p = &content[done]) n = Syscall.write(fd, p, (ulong)(content.Length - done));
+                if (n < 0)
+                {
+                    int e = LastErrno();
+                    if (e == Errno.EINTR) continue;
+                    throw Errno.ToException(e, "write", path);
+                }
+                done += (int)n;
+            }
+        }
+
+        public int Kill(int pid, int signal)
+        {
+            int rc = Syscall.kill(pid, NativeConvert.ToSignum(signal));
+            return rc == 0 ? 0 : LastErrno();
+        }
+    }
+}

@@ -1,0 +1,113 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text;
+
+namespace QmailPS.Queue
+{
+    /// <summary>
+    /// The few control files that decide what qmail-send does with a queued message: locals and
+    /// virtualdomains (local or remote delivery, qmail-send.c rewrite()), envnoathost, percenthack
+    /// and queuelifetime. Read from &lt;home&gt;/control next to the queue; a missing file takes
+    /// qmail's default.
+    /// </summary>
+    public sealed class ControlFiles
+    {
+        public const long DefaultQueueLifetime = 604800;
+
+        private readonly HashSet<string> _locals = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+        private readonly Dictionary<string, string> _virtualDomains = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+        private readonly HashSet<string> _percentHack = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+
+        public string Directory { get; }
+        public string? Me { get; }
+        public string EnvNoAtHost { get; }
+        public long QueueLifetime { get; }
+        /// <summary>Problems met while reading (unreadable or malformed files), for -Verbose or an error.</summary>
+        public List<string> Problems { get; } = new List<string>();
+
+        public ControlFiles(string controlDirectory)
+        {
+            Directory = controlDirectory;
+            Me = FirstLine("me");
+            EnvNoAtHost = FirstLine("envnoathost") ?? Me ?? "envnoathost";
+            var locals = Lines("locals");
+            if (locals is null) { if (Me != null) _locals.Add(Me); }
+            else foreach (string l in locals) _locals.Add(l);
+            foreach (string l in Lines("percenthack") ?? new List<string>()) _percentHack.Add(l);
+            foreach (string l in Lines("virtualdomains") ?? new List<string>())
+            {
+                int colon = l.IndexOf(':');
+                if (colon < 0) continue;
+                string key = l.Substring(0, colon);
+                if (!_virtualDomains.ContainsKey(key)) _virtualDomains[key] = l.Substring(colon + 1);
+            }
+            string? lifetime = FirstLine("queuelifetime");
+            QueueLifetime = DefaultQueueLifetime;
+            if (lifetime != null)
+            {
+                // qmail's control_readint: scan_ulong on the first line; non-numeric text is an error.
+                if (long.TryParse(lifetime, NumberStyles.None, CultureInfo.InvariantCulture, out long v)) QueueLifetime = v;
+                else Problems.Add($"control/queuelifetime is not a number ('{lifetime}'); qmail-send refuses to start with it");
+            }
+        }
+
+        private List<string>? Lines(string name)
+        {
+            string path = Path.Combine(Directory, name);
+            try
+            {
+                if (!File.Exists(path)) return null;
+                var result = new List<string>();
+                foreach (string raw in File.ReadAllLines(path, Encoding.UTF8))
+                {
+                    // control_readfile: strip trailing spaces/tabs, skip empty lines and '#' comments.
+                    string line = raw.TrimEnd(' ', '\t', '\r');
+                    if (line.Length == 0 || line[0] == '#') continue;
+                    result.Add(line);
+                }
+                return result;
+            }
+            catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+            {
+                Problems.Add($"cannot read control/{name}: {e.Message}");
+                return null;
+            }
+        }
+
+        private string? FirstLine(string name)
+        {
+            var l = Lines(name);
+            return l is null || l.Count == 0 ? null : l[0];
+        }
+
+        /// <summary>qmail-send's rewrite(): which channel a todo recipient will be preprocessed into.</summary>
+        public RecipientChannel ChannelOf(string recipient)
+        {
+            string addr = recipient;
+            int at = addr.LastIndexOf('@');
+            if (at < 0) { addr = addr + "@" + EnvNoAtHost; at = addr.LastIndexOf('@'); }
+            // percenthack: user%host@thisdomain becomes user@host while the domain is listed.
+            while (_percentHack.Contains(addr.Substring(at + 1)))
+            {
+                int pct = addr.LastIndexOf('%', at == 0 ? 0 : at - 1);
+                if (pct < 0) break;
+                addr = addr.Substring(0, at);
+                addr = addr.Substring(0, pct) + "@" + addr.Substring(pct + 1);
+                at = pct;
+            }
+            at = addr.LastIndexOf('@');
+            if (_locals.Contains(addr.Substring(at + 1))) return RecipientChannel.Local;
+            for (int i = 0; i <= addr.Length; i++)
+            {
+                if (i == 0 || i == at + 1 || i == addr.Length || (i > at && addr[i] == '.'))
+                {
+                    if (_virtualDomains.TryGetValue(addr.Substring(i), out string? prepend))
+                        return prepend.Length == 0 ? RecipientChannel.Remote : RecipientChannel.Local;
+                }
+            }
+            return RecipientChannel.Remote;
+        }
+    }
+}

@@ -1,0 +1,156 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using QmailPS.Posix;
+
+namespace QmailPS.Queue
+{
+    /// <summary>
+    /// Where a queue is and how it is laid out: the split (conf-split, compiled into qmail, so read
+    /// here from the split directories that exist) and whether todo/ and intd/ are split (big-todo).
+    /// Names follow fmtqfn: mess, info, local, remote are always split; todo and intd only with big-todo.
+    /// </summary>
+    public sealed class QueueLayout
+    {
+        public const int DefaultSplit = 23;
+
+        /// <summary>Directories qmail's installer creates, in hier.c order.</summary>
+        public static readonly string[] SplitDirectories = { "mess", "info", "local", "remote" };
+        public static readonly string[] TopDirectories = { "pid", "mess", "intd", "todo", "info", "local", "remote", "bounce", "lock" };
+
+        public QueueLayout(string root, int split, bool bigTodo)
+        {
+            if (split < 1) throw new ArgumentOutOfRangeException(nameof(split), "The split must be at least 1.");
+            Root = Path.GetFullPath(root).TrimEnd('/');
+            if (Root.Length == 0) Root = "/";
+            Split = split;
+            BigTodo = bigTodo;
+        }
+
+        public string Root { get; }
+        public int Split { get; }
+        public bool BigTodo { get; }
+
+        public int SplitOf(ulong id) => (int)(id % (ulong)Split);
+
+        public string Dir(string name) => Root + "/" + name;
+
+        /// <summary>dir/N for a split directory, or dir itself for todo/intd without big-todo and bounce.</summary>
+        public string DirFor(string name, ulong id) => IsSplit(name) ? SplitDir(name, SplitOf(id)) : Dir(name);
+
+        public string SplitDir(string name, int n) => Root + "/" + name + "/" + n.ToString(CultureInfo.InvariantCulture);
+
+        public bool IsSplit(string name) => name switch
+        {
+            "mess" or "info" or "local" or "remote" => true,
+            "todo" or "intd" => BigTodo,
+            _ => false,
+        };
+
+        /// <summary>fmtqfn: the canonical path of a message's file in one of the queue directories.</summary>
+        public string PathOf(string name, ulong id) => DirFor(name, id) + "/" + id.ToString(CultureInfo.InvariantCulture);
+
+        /// <summary>qmail's control directory, next to the queue (&lt;home&gt;/control).</summary>
+        public string ControlDirectory => Path.Combine(Path.GetDirectoryName(Root) ?? "/", "control");
+
+        /// <summary>
+        /// Reads the layout from a queue on disk. The split is one more than the highest numbered
+        /// subdirectory found in mess/, info/, local/ or remote/ (so one missing directory does not
+        /// change it); big-todo is "todo/0 is a directory", the test qmHandle and qmqtool use.
+        /// Throws <see cref="NotAQueueException"/> when the path is not a qmail queue.
+        /// </summary>
+        public static QueueLayout Detect(string root, int? split = null, bool? bigTodo = null)
+        {
+            string full = Path.GetFullPath(root);
+            if (!Posix.Posix.Current.TryLstat(full, out FileStatus st, out int errno))
+            {
+                if (errno == Errno.ENOENT || errno == Errno.ENOTDIR) throw new NotAQueueException(full, "it does not exist");
+                throw new QueueAccessException(full, errno);
+            }
+            if (st.Kind == FileKind.Symlink)
+            {
+                // Follow a symlinked queue root only to its target (a common /var/qmail/queue -> /data setup).
+                string? target = ResolveLink(full);
+                if (target is null) throw new NotAQueueException(full, "it is a dangling symbolic link");
+                return Detect(target, split, bigTodo);
+            }
+            if (st.Kind != FileKind.Directory) throw new NotAQueueException(full, "it is not a directory");
+
+            var top = DirectoryHandle.TryList(full, out errno);
+            if (top is null) throw new QueueAccessException(full, errno);
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (var e in top) names.Add(e.Name);
+            if (!names.Contains("mess") || !(names.Contains("info") || names.Contains("todo")))
+                throw new NotAQueueException(full, "it has no mess/ and info/ or todo/ directory");
+
+            int found = 0;
+            foreach (string d in SplitDirectories)
+            {
+                var sub = DirectoryHandle.TryList(full + "/" + d, out errno);
+                if (sub is null)
+                {
+                    if (errno == Errno.EACCES || errno == Errno.EPERM) throw new QueueAccessException(full + "/" + d, errno);
+                    continue;
+                }
+                foreach (var e in sub)
+                    if (e.IsCanonical && e.Id < 100000 && (e.Kind == FileKind.Directory || e.Kind == FileKind.Unknown))
+                        found = Math.Max(found, (int)e.Id + 1);
+            }
+
+            bool big = bigTodo ?? (Posix.Posix.Current.TryLstat(full + "/todo/0", out FileStatus t0, out _) && t0.Kind == FileKind.Directory);
+            return new QueueLayout(full, split ?? (found > 0 ? found : DefaultSplit), big);
+        }
+
+        private static string? ResolveLink(string path)
+        {
+            try
+            {
+                string? target = new FileInfo(path).Directory is null ? null : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, ReadLink(path)));
+                return target;
+            }
+            catch (IOException) { return null; }
+        }
+
+        private static string ReadLink(string path)
+        {
+            string? t = Mono.Unix.UnixPath.ReadLink(path);
+            if (t is null) throw new IOException("readlink " + path);
+            return t;
+        }
+
+        /// <summary>
+        /// The queue to use when none is given: $QMAIL_HOME/queue, else the first that exists of
+        /// /var/qmail/queue, /var/lib/qmail/queue (Debian), /var/spool/qmail (PLD).
+        /// </summary>
+        public static string? FindDefaultRoot(Func<string, string?> getEnvironment)
+        {
+            string? home = getEnvironment("QMAIL_HOME");
+            if (!string.IsNullOrEmpty(home)) return Path.Combine(home, "queue");
+            foreach (string candidate in DefaultCandidates)
+                if (Directory.Exists(Path.Combine(candidate, "mess"))) return candidate;
+            return null;
+        }
+
+        public static readonly string[] DefaultCandidates = { "/var/qmail/queue", "/var/lib/qmail/queue", "/var/spool/qmail" };
+    }
+
+    /// <summary>The path given is not a qmail queue.</summary>
+    public sealed class NotAQueueException : IOException
+    {
+        public NotAQueueException(string path, string reason)
+            : base($"'{path}' is not a qmail queue: {reason}.") { QueuePath = path; }
+        public string QueuePath { get; }
+    }
+
+    /// <summary>The queue cannot be read by this user (qmail-qread needs root, or uid qmails with gid qmail).</summary>
+    public sealed class QueueAccessException : IOException
+    {
+        public QueueAccessException(string path, int errno)
+            : base($"Cannot read '{path}': {Errno.QmailText(errno)}." +
+                   (errno == Errno.EACCES || errno == Errno.EPERM ? " Reading the qmail queue needs root, or uid qmails with group qmail." : ""))
+        { QueuePath = path; ErrorNumber = errno; }
+        public string QueuePath { get; }
+        public int ErrorNumber { get; }
+    }
+}

@@ -1,0 +1,586 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
+using QmailPS.Posix;
+
+namespace QmailPS.Queue
+{
+    /// <summary>What the scanner reports besides messages, routed to Verbose/Warning/Error by the cmdlets.</summary>
+    public enum ScanEventKind
+    {
+        Message,
+        /// <summary>A message qmail-send finished (or preprocessed) while the scan read it.</summary>
+        Vanished,
+        /// <summary>A file that is not a message to qmail (non-numeric name, directory in todo/); for -Verbose.</summary>
+        Ignored,
+        /// <summary>Something qmail will mis-handle but that is not a message of its own (a duplicate name).</summary>
+        Warning,
+        /// <summary>A directory that cannot be read: part of the queue is missing from the result.</summary>
+        DirectoryError,
+        Progress,
+    }
+
+    public sealed class ScanEvent
+    {
+        internal ScanEvent(ScanEventKind kind, QueueMessage? message = null, string? text = null, string? path = null, ulong id = 0, int errno = 0, int percent = 0)
+        {
+            Kind = kind; Message = message; Text = text; Path = path; Id = id; Errno = errno; Percent = percent;
+        }
+
+        public ScanEventKind Kind { get; }
+        public QueueMessage? Message { get; }
+        public string? Text { get; }
+        public string? Path { get; }
+        public ulong Id { get; }
+        public int Errno { get; }
+        public int Percent { get; }
+    }
+
+    /// <summary>
+    /// The one walk over the queue that listing, summary and checking share. It reads what
+    /// qmail-send reads, the way it reads it: todo/ first (not yet preprocessed), then
+    /// info/0…split-1 with each message's mess, local, remote and bounce. Streaming: split
+    /// directories are cut into chunks read by worker threads (files opened relative to directory
+    /// handles), and results come back in queue order with a bounded look-ahead, so memory does not
+    /// grow with the queue.
+    /// </summary>
+    public sealed class QueueScanner
+    {
+        private const int ChunkSize = 256;
+        private const int HeaderBytes = 64 * 1024;
+
+        private readonly QueueLayout _layout;
+        private readonly ControlFiles _control;
+        private readonly uint? _qmailqUid;
+
+        public QueueScanner(QueueLayout layout, bool includeHeader = false)
+        {
+            _layout = layout;
+            IncludeHeader = includeHeader;
+            _control = new ControlFiles(layout.ControlDirectory);
+            _qmailqUid = Posix.Posix.Current.LookupUser(QmailUsers.Qmailq)?.Uid;
+        }
+
+        public bool IncludeHeader { get; }
+        public QueueLayout Layout => _layout;
+        public ControlFiles Control => _control;
+
+        /// <summary>Worker threads; two measured best on the two-core machines this targets.</summary>
+        public int Parallelism { get; set; } = Math.Max(1, Math.Min(4, Environment.ProcessorCount));
+
+        /// <summary>Every message of the queue, plus diagnostics, in queue order.</summary>
+        public IEnumerable<ScanEvent> Scan(CancellationToken cancel = default)
+        {
+            var pending = new Queue<Task<List<ScanEvent>>>();
+            int window = Parallelism * 3;
+            using (IEnumerator<Func<List<ScanEvent>>> work = PlanChunks(cancel).GetEnumerator())
+            {
+                try
+                {
+                    while (true)
+                    {
+                        cancel.ThrowIfCancellationRequested();
+                        while (pending.Count < window && work.MoveNext())
+                        {
+                            Func<List<ScanEvent>> f = work.Current;
+                            pending.Enqueue(Task.Run(f, cancel));
+                        }
+                        if (pending.Count == 0) yield break;
+                        Task<List<ScanEvent>> head = pending.Dequeue();
+                        try { head.Wait(cancel); }
+                        catch (AggregateException ae) when (ae.InnerException != null)
+                        {
+                            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ae.InnerException).Throw();
+                        }
+                        foreach (ScanEvent e in head.Result) yield return e;
+                    }
+                }
+                finally
+                {
+                    // On Ctrl+C or an early stop of the pipeline: let running chunks end (they close their
+                    // descriptors in finally blocks); their results are dropped.
+                    foreach (var t in pending) t.ContinueWith(_ => { }, TaskScheduler.Default);
+                }
+            }
+        }
+
+        /// <summary>
+        /// Produces chunk work in queue order. Directory listing happens here, on the consumer's
+        /// thread, one directory at a time; reading the files happens in the chunks.
+        /// </summary>
+        private IEnumerable<Func<List<ScanEvent>>> PlanChunks(CancellationToken cancel)
+        {
+            var notes = new List<ScanEvent>();
+            HashSet<ulong> bouncing = ListIds(_layout.Dir("bounce"), notes);
+            foreach (var n in FlushNotes(notes)) yield return n;
+
+            // 1. todo/ (or todo/0…split-1 with big-todo): not yet preprocessed.
+            var todoSeen = new HashSet<ulong>();
+            var todoDirs = new List<string>();
+            if (_layout.BigTodo) for (int n = 0; n < _layout.Split; n++) todoDirs.Add(_layout.SplitDir("todo", n));
+            else todoDirs.Add(_layout.Dir("todo"));
+            int step = 0, steps = todoDirs.Count + _layout.Split;
+            foreach (string todoDir in todoDirs)
+            {
+                cancel.ThrowIfCancellationRequested();
+                List<DirEntry>? entries = DirectoryHandle.TryList(todoDir, out int errno);
+                if (entries is null)
+                {
+                    notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: todoDir, errno: errno,
+                        text: $"unable to read {Rel(todoDir)}: {Errno.QmailText(errno)}; qmail-send stalls on this too ('alert: unable to opendir {Rel(todoDir)}, sleeping...')"));
+                }
+                else
+                {
+                    int? expectedSplit = _layout.BigTodo ? int.Parse(todoDir.Substring(todoDir.LastIndexOf('/') + 1), CultureInfo.InvariantCulture) : (int?)null;
+                    var chunk = new List<DirEntry>(ChunkSize);
+                    foreach (DirEntry e in entries)
+                    {
+                        if (!e.IsNumeric)
+                        {
+                            notes.Add(new ScanEvent(ScanEventKind.Ignored, path: todoDir + "/" + e.Name, text: $"{Rel(todoDir)}/{e.Name} is not a message name (qmail ignores it)"));
+                            continue;
+                        }
+                        if (e.Kind == FileKind.Directory && !_layout.BigTodo)
+                        {
+                            notes.Add(new ScanEvent(ScanEventKind.Warning, path: todoDir + "/" + e.Name, id: e.Id,
+                                text: $"todo/{e.Name} is a directory: this looks like a big-todo queue read as vanilla (qmail-send warns 'unable to stat mess/{_layout.SplitOf(e.Id)}/{e.Id}' at every scan)"));
+                            continue;
+                        }
+                        todoSeen.Add(e.Id);
+                        chunk.Add(e);
+                        if (chunk.Count == ChunkSize) { var c = chunk; yield return () => ReadTodoChunk(todoDir, expectedSplit, c, bouncing, cancel); chunk = new List<DirEntry>(ChunkSize); }
+                    }
+                    if (chunk.Count > 0) { var c = chunk; yield return () => ReadTodoChunk(todoDir, expectedSplit, c, bouncing, cancel); }
+                }
+                step++;
+                notes.Add(new ScanEvent(ScanEventKind.Progress, percent: step * 100 / steps, path: todoDir));
+                foreach (var n in FlushNotes(notes)) yield return n;
+            }
+
+            // 2. info/0…split-1: preprocessed messages, in qmail-qread's order.
+            for (int n = 0; n < _layout.Split; n++)
+            {
+                cancel.ThrowIfCancellationRequested();
+                string infoDir = _layout.SplitDir("info", n);
+                List<DirEntry>? entries = DirectoryHandle.TryList(infoDir, out int errno);
+                if (entries is null)
+                {
+                    notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: infoDir, errno: errno,
+                        text: $"unable to read {Rel(infoDir)}: {Errno.QmailText(errno)}; qmail-send delivers nothing until it can ('alert: unable to opendir {Rel(infoDir)}, sleeping...')"));
+                }
+                else if (entries.Count > 0)
+                {
+                    HashSet<ulong> local = ListIds(_layout.SplitDir("local", n), notes);
+                    HashSet<ulong> remote = ListIds(_layout.SplitDir("remote", n), notes);
+                    var chunk = new List<DirEntry>(ChunkSize);
+                    int split = n;
+                    foreach (DirEntry e in entries)
+                    {
+                        if (!e.IsNumeric)
+                        {
+                            notes.Add(new ScanEvent(ScanEventKind.Ignored, path: infoDir + "/" + e.Name, text: $"{Rel(infoDir)}/{e.Name} is not a message name (qmail ignores it)"));
+                            continue;
+                        }
+                        if (e.IsCanonical && _layout.SplitOf(e.Id) == n && todoSeen.Contains(e.Id)) continue; // listed from todo/
+                        chunk.Add(e);
+                        if (chunk.Count == ChunkSize) { var c = chunk; yield return () => ReadInfoChunk(split, c, local, remote, bouncing, todoSeen, cancel); chunk = new List<DirEntry>(ChunkSize); }
+                    }
+                    if (chunk.Count > 0) { var c = chunk; yield return () => ReadInfoChunk(split, c, local, remote, bouncing, todoSeen, cancel); }
+                }
+                step++;
+                notes.Add(new ScanEvent(ScanEventKind.Progress, percent: step * 100 / steps, path: infoDir));
+                foreach (var f in FlushNotes(notes)) yield return f;
+            }
+        }
+
+        private static IEnumerable<Func<List<ScanEvent>>> FlushNotes(List<ScanEvent> notes)
+        {
+            if (notes.Count == 0) yield break;
+            var copy = new List<ScanEvent>(notes);
+            notes.Clear();
+            yield return () => copy;
+        }
+
+        private HashSet<ulong> ListIds(string dir, List<ScanEvent> notes)
+        {
+            var set = new HashSet<ulong>();
+            List<DirEntry>? entries = DirectoryHandle.TryList(dir, out int errno);
+            if (entries is null)
+            {
+                notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: dir, errno: errno,
+                    text: $"unable to read {Rel(dir)}: {Errno.QmailText(errno)}"));
+                return set;
+            }
+            foreach (DirEntry e in entries) if (e.IsCanonical) set.Add(e.Id);
+            return set;
+        }
+
+        private string Rel(string path) => path.StartsWith(_layout.Root + "/", StringComparison.Ordinal) ? path.Substring(_layout.Root.Length + 1) : path;
+
+        /// <summary>Reads one message by id (for -Id): from todo/ if it is there, else from info/. Null when neither exists.</summary>
+        public ScanEvent? Read(ulong id)
+        {
+            var reader = new ChunkReader(this);
+            try
+            {
+                string todoPath = _layout.PathOf("todo", id);
+                if (Posix.Posix.Current.TryLstat(todoPath, out _, out _))
+                {
+                    using var todoDir = DirectoryHandle.TryOpen(_layout.DirFor("todo", id), out _);
+                    if (todoDir != null) return reader.ReadTodo(todoDir, id, null, BounceExists(id));
+                }
+                if (!Posix.Posix.Current.TryLstat(_layout.PathOf("info", id), out _, out _)) return null;
+                reader.OpenSplit(_layout.SplitOf(id));
+                return reader.ReadInfo(id, null, inLocal: true, inRemote: true, BounceExists(id));
+            }
+            finally { reader.Dispose(); }
+        }
+
+        private bool BounceExists(ulong id) => Posix.Posix.Current.TryLstat(_layout.PathOf("bounce", id), out _, out _);
+
+        private List<ScanEvent> ReadTodoChunk(string todoDirPath, int? expectedSplit, List<DirEntry> entries, HashSet<ulong> bouncing, CancellationToken cancel)
+        {
+            var result = new List<ScanEvent>(entries.Count);
+            using var reader = new ChunkReader(this);
+            using DirectoryHandle? todoDir = DirectoryHandle.TryOpen(todoDirPath, out int errno);
+            if (todoDir is null)
+            {
+                result.Add(new ScanEvent(ScanEventKind.DirectoryError, path: todoDirPath, errno: errno, text: $"unable to read {Rel(todoDirPath)}: {Errno.QmailText(errno)}"));
+                return result;
+            }
+            foreach (DirEntry e in entries)
+            {
+                if (cancel.IsCancellationRequested) break;
+                bool misplaced = expectedSplit.HasValue && _layout.SplitOf(e.Id) != expectedSplit.Value;
+                if (!e.IsCanonical || misplaced)
+                {
+                    result.Add(ReadNonCanonical("todo", todoDirPath, e, misplaced, reader, bouncing));
+                    continue;
+                }
+                result.Add(reader.ReadTodo(todoDir, e.Id, null, bouncing.Contains(e.Id)));
+            }
+            return result;
+        }
+
+        private List<ScanEvent> ReadInfoChunk(int split, List<DirEntry> entries, HashSet<ulong> local, HashSet<ulong> remote, HashSet<ulong> bouncing, HashSet<ulong> todoSeen, CancellationToken cancel)
+        {
+            var result = new List<ScanEvent>(entries.Count);
+            using var reader = new ChunkReader(this);
+            reader.OpenSplit(split);
+            foreach (DirEntry e in entries)
+            {
+                if (cancel.IsCancellationRequested) break;
+                bool misplaced = _layout.SplitOf(e.Id) != split;
+                if (!e.IsCanonical || misplaced)
+                {
+                    result.Add(ReadNonCanonical("info", _layout.SplitDir("info", split), e, misplaced, reader, bouncing, todoSeen));
+                    continue;
+                }
+                result.Add(reader.ReadInfo(e.Id, null, local.Contains(e.Id), remote.Contains(e.Id), bouncing.Contains(e.Id)));
+            }
+            return result;
+        }
+
+        /// <summary>
+        /// A name qmail reaches only through its canonical path (a leading zero, an overflowing
+        /// number, or the wrong split directory). If the canonical file exists, qmail sees the
+        /// message twice (a duplicate delivery) and the message itself is listed from its canonical
+        /// name; otherwise qmail cannot see it at all, and it is listed here as Damaged.
+        /// </summary>
+        private ScanEvent ReadNonCanonical(string dirName, string dirPath, DirEntry e, bool misplaced, ChunkReader reader, HashSet<ulong> bouncing, HashSet<ulong>? todoSeen = null)
+        {
+            string name = $"{Rel(dirPath)}/{e.Name}";
+            string canonical = _layout.PathOf(dirName, e.Id);
+            string why = misplaced ? $"is in the wrong split directory (message {e.Id} belongs in {Rel(_layout.DirFor(dirName, e.Id))})"
+                                   : $"is not the canonical name of message {e.Id}";
+            if (Posix.Posix.Current.TryLstat(canonical, out _, out _) || (todoSeen != null && todoSeen.Contains(e.Id)))
+            {
+                return new ScanEvent(ScanEventKind.Warning, id: e.Id, path: dirPath + "/" + e.Name,
+                    text: $"{name} {why}, and {Rel(canonical)} exists too: qmail-send queues the message twice and delivers it twice. Run Test-QmailQueue.");
+            }
+            using DirectoryHandle? dir = DirectoryHandle.TryOpen(dirPath, out _);
+            ScanEvent ev;
+            if (dirName == "todo")
+            {
+                ev = dir is null ? new ScanEvent(ScanEventKind.Vanished, id: e.Id) : reader.ReadTodo(dir, e.Id, e.NameZ(), bouncing.Contains(e.Id));
+            }
+            else
+            {
+                reader.OpenSplit(_layout.SplitOf(e.Id));
+                ev = reader.ReadInfo(e.Id, e.NameZ(), true, true, bouncing.Contains(e.Id), dir);
+            }
+            if (ev.Message != null)
+            {
+                ev.Message.AddDamage($"{name} {why}: qmail-send looks only at {Rel(canonical)} and never sees this message");
+                ev.Message.State = QueueMessageState.Damaged;
+                ev.Message.QreadTrouble ??= "file does not exist";
+            }
+            return ev;
+        }
+
+        /// <summary>The per-chunk state: directory handles of one split and a reusable buffer.</summary>
+        private sealed class ChunkReader : IDisposable
+        {
+            private readonly QueueScanner _s;
+            private byte[] _buffer = new byte[4096];
+            private readonly byte[] _name = new byte[24];
+            private int _split = -1;
+            private DirectoryHandle? _info, _mess, _local, _remote;
+
+            public ChunkReader(QueueScanner scanner) { _s = scanner; }
+
+            private QueueLayout L => _s._layout;
+
+            public void OpenSplit(int split)
+            {
+                if (_split == split) return;
+                CloseSplit();
+                _split = split;
+                _info = DirectoryHandle.TryOpen(L.SplitDir("info", split), out _);
+                _mess = DirectoryHandle.TryOpen(L.SplitDir("mess", split), out _);
+                _local = DirectoryHandle.TryOpen(L.SplitDir("local", split), out _);
+                _remote = DirectoryHandle.TryOpen(L.SplitDir("remote", split), out _);
+            }
+
+            private void CloseSplit()
+            {
+                _info?.Dispose(); _mess?.Dispose(); _local?.Dispose(); _remote?.Dispose();
+                _info = _mess = _local = _remote = null;
+                _split = -1;
+            }
+
+            public void Dispose() => CloseSplit();
+
+            private string P(string dir, ulong id) => dir + "/" + L.SplitOf(id).ToString(CultureInfo.InvariantCulture) + "/" + id.ToString(CultureInfo.InvariantCulture);
+
+            /// <summary>A preprocessed message: info, mess, local, remote (what qmail-send's pqadd and pass_do read).</summary>
+            public ScanEvent ReadInfo(ulong id, byte[]? rawName, bool inLocal, bool inRemote, bool bouncing, DirectoryHandle? infoDirOverride = null)
+            {
+                Libc.FormatId(id, _name);
+                byte[] nameZ = rawName ?? _name;
+                var m = new QueueMessage(id, L.Root) { HasBounce = bouncing };
+                DirectoryHandle? infoDir = infoDirOverride ?? _info;
+                string infoRel = infoDirOverride != null ? $"{RelOf(infoDirOverride.Path)}/{Decode(nameZ)}" : P("info", id);
+
+                // info/N/ID: sender and birth.
+                FileStatus ist = default;
+                int errno = Errno.ENOENT;
+                int len = infoDir is null ? -1 : infoDir.TryReadFile(nameZ, ref _buffer, out ist, out errno);
+                if (len < 0)
+                {
+                    if (errno == Errno.ENOENT) return new ScanEvent(ScanEventKind.Vanished, id: id, text: $"message {id} finished while it was being read");
+                    m.AddDamage($"{infoRel} cannot be read: {FileError(errno)}; qmail-send retries it for ever ('trouble opening {infoRel}')");
+                    m.SenderMissing = true;
+                    m.QreadTrouble = errno == DirectoryHandle.NotRegular ? null : Errno.QmailText(errno);
+                    if (infoDir != null && infoDir.TryStat(nameZ, out FileStatus lst, out _)) m.QueuedAt = lst.MTimeUtc;
+                }
+                else
+                {
+                    m.QueuedAt = ist.MTimeUtc;
+                    ParseInfo(m, _buffer, len, infoRel);
+                }
+
+                // mess/N/ID: size, owner, type.
+                ReadMess(m, id, P("mess", id), () => infoDir != null && infoDir.TryStat(nameZ, out _, out _), out bool vanished);
+                if (vanished) return new ScanEvent(ScanEventKind.Vanished, id: id, text: $"message {id} finished while it was being read");
+
+                // local/N/ID then remote/N/ID, as qmail-qread prints them.
+                var recipients = new List<QueueRecipient>();
+                if (inLocal) ReadChannel(m, _local, id, RecipientChannel.Local, recipients);
+                if (inRemote) ReadChannel(m, _remote, id, RecipientChannel.Remote, recipients);
+                m.Recipients = recipients.ToArray();
+                int pendingCount = 0;
+                foreach (var r in recipients) if (!r.Delivered) pendingCount++;
+                m.PendingCount = pendingCount;
+                m.State = m.Damage != null ? QueueMessageState.Damaged : bouncing ? QueueMessageState.Bouncing : QueueMessageState.Queued;
+                if (bouncing && m.State == QueueMessageState.Damaged) m.AddDamage("bouncing (bounce/" + id + " exists)");
+                return new ScanEvent(ScanEventKind.Message, m);
+            }
+
+            /// <summary>A message still in todo/ (or read from an alias name); falls back to info/ if
+            /// qmail-send preprocessed it while we looked.</summary>
+            public ScanEvent ReadTodo(DirectoryHandle todoDir, ulong id, byte[]? rawName, bool bouncing)
+            {
+                Libc.FormatId(id, _name);
+                byte[] nameZ = rawName ?? (byte[])_name.Clone();
+                string todoRel = $"{RelOf(todoDir.Path)}/{Decode(nameZ)}";
+                int len = todoDir.TryReadFile(nameZ, ref _buffer, out FileStatus tst, out int errno);
+                if (len < 0 && errno == Errno.ENOENT)
+                {
+                    if (rawName != null) return new ScanEvent(ScanEventKind.Vanished, id: id);
+                    OpenSplit(L.SplitOf(id));
+                    return ReadInfo(id, null, true, true, bouncing);
+                }
+                var m = new QueueMessage(id, L.Root) { HasBounce = bouncing, FromTodo = true };
+                var recipients = new List<QueueRecipient>();
+                if (len < 0)
+                {
+                    m.AddDamage($"{todoRel} cannot be read: {FileError(errno)}; qmail-send warns 'unable to open {todoRel}' at every scan");
+                    m.SenderMissing = true;
+                    if (todoDir.TryStat(nameZ, out FileStatus lst, out _)) m.QueuedAt = lst.MTimeUtc;
+                }
+                else
+                {
+                    m.QueuedAt = tst.MTimeUtc;
+                    ParsedRecords recs = QueueRecords.Parse(_buffer, len, "upFT");
+                    bool haveF = false;
+                    foreach (QueueRecord r in recs.Records)
+                    {
+                        if (r.Offset >= recs.UnknownAt && recs.UnknownAt >= 0) break;
+                        if (r.Type == 'F' && !haveF) { haveF = true; m.RawSender = r.Value; m.Sender = QueueRecords.DecodeAddress(r.Value); }
+                        else if (r.Type == 'T')
+                        {
+                            string addr = QueueRecords.DecodeAddress(r.Value);
+                            recipients.Add(new QueueRecipient(addr, _s._control.ChannelOf(addr), false, r.Value));
+                        }
+                    }
+                    if (len == 0) m.AddDamage($"{todoRel} is empty: qmail-send writes an empty info file and never finishes the message");
+                    else if (!haveF)
+                    {
+                        m.AddDamage($"{todoRel} has no F (sender) record: qmail-send writes an empty info file and the message never finishes");
+                        m.SenderMissing = true;
+                    }
+                    if (recs.UnknownAt >= 0)
+                        m.AddDamage($"{todoRel} has an unknown record type {Show(recs.UnknownType)} at byte {recs.UnknownAt}: qmail-send abandons preprocessing at every scan");
+                    if (recs.Truncated != null)
+                        m.AddDamage($"the last record of {todoRel} is cut off ({Show(recs.Truncated)}): qmail-send silently drops it");
+                    if (len == 0) m.SenderMissing = true;
+                }
+                m.Recipients = recipients.ToArray();
+                m.PendingCount = recipients.Count;
+                ReadMess(m, id, P("mess", id), () => todoDir.TryStat(nameZ, out _, out _), out bool vanished);
+                if (vanished)
+                {
+                    OpenSplit(L.SplitOf(id));
+                    return ReadInfo(id, null, true, true, bouncing);
+                }
+                if (bouncing) m.AddDamage($"bounce/{id} exists for a message not yet preprocessed: qmail-send would attach that old bounce text to it");
+                m.State = m.Damage != null ? QueueMessageState.Damaged : QueueMessageState.Unprocessed;
+                return new ScanEvent(ScanEventKind.Message, m);
+            }
+
+            private void ReadMess(QueueMessage m, ulong id, string messRel, Func<bool> stillQueued, out bool vanished)
+            {
+                vanished = false;
+                OpenSplit(L.SplitOf(id));
+                Libc.FormatId(id, _name);
+                FileStatus mst = default;
+                int errno = Errno.ENOENT;
+                bool ok = _mess != null && _mess.TryStat(_name, out mst, out errno);
+                if (!ok)
+                {
+                    if (errno == Errno.ENOENT && !stillQueued()) { vanished = true; return; }
+                    m.AddDamage(errno == Errno.ENOENT
+                        ? $"{messRel} is missing: every delivery is deferred ('qmail-spawn unable to open message') and the message never finishes"
+                        : $"{messRel} cannot be examined: {Errno.QmailText(errno)}");
+                    m.QreadTrouble = Errno.QmailText(errno);
+                    return;
+                }
+                m.Size = mst.Size;
+                if (mst.Kind != FileKind.Regular)
+                    m.AddDamage($"{messRel} is not a regular file ({mst.Kind}): every delivery is deferred ('message has wrong type')");
+                else if (_s._qmailqUid.HasValue && mst.Uid != _s._qmailqUid.Value)
+                    m.AddDamage($"{messRel} is owned by uid {mst.Uid}, not qmailq: every delivery is deferred ('Sorry, message has wrong owner. (#4.3.5)')");
+                if (_s.IncludeHeader && mst.Kind == FileKind.Regular) ReadHeader(m);
+            }
+
+            private void ReadHeader(QueueMessage m)
+            {
+                int len = _mess!.TryReadFile(_name, ref _buffer, out _, out _, HeaderBytes, noAtime: true);
+                if (len <= 0) return;
+                foreach (MessageHeader h in MessageHeaders.Parse(_buffer, len))
+                {
+                    switch (h.Name.ToLowerInvariant())
+                    {
+                        case "subject": m.Subject ??= h.Value; break;
+                        case "from": m.From ??= h.Value; break;
+                        case "to": m.To ??= h.Value; break;
+                        case "date": m.Date ??= h.Value; break;
+                        case "message-id": m.MessageId ??= h.Value; break;
+                    }
+                }
+            }
+
+            private void ParseInfo(QueueMessage m, byte[] data, int len, string infoRel)
+            {
+                // getinfo(): the first record must be F…\0; nothing else is read.
+                int nul = len > 0 ? Array.IndexOf(data, (byte)0, 0, len) : -1;
+                if (len == 0 || data[0] != 'F' || nul < 0)
+                {
+                    string what = len == 0 ? "is empty" : data[0] != 'F' ? "does not start with an F (sender) record" : "has no NUL after the sender";
+                    m.AddDamage($"{infoRel} {what}: qmail-send cannot read the sender and never finishes the message");
+                    m.SenderMissing = true;
+                    return;
+                }
+                var raw = new byte[nul - 1];
+                Buffer.BlockCopy(data, 1, raw, 0, raw.Length);
+                m.RawSender = raw;
+                m.Sender = QueueRecords.DecodeAddress(raw);
+            }
+
+            private void ReadChannel(QueueMessage m, DirectoryHandle? dir, ulong id, RecipientChannel channel, List<QueueRecipient> recipients)
+            {
+                string rel = P(channel == RecipientChannel.Local ? "local" : "remote", id);
+                if (dir is null) return;
+                Libc.FormatId(id, _name);
+                int len = dir.TryReadFile(_name, ref _buffer, out FileStatus st, out int errno);
+                if (len < 0)
+                {
+                    if (errno == Errno.ENOENT) return; // finished while we looked
+                    m.AddDamage($"{rel} cannot be read: {FileError(errno)}; qmail-send retries it for ever ('trouble opening {rel}')");
+                    return;
+                }
+                if (len == 0)
+                {
+                    m.AddDamage($"{rel} is empty: qmail-send takes it as all done and drops whatever recipients it had");
+                    return;
+                }
+                ParsedRecords recs = QueueRecords.Parse(_buffer, len, "TD");
+                bool anyPending = false;
+                foreach (QueueRecord r in recs.Records)
+                {
+                    if (r.Type != 'T' && r.Type != 'D') continue;
+                    bool done = r.Type == 'D';
+                    anyPending |= !done;
+                    recipients.Add(new QueueRecipient(QueueRecords.DecodeAddress(r.Value), channel, done, r.Value));
+                }
+                if (recs.UnknownAt >= 0)
+                    m.AddDamage($"{rel} has an unknown record type {Show(recs.UnknownType)} at byte {recs.UnknownAt}: qmail-send never delivers the recipients after it and never finishes the message");
+                if (recs.Truncated != null)
+                    m.AddDamage($"the last record of {rel} is cut off ({Show(recs.Truncated)}): qmail-send silently ignores that recipient");
+                if (anyPending)
+                {
+                    DateTime t = st.MTimeUtc;
+                    if (m.NextAttempt is null || t < m.NextAttempt) m.NextAttempt = t;
+                }
+            }
+
+            private string RelOf(string path) => _s.Rel(path);
+        }
+
+        private static string Decode(byte[] nameZ)
+        {
+            int n = Array.IndexOf(nameZ, (byte)0);
+            return Encoding.UTF8.GetString(nameZ, 0, n < 0 ? nameZ.Length : n);
+        }
+
+        private static string FileError(int errno) => errno switch
+        {
+            DirectoryHandle.NotRegular => "it is not a regular file",
+            Errno.ELOOP => "it is a symbolic link",
+            _ => Errno.QmailText(errno),
+        };
+
+        private static string Show(byte type) => type == 0 ? "(empty record)" : type >= 32 && type < 127 ? $"'{(char)type}'" : $"0x{type:X2}";
+
+        private static string Show(byte[] bytes)
+        {
+            var sb = new StringBuilder("'");
+            foreach (byte b in bytes) sb.Append(b >= 32 && b < 127 ? (char)b : '?');
+            return sb.Append('\'').ToString();
+        }
+    }
+}

@@ -1,0 +1,254 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using QmailPS.Posix;
+
+namespace QmailPS.Queue
+{
+    /// <summary>Owners to give queue files. Null ids mean "leave the creator's" (a non-root test run).</summary>
+    public sealed class QueueOwnership
+    {
+        public uint? Qmailq { get; set; }
+        public uint? Qmails { get; set; }
+        public uint? Qmailr { get; set; }
+        public uint? QmailGid { get; set; }
+
+        /// <summary>qmail's accounts when running as root and they exist; otherwise no chown at all.</summary>
+        public static QueueOwnership FromSystem()
+        {
+            IPosix p = Posix.Posix.Current;
+            if (p.EffectiveUserId != 0) return new QueueOwnership();
+            return new QueueOwnership
+            {
+                Qmailq = p.LookupUser(QmailUsers.Qmailq)?.Uid,
+                Qmails = p.LookupUser(QmailUsers.Qmails)?.Uid,
+                Qmailr = p.LookupUser(QmailUsers.Qmailr)?.Uid,
+                QmailGid = p.LookupGroup(QmailUsers.QmailGroup),
+            };
+        }
+    }
+
+    /// <summary>One recipient to write into a channel file.</summary>
+    public sealed class RecipientSpec
+    {
+        public RecipientSpec(string address, RecipientChannel channel, bool delivered = false)
+        { Address = address; Channel = channel; Delivered = delivered; }
+        public string Address { get; }
+        public RecipientChannel Channel { get; }
+        public bool Delivered { get; }
+    }
+
+    /// <summary>
+    /// Writes queues the way qmail does: the installer's tree (hier.c), qmail-queue's injection
+    /// (§2.1: pid file, inode id, mess, intd, link to todo, trigger) and qmail-send's
+    /// preprocessing (§2.3: info, local, remote, then intd and todo removed). Every message it
+    /// writes is named after its mess inode.
+    /// </summary>
+    public sealed class QueueWriter
+    {
+        private readonly IPosix _posix;
+        private readonly QueueOwnership _owners;
+        private int _seq;
+
+        public QueueWriter(QueueLayout layout, QueueOwnership? owners = null)
+        {
+            Layout = layout;
+            _posix = Posix.Posix.Current;
+            _owners = owners ?? QueueOwnership.FromSystem();
+        }
+
+        public QueueLayout Layout { get; }
+
+        /// <summary>Creates an empty queue exactly as qmail's installer does (hier.c hier_queue).</summary>
+        public static QueueLayout CreateQueue(string root, int split = QueueLayout.DefaultSplit, bool bigTodo = false, QueueOwnership? owners = null)
+        {
+            owners ??= QueueOwnership.FromSystem();
+            IPosix p = Posix.Posix.Current;
+            string full = Path.GetFullPath(root);
+            if (p.TryLstat(full, out _, out _)) throw new IOException($"'{full}' already exists; refusing to create a queue over it.");
+            var layout = new QueueLayout(full, split, bigTodo);
+            var w = new QueueWriter(layout, owners);
+            w.Dir(full, owners.Qmailq, 0750);
+            w.Dir(layout.Dir("lock"), owners.Qmailq, 0750);
+            w.File(layout.Dir("lock") + "/tcpto", new byte[1024], owners.Qmailr, 0644);
+            w.File(layout.Dir("lock") + "/sendmutex", new byte[0], owners.Qmails, 0600);
+            p.Mkfifo(layout.Dir("lock") + "/trigger", 0622);
+            w.Own(layout.Dir("lock") + "/trigger", owners.Qmails);
+            w.Dir(layout.Dir("pid"), owners.Qmailq, 0700);
+            w.SplitTree("mess", owners.Qmailq, 0750, true);
+            w.SplitTree("intd", owners.Qmailq, 0700, bigTodo);
+            w.SplitTree("todo", owners.Qmailq, 0750, bigTodo);
+            w.SplitTree("info", owners.Qmails, 0700, true);
+            w.SplitTree("local", owners.Qmails, 0700, true);
+            w.SplitTree("remote", owners.Qmails, 0700, true);
+            w.Dir(layout.Dir("bounce"), owners.Qmails, 0700);
+            return layout;
+        }
+
+        private void SplitTree(string name, uint? uid, uint mode, bool split)
+        {
+            Dir(Layout.Dir(name), uid, mode);
+            if (split) for (int n = 0; n < Layout.Split; n++) Dir(Layout.SplitDir(name, n), uid, mode);
+        }
+
+        private void Dir(string path, uint? uid, uint mode)
+        {
+            _posix.Mkdir(path, mode);
+            Own(path, uid);
+        }
+
+        private void File(string path, byte[] content, uint? uid, uint mode, uint? gid = null)
+        {
+            _posix.WriteNewFile(path, content, mode);
+            Own(path, uid, gid);
+        }
+
+        private void Own(string path, uint? uid, uint? gid = null)
+        {
+            if (uid is null) return;
+            _posix.Lchown(path, uid.Value, gid ?? _owners.QmailGid ?? uint.MaxValue);
+        }
+
+        /// <summary>
+        /// Queues a message like qmail-queue: body with qmail-queue's Received line in a new pid
+        /// file whose inode becomes the id, linked to mess/N/ID, envelope in intd/ID, linked to
+        /// todo/ID, then the trigger is pulled. Returns the id.
+        /// </summary>
+        public ulong Inject(byte[] message, string sender, IReadOnlyList<string> recipients, uint callerUid = 0, uint? callerGid = null, int pid = 0, DateTime? now = null)
+        {
+            byte[] senderBytes = QueueRecords.EncodeAddress(sender);
+            var rcpt = new List<byte[]>();
+            string? problem = QueueRecords.CheckAddress(senderBytes);
+            if (problem != null) throw new ArgumentException($"The sender {problem}.", nameof(sender));
+            foreach (string r in recipients)
+            {
+                byte[] b = QueueRecords.EncodeAddress(r);
+                problem = QueueRecords.CheckAddress(b);
+                if (problem != null) throw new ArgumentException($"The recipient '{r}' {problem}.", nameof(recipients));
+                rcpt.Add(b);
+            }
+            if (pid == 0) pid = System.Diagnostics.Process.GetCurrentProcess().Id;
+            DateTime when = (now ?? DateTime.UtcNow).ToUniversalTime();
+            long start = UnixTime.ToSeconds(when);
+
+            // 1-4: pid file -> inode -> mess/N/ID.
+            string pidPath;
+            byte[] received = Encoding.ASCII.GetBytes(ReceivedLine(pid, callerUid, when));
+            var body = new byte[received.Length + message.Length];
+            Buffer.BlockCopy(received, 0, body, 0, received.Length);
+            Buffer.BlockCopy(message, 0, body, received.Length, message.Length);
+            while (true)
+            {
+                pidPath = Layout.Dir("pid") + "/" + pid.ToString(CultureInfo.InvariantCulture) + "." + start.ToString(CultureInfo.InvariantCulture) + "." + (++_seq).ToString(CultureInfo.InvariantCulture);
+                try { _posix.WriteNewFile(pidPath, body, 0644); break; }
+                catch (PosixIOException e) when (e.Errno == Errno.EEXIST) { }
+            }
+            Own(pidPath, _owners.Qmailq, callerGid ?? _owners.QmailGid);
+            if (!_posix.TryLstat(pidPath, out FileStatus st, out int errno)) throw Errno.ToException(errno, "stat", pidPath);
+            ulong id = st.Inode;
+            _posix.Link(pidPath, Layout.PathOf("mess", id));
+            _posix.Unlink(pidPath);
+
+            // 6-7: intd/ID, then the link that queues it.
+            byte[] todo = QueueRecords.EncodeTodo(callerUid, pid, senderBytes, rcpt);
+            string intd = Layout.PathOf("intd", id);
+            File(intd, todo, _owners.Qmailq, 0644, callerGid ?? _owners.QmailGid);
+            _posix.Link(intd, Layout.PathOf("todo", id));
+            PullTrigger();
+            return id;
+        }
+
+        /// <summary>qmail-queue's Received line (date822fmt: day not padded, UTC, "-0000").</summary>
+        public static string ReceivedLine(int pid, uint uid, DateTime utc)
+        {
+            string how = "by uid " + uid.ToString(CultureInfo.InvariantCulture);
+            return $"Received: (qmail {pid} invoked {how}); {Date822(utc)}\n";
+        }
+
+        public static string Date822(DateTime utc) =>
+            utc.Day.ToString(CultureInfo.InvariantCulture) + " " + utc.ToString("MMM yyyy HH:mm:ss", CultureInfo.InvariantCulture) + " -0000";
+
+        /// <summary>Pulls lock/trigger like triggerpull.c: O_WRONLY|O_NDELAY, one byte, errors ignored.</summary>
+        public unsafe void PullTrigger()
+        {
+            byte[] path = Libc.PathBytes(Layout.Dir("lock") + "/trigger");
+            int fd;
+            fixed (byte* p = path) fd = Libc.open(p, Libc.O_WRONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC | Libc.O_NOFOLLOW, 0);
+            if (fd < 0) return; // ENXIO: nobody reads it (qmail-send not running)
+            byte zero = 0;
+            Mono.Unix.Native.Syscall.write(fd, &zero, 1);
+            Libc.close(fd);
+        }
+
+        /// <summary>
+        /// Preprocesses a todo entry like qmail-send's todo_do: info (F record), local/remote by
+        /// rewrite(), all T; then intd and todo removed. Birth is the info mtime.
+        /// </summary>
+        public void Preprocess(ulong id, ControlFiles control, DateTime? birth = null)
+        {
+            byte[] todo = System.IO.File.ReadAllBytes(Layout.PathOf("todo", id));
+            ParsedRecords recs = QueueRecords.Parse(todo, todo.Length, "upFT");
+            byte[]? sender = null;
+            var recipients = new List<RecipientSpec>();
+            foreach (QueueRecord r in recs.Records)
+            {
+                if (r.Type == 'F' && sender is null) sender = r.Value;
+                else if (r.Type == 'T')
+                {
+                    string a = QueueRecords.DecodeAddress(r.Value);
+                    recipients.Add(new RecipientSpec(a, control.ChannelOf(a)));
+                }
+            }
+            WriteEnvelope(id, QueueRecords.DecodeAddress(sender ?? new byte[0]), recipients, birth ?? DateTime.UtcNow, null, null);
+            Remove(Layout.PathOf("intd", id));
+            _posix.Unlink(Layout.PathOf("todo", id));
+        }
+
+        /// <summary>
+        /// Writes info, local and remote for a message whose mess exists (the state qmail-send leaves
+        /// after preprocessing and some deliveries). Channel mtimes are the next attempts, as
+        /// qmail-send stamps them when it stops cleanly.
+        /// </summary>
+        public void WriteEnvelope(ulong id, string sender, IReadOnlyList<RecipientSpec> recipients, DateTime birth, DateTime? nextLocal, DateTime? nextRemote)
+        {
+            string info = Layout.PathOf("info", id);
+            File(info, QueueRecords.EncodeInfo(QueueRecords.EncodeAddress(sender)), _owners.Qmails, 0600);
+            long b = UnixTime.ToSeconds(birth);
+            _posix.SetTimes(info, b, b);
+            foreach (RecipientChannel ch in new[] { RecipientChannel.Local, RecipientChannel.Remote })
+            {
+                var list = new List<(byte[], bool)>();
+                foreach (RecipientSpec r in recipients) if (r.Channel == ch) list.Add((QueueRecords.EncodeAddress(r.Address), r.Delivered));
+                if (list.Count == 0) continue;
+                string path = Layout.PathOf(ch == RecipientChannel.Local ? "local" : "remote", id);
+                File(path, QueueRecords.EncodeChannel(list), _owners.Qmails, 0600);
+                DateTime next = (ch == RecipientChannel.Local ? nextLocal : nextRemote) ?? birth;
+                long n = UnixTime.ToSeconds(next);
+                _posix.SetTimes(path, n, n);
+            }
+        }
+
+        /// <summary>Appends a permanent-failure text to bounce/ID (qmail-send addbounce format).</summary>
+        public void AppendBounce(ulong id, string recipient, string report)
+        {
+            string path = Layout.PathOf("bounce", id);
+            bool exists = _posix.TryLstat(path, out _, out _);
+            string text = "<" + recipient.Replace('\n', '_') + ">:\n" + report + (report.EndsWith("\n", StringComparison.Ordinal) ? "" : "\n");
+            var sb = new StringBuilder(text);
+            for (int i = sb.Length - 2; i >= 1; i--) if (sb[i] == '\n' && sb[i - 1] == '\n') sb[i] = '/';
+            sb.Append('\n');
+            byte[] bytes = Encoding.UTF8.GetBytes(sb.ToString());
+            if (!exists) { File(path, bytes, _owners.Qmails, 0600); return; }
+            using var fs = new FileStream(path, FileMode.Append, FileAccess.Write);
+            fs.Write(bytes, 0, bytes.Length);
+        }
+
+        private void Remove(string path)
+        {
+            try { _posix.Unlink(path); }
+            catch (FileNotFoundException) { }
+        }
+    }
+}
