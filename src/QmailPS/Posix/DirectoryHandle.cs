@@ -112,7 +112,7 @@ namespace QmailPS.Posix
                 }
             }
             string full = selfPath ?? System.IO.Path.Combine(Path, DecodeZ(nameZ!));
-            return Posix.Current.TryLstat(full, out st, out errno);
+            return PosixApi.Current.TryLstat(full, out st, out errno);
         }
 
         private static string DecodeZ(byte[] z)

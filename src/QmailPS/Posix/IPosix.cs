@@ -31,7 +31,7 @@ namespace QmailPS.Posix
     }
 
     /// <summary>Where the module gets its IPosix. Tests may swap in a fault-injecting one.</summary>
-    internal static class Posix
+    internal static class PosixApi
     {
         private static IPosix? s_current;
 

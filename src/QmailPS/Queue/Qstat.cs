@@ -29,7 +29,7 @@ namespace QmailPS.Queue
         public static long CountTodo(QueueLayout layout, List<string> problems)
         {
             string todo = layout.Dir("todo");
-            if (!Posix.Posix.Current.TryLstat(todo, out FileStatus st, out int errno))
+            if (!PosixApi.Current.TryLstat(todo, out FileStatus st, out int errno))
             {
                 problems.Add($"find: 'todo': {Errno.QmailText(errno)}");
                 return 0;
@@ -40,7 +40,7 @@ namespace QmailPS.Queue
         private static long CountPath(string path, DirEntry e, List<string> problems)
         {
             FileKind kind = e.Kind;
-            if (kind == FileKind.Unknown && Posix.Posix.Current.TryLstat(path, out FileStatus st, out _)) kind = st.Kind;
+            if (kind == FileKind.Unknown && PosixApi.Current.TryLstat(path, out FileStatus st, out _)) kind = st.Kind;
             if (kind == FileKind.Regular) return Lines(e);
             if (kind == FileKind.Directory) return CountTree(path, problems);
             return 0;

@@ -63,7 +63,7 @@ namespace QmailPS.Queue
         public static QueueLayout Detect(string root, int? split = null, bool? bigTodo = null)
         {
             string full = Path.GetFullPath(root);
-            if (!Posix.Posix.Current.TryLstat(full, out FileStatus st, out int errno))
+            if (!PosixApi.Current.TryLstat(full, out FileStatus st, out int errno))
             {
                 if (errno == Errno.ENOENT || errno == Errno.ENOTDIR) throw new NotAQueueException(full, "it does not exist");
                 throw new QueueAccessException(full, errno);
@@ -98,7 +98,7 @@ namespace QmailPS.Queue
                         found = Math.Max(found, (int)e.Id + 1);
             }
 
-            bool big = bigTodo ?? (Posix.Posix.Current.TryLstat(full + "/todo/0", out FileStatus t0, out _) && t0.Kind == FileKind.Directory);
+            bool big = bigTodo ?? (PosixApi.Current.TryLstat(full + "/todo/0", out FileStatus t0, out _) && t0.Kind == FileKind.Directory);
             return new QueueLayout(full, split ?? (found > 0 ? found : DefaultSplit), big);
         }
 

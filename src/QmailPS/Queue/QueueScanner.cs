@@ -61,7 +61,7 @@ namespace QmailPS.Queue
             _layout = layout;
             IncludeHeader = includeHeader;
             _control = new ControlFiles(layout.ControlDirectory);
-            _qmailqUid = Posix.Posix.Current.LookupUser(QmailUsers.Qmailq)?.Uid;
+            _qmailqUid = PosixApi.Current.LookupUser(QmailUsers.Qmailq)?.Uid;
         }
 
         public bool IncludeHeader { get; }
@@ -227,19 +227,19 @@ namespace QmailPS.Queue
             try
             {
                 string todoPath = _layout.PathOf("todo", id);
-                if (Posix.Posix.Current.TryLstat(todoPath, out _, out _))
+                if (PosixApi.Current.TryLstat(todoPath, out _, out _))
                 {
                     using var todoDir = DirectoryHandle.TryOpen(_layout.DirFor("todo", id), out _);
                     if (todoDir != null) return reader.ReadTodo(todoDir, id, null, BounceExists(id));
                 }
-                if (!Posix.Posix.Current.TryLstat(_layout.PathOf("info", id), out _, out _)) return null;
+                if (!PosixApi.Current.TryLstat(_layout.PathOf("info", id), out _, out _)) return null;
                 reader.OpenSplit(_layout.SplitOf(id));
                 return reader.ReadInfo(id, null, inLocal: true, inRemote: true, BounceExists(id));
             }
             finally { reader.Dispose(); }
         }
 
-        private bool BounceExists(ulong id) => Posix.Posix.Current.TryLstat(_layout.PathOf("bounce", id), out _, out _);
+        private bool BounceExists(ulong id) => PosixApi.Current.TryLstat(_layout.PathOf("bounce", id), out _, out _);
 
         private List<ScanEvent> ReadTodoChunk(string todoDirPath, int? expectedSplit, List<DirEntry> entries, HashSet<ulong> bouncing, CancellationToken cancel)
         {
@@ -296,7 +296,7 @@ namespace QmailPS.Queue
             string canonical = _layout.PathOf(dirName, e.Id);
             string why = misplaced ? $"is in the wrong split directory (message {e.Id} belongs in {Rel(_layout.DirFor(dirName, e.Id))})"
                                    : $"is not the canonical name of message {e.Id}";
-            if (Posix.Posix.Current.TryLstat(canonical, out _, out _) || (todoSeen != null && todoSeen.Contains(e.Id)))
+            if (PosixApi.Current.TryLstat(canonical, out _, out _) || (todoSeen != null && todoSeen.Contains(e.Id)))
             {
                 return new ScanEvent(ScanEventKind.Warning, id: e.Id, path: dirPath + "/" + e.Name,
                     text: $"{name} {why}, and {Rel(canonical)} exists too: qmail-send queues the message twice and delivers it twice. Run Test-QmailQueue.");

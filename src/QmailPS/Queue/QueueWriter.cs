@@ -18,7 +18,7 @@ namespace QmailPS.Queue
         /// <summary>qmail's accounts when running as root and they exist; otherwise no chown at all.</summary>
         public static QueueOwnership FromSystem()
         {
-            IPosix p = Posix.Posix.Current;
+            IPosix p = PosixApi.Current;
             if (p.EffectiveUserId != 0) return new QueueOwnership();
             return new QueueOwnership
             {
@@ -55,7 +55,7 @@ namespace QmailPS.Queue
         public QueueWriter(QueueLayout layout, QueueOwnership? owners = null)
         {
             Layout = layout;
-            _posix = Posix.Posix.Current;
+            _posix = PosixApi.Current;
             _owners = owners ?? QueueOwnership.FromSystem();
         }
 
@@ -65,7 +65,7 @@ namespace QmailPS.Queue
         public static QueueLayout CreateQueue(string root, int split = QueueLayout.DefaultSplit, bool bigTodo = false, QueueOwnership? owners = null)
         {
             owners ??= QueueOwnership.FromSystem();
-            IPosix p = Posix.Posix.Current;
+            IPosix p = PosixApi.Current;
             string full = Path.GetFullPath(root);
             if (p.TryLstat(full, out _, out _)) throw new IOException($"'{full}' already exists; refusing to create a queue over it.");
             var layout = new QueueLayout(full, split, bigTodo);

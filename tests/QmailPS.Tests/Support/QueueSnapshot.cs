@@ -1,0 +1,32 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+
+namespace QmailPS.Tests.Support
+{
+    /// <summary>Every entry of a tree: type, owner, mode, size, mtime, inode and content hash — to prove "nothing changed".</summary>
+    public static class QueueSnapshot
+    {
+        public static SortedDictionary<string, string> Take(string root)
+        {
+            var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            foreach (string path in Directory.EnumerateFileSystemEntries(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }).Append(root))
+            {
+                if (!QmailPS.Posix.PosixApi.Current.TryLstat(path, out var st, out _)) { result[path] = "(vanished)"; continue; }
+                string hash = st.Kind == QmailPS.Posix.FileKind.Regular ? Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path))) : "";
+                result[path] = $"{Convert.ToString(st.Mode, 8)} {st.Uid}:{st.Gid} {st.Size} {st.MTimeSeconds}.{st.MTimeNanoseconds} {st.Inode} {st.Links} {hash}";
+            }
+            return result;
+        }
+
+        public static void AssertSame(SortedDictionary<string, string> before, SortedDictionary<string, string> after)
+        {
+            var diff = before.Keys.Union(after.Keys).Where(k => !before.TryGetValue(k, out var a) || !after.TryGetValue(k, out var b) || a != b).ToList();
+            if (diff.Count > 0)
+                throw new Xunit.Sdk.XunitException("The queue changed: " + string.Join("; ", diff.Take(10).Select(k =>
+                    $"{k}: {(before.TryGetValue(k, out var a) ? a : "(absent)")} -> {(after.TryGetValue(k, out var b) ? b : "(absent)")}")));
+        }
+    }
+}
