@@ -446,7 +446,7 @@ namespace QmailPS.Queue
                     if (recs.UnknownAt >= 0)
                         m.AddDamage($"{todoRel} has an unknown record type {Show(recs.UnknownType)} at byte {recs.UnknownAt}: qmail-send abandons preprocessing at every scan");
                     if (recs.Truncated != null)
-                        m.AddDamage($"the last record of {todoRel} is cut off ({Show(recs.Truncated)}): qmail-send silently drops it");
+                        m.AddDamage($"the last record of {todoRel} is cut off ({ShowRecord(recs.Truncated)}): qmail-send silently drops it");
                     if (len == 0) m.SenderMissing = true;
                 }
                 m.Recipients = recipients.ToArray();
@@ -550,7 +550,7 @@ namespace QmailPS.Queue
                 if (recs.UnknownAt >= 0)
                     m.AddDamage($"{rel} has an unknown record type {Show(recs.UnknownType)} at byte {recs.UnknownAt}: qmail-send never delivers the recipients after it and never finishes the message");
                 if (recs.Truncated != null)
-                    m.AddDamage($"the last record of {rel} is cut off ({Show(recs.Truncated)}): qmail-send silently ignores that recipient");
+                    m.AddDamage($"the last record of {rel} is cut off ({ShowRecord(recs.Truncated)}): qmail-send silently ignores that recipient");
                 if (anyPending)
                 {
                     DateTime t = st.MTimeUtc;
@@ -575,6 +575,17 @@ namespace QmailPS.Queue
         };
 
         private static string Show(byte type) => type == 0 ? "(empty record)" : type >= 32 && type < 127 ? $"'{(char)type}'" : $"0x{type:X2}";
+
+        /// <summary>A partial record as the postmaster knows it: "recipient 'b@rem'" rather than its type byte.</summary>
+        private static string ShowRecord(byte[] record)
+        {
+            if (record.Length == 0) return "''";
+            string what = record[0] switch { (byte)'T' => "pending recipient ", (byte)'D' => "done recipient ", (byte)'F' => "sender ", _ => "" };
+            if (what.Length == 0) return Show(record);
+            var rest = new byte[record.Length - 1];
+            Buffer.BlockCopy(record, 1, rest, 0, rest.Length);
+            return what + Show(rest);
+        }
 
         private static string Show(byte[] bytes)
         {
