@@ -25,8 +25,8 @@ namespace QmailPS.Posix
         void Mkfifo(string path, uint mode);
         void Mkdir(string path, uint mode);
         void SetTimes(string path, long atimeSeconds, long mtimeSeconds);
-        /// <summary>Creates a new file (O_EXCL, never through a symlink), writes it, fsyncs it.</summary>
-        void WriteNewFile(string path, byte[] content, uint mode);
+        /// <summary>Creates a new file (O_EXCL, never through a symlink), writes it and (unless told not to) fsyncs it.</summary>
+        void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true);
         int Kill(int pid, int signal);
     }
 

@@ -78,7 +78,7 @@ namespace QmailPS.Posix
             Check(Syscall.lutimes(path, times), "lutimes", path);
         }
 
-        public void WriteNewFile(string path, byte[] content, uint mode)
+        public void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true)
         {
             int fd = Syscall.open(path, OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC,
                 (FilePermissions)mode);
@@ -87,7 +87,7 @@ namespace QmailPS.Posix
             {
                 WriteAll(fd, content, path);
                 Check(Syscall.fchmod(fd, (FilePermissions)mode), "fchmod", path); // undo the umask
-                Check(Syscall.fsync(fd), "fsync", path);
+                if (fsync) Check(Syscall.fsync(fd), "fsync", path);
             }
             finally { Syscall.close(fd); }
         }

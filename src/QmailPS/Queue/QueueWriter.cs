@@ -61,6 +61,10 @@ namespace QmailPS.Queue
 
         public QueueLayout Layout { get; }
 
+        /// <summary>fsync every file, as qmail-queue and qmail-send do. Only generated test and
+        /// benchmark queues turn it off, where durability across a power cut does not matter.</summary>
+        public bool Fsync { get; set; } = true;
+
         /// <summary>Creates an empty queue exactly as qmail's installer does (hier.c hier_queue).</summary>
         public static QueueLayout CreateQueue(string root, int split = QueueLayout.DefaultSplit, bool bigTodo = false, QueueOwnership? owners = null)
         {
@@ -101,7 +105,7 @@ namespace QmailPS.Queue
 
         private void File(string path, byte[] content, uint? uid, uint mode, uint? gid = null)
         {
-            _posix.WriteNewFile(path, content, mode);
+            _posix.WriteNewFile(path, content, mode, Fsync);
             Own(path, uid, gid);
         }
 
@@ -142,7 +146,7 @@ namespace QmailPS.Queue
             while (true)
             {
                 pidPath = Layout.Dir("pid") + "/" + pid.ToString(CultureInfo.InvariantCulture) + "." + start.ToString(CultureInfo.InvariantCulture) + "." + (++_seq).ToString(CultureInfo.InvariantCulture);
-                try { _posix.WriteNewFile(pidPath, body, 0644); break; }
+                try { _posix.WriteNewFile(pidPath, body, 0644, Fsync); break; }
                 catch (PosixIOException e) when (e.Errno == Errno.EEXIST) { }
             }
             Own(pidPath, _owners.Qmailq, callerGid ?? _owners.QmailGid);

@@ -19,7 +19,7 @@ namespace QmailPS.Tests.Support
         {
             Home = home;
             Layout = layout;
-            Writer = new QueueWriter(layout);
+            Writer = new QueueWriter(layout) { Fsync = false }; // throw-away queues: speed over durability
             Directory.CreateDirectory(Path.Combine(home, "control"));
             File.WriteAllText(Path.Combine(home, "control", "me"), "example.test\n");
             File.WriteAllText(Path.Combine(home, "control", "locals"), "example.test\nlocalhost\n");
