@@ -104,19 +104,8 @@ namespace QmailPS.Queue
 
         private static string? ResolveLink(string path)
         {
-            try
-            {
-                string? target = new FileInfo(path).Directory is null ? null : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path)!, ReadLink(path)));
-                return target;
-            }
-            catch (IOException) { return null; }
-        }
-
-        private static string ReadLink(string path)
-        {
-            string? t = Mono.Unix.UnixPath.ReadLink(path);
-            if (t is null) throw new IOException("readlink " + path);
-            return t;
+            string? target = Mono.Unix.UnixPath.ReadLink(path);
+            return target is null ? null : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path) ?? "/", target));
         }
 
         /// <summary>

@@ -100,9 +100,9 @@ namespace QmailPS.Queue
                 }
                 finally
                 {
-                    // On Ctrl+C or an early stop of the pipeline: let running chunks end (they close their
-                    // descriptors in finally blocks); their results are dropped.
-                    foreach (var t in pending) t.ContinueWith(_ => { }, TaskScheduler.Default);
+                    // On Ctrl+C or an early stop of the pipeline, chunks still running see the token,
+                    // stop, and close their descriptors; their results are dropped.
+                    pending.Clear();
                 }
             }
         }
@@ -321,44 +321,53 @@ namespace QmailPS.Queue
             return ev;
         }
 
-        /// <summary>The per-chunk state: directory handles of one split and a reusable buffer.</summary>
+        /// <summary>The per-chunk state: directory handles (opened once per split and kept) and a reusable buffer.</summary>
         private sealed class ChunkReader : IDisposable
         {
             private readonly QueueScanner _s;
             private byte[] _buffer = new byte[4096];
             private readonly byte[] _name = new byte[24];
-            private int _split = -1;
+            private readonly DirectoryHandle?[][] _handles;
+            private readonly bool[][] _tried;
             private DirectoryHandle? _info, _mess, _local, _remote;
 
-            public ChunkReader(QueueScanner scanner) { _s = scanner; }
+            public ChunkReader(QueueScanner scanner)
+            {
+                _s = scanner;
+                _handles = new DirectoryHandle?[QueueLayout.SplitDirectories.Length][];
+                _tried = new bool[QueueLayout.SplitDirectories.Length][];
+                for (int i = 0; i < _handles.Length; i++) { _handles[i] = new DirectoryHandle?[scanner._layout.Split]; _tried[i] = new bool[scanner._layout.Split]; }
+            }
 
             private QueueLayout L => _s._layout;
 
+            /// <summary>Points info/mess/local/remote at split directory N (a missing one stays null).</summary>
             public void OpenSplit(int split)
             {
-                if (_split == split) return;
-                CloseSplit();
-                _split = split;
-                _info = DirectoryHandle.TryOpen(L.SplitDir("info", split), out _);
-                _mess = DirectoryHandle.TryOpen(L.SplitDir("mess", split), out _);
-                _local = DirectoryHandle.TryOpen(L.SplitDir("local", split), out _);
-                _remote = DirectoryHandle.TryOpen(L.SplitDir("remote", split), out _);
+                _mess = Handle(0, split); _info = Handle(1, split); _local = Handle(2, split); _remote = Handle(3, split);
             }
 
-            private void CloseSplit()
+            private DirectoryHandle? Handle(int kind, int split)
             {
-                _info?.Dispose(); _mess?.Dispose(); _local?.Dispose(); _remote?.Dispose();
-                _info = _mess = _local = _remote = null;
-                _split = -1;
+                if (!_tried[kind][split])
+                {
+                    _tried[kind][split] = true;
+                    _handles[kind][split] = DirectoryHandle.TryOpen(L.SplitDir(QueueLayout.SplitDirectories[kind], split), out _);
+                }
+                return _handles[kind][split];
             }
 
-            public void Dispose() => CloseSplit();
+            public void Dispose()
+            {
+                foreach (var row in _handles) for (int i = 0; i < row.Length; i++) { row[i]?.Dispose(); row[i] = null; }
+            }
 
             private string P(string dir, ulong id) => dir + "/" + L.SplitOf(id).ToString(CultureInfo.InvariantCulture) + "/" + id.ToString(CultureInfo.InvariantCulture);
 
             /// <summary>A preprocessed message: info, mess, local, remote (what qmail-send's pqadd and pass_do read).</summary>
             public ScanEvent ReadInfo(ulong id, byte[]? rawName, bool inLocal, bool inRemote, bool bouncing, DirectoryHandle? infoDirOverride = null)
             {
+                OpenSplit(L.SplitOf(id));
                 Libc.FormatId(id, _name);
                 byte[] nameZ = rawName ?? _name;
                 var m = new QueueMessage(id, L.Root) { HasBounce = bouncing };
