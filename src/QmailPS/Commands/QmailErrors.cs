@@ -7,7 +7,7 @@ using QmailPS.Queue;
 namespace QmailPS.Commands
 {
     /// <summary>Every ErrorRecord the module writes, with its stable ErrorId, in one place.</summary>
-    internal static class QmailErrors
+    internal static partial class QmailErrors
     {
         public static ErrorCategory FromErrno(int errno) => errno switch
         {
