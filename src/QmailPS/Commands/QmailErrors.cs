@@ -43,5 +43,33 @@ namespace QmailPS.Commands
         public static ErrorRecord MessageNotFound(ulong id, string root) => new ErrorRecord(
             new ItemNotFoundException($"No message {id} in the queue '{root}' (neither todo/{id} nor info/…/{id} exists)."),
             "QmailMessageNotFound", ErrorCategory.ObjectNotFound, id);
+
+        public static ErrorRecord QmailSendRunning(string root, SendMutexState state, string action) => new ErrorRecord(
+            new System.InvalidOperationException($"qmail-send is running on '{root}' ({state.Method}). Stop it first (svc -d, systemctl stop qmail), or use -Force for {action} on the live queue."),
+            "QmailSendRunning", ErrorCategory.ResourceBusy, root)
+        {
+            ErrorDetails = new ErrorDetails($"qmail-send is running on '{root}' (pid {state.ProcessId?.ToString() ?? "unknown"}); refusing to change the queue under it.")
+            { RecommendedAction = "Stop qmail-send, or add -Force to use the live-safe method." },
+        };
+
+        public static ErrorRecord QueueExists(string path) => new ErrorRecord(
+            new IOException($"'{path}' already exists and is not an empty directory; New-QmailQueue never touches an existing queue (Repair-QmailQueue fixes one)."),
+            "QmailQueueExists", ErrorCategory.ResourceExists, path);
+
+        public static ErrorRecord UsersMissing(string what) => new ErrorRecord(
+            new System.InvalidOperationException($"The qmail accounts are missing: {what}. Create them as qmail's INSTALL.ids says before creating or writing a queue."),
+            "QmailUsersMissing", ErrorCategory.ObjectNotFound, what);
+
+        public static ErrorRecord BadAddress(string which, string address, string problem) => new ErrorRecord(
+            new System.ArgumentException($"The {which} '{Visible(address)}' {problem}."),
+            "QmailBadAddress", ErrorCategory.InvalidArgument, address);
+
+        public static ErrorRecord WriteFailed(string what, object target, System.Exception e) => new ErrorRecord(
+            e, "QmailWriteFailed", e is PosixIOException p ? FromErrno(p.Errno) : ErrorCategory.WriteError, target)
+        {
+            ErrorDetails = new ErrorDetails($"{what} failed: {e.Message}"),
+        };
+
+        private static string Visible(string s) => s.Replace("\0", "\\0").Replace("\n", "\\n").Replace("\r", "\\r");
     }
 }

@@ -16,6 +16,7 @@ namespace QmailPS.Posix
         }
 
         public ulong Inode { get; }
+        /// <summary>Device as (major &lt;&lt; 32) | minor, whichever call filled it.</summary>
         public ulong Device { get; }
         /// <summary>Full st_mode: type bits and permission bits.</summary>
         public uint Mode { get; }

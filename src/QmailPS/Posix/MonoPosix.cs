@@ -19,10 +19,18 @@ namespace QmailPS.Posix
             {
                 errno = LastErrno(); status = default; return false;
             }
-            status = new FileStatus(st.st_ino, st.st_dev, (uint)st.st_mode, st.st_uid, st.st_gid, (uint)st.st_nlink,
+            status = new FileStatus(st.st_ino, DeviceId(st.st_dev), (uint)st.st_mode, st.st_uid, st.st_gid, (uint)st.st_nlink,
                 st.st_size, st.st_mtime, st.st_mtime_nsec, st.st_atime);
             errno = 0;
             return true;
+        }
+
+        /// <summary>glibc's dev_t encoding (gnu_dev_major/minor) to the (major &lt;&lt; 32 | minor) form statx gives.</summary>
+        internal static ulong DeviceId(ulong dev)
+        {
+            ulong major = ((dev >> 8) & 0xfff) | ((dev >> 32) & ~0xfffUL);
+            ulong minor = (dev & 0xff) | ((dev >> 12) & ~0xffUL);
+            return (major << 32) | (minor & 0xffffffff);
         }
 
         public uint EffectiveUserId => Syscall.geteuid();
@@ -107,6 +115,19 @@ namespace QmailPS.Posix
                 }
                 done += (int)n;
             }
+        }
+
+        public unsafe void WriteByteAt(string path, long offset, byte value)
+        {
+            int fd = Syscall.open(path, OpenFlags.O_WRONLY | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK);
+            Check(fd, "open", path);
+            try
+            {
+                long n = Syscall.pwrite(fd, &value, 1, offset);
+                if (n != 1) throw Errno.ToException(n < 0 ? LastErrno() : Errno.EIO, "write", path);
+                Check(Syscall.fsync(fd), "fsync", path);
+            }
+            finally { Syscall.close(fd); }
         }
 
         public int Kill(int pid, int signal)

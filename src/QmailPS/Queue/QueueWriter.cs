@@ -30,6 +30,13 @@ namespace QmailPS.Queue
         }
     }
 
+    /// <summary>The path given to create a queue already holds something.</summary>
+    public sealed class QueueExistsException : IOException
+    {
+        public QueueExistsException(string path) : base($"'{path}' already exists and is not an empty directory.") { QueuePath = path; }
+        public string QueuePath { get; }
+    }
+
     /// <summary>One recipient to write into a channel file.</summary>
     public sealed class RecipientSpec
     {
@@ -71,23 +78,27 @@ namespace QmailPS.Queue
             owners ??= QueueOwnership.FromSystem();
             IPosix p = PosixApi.Current;
             string full = Path.GetFullPath(root);
-            if (p.TryLstat(full, out _, out _)) throw new IOException($"'{full}' already exists; refusing to create a queue over it.");
+            bool exists = p.TryLstat(full, out FileStatus st, out _);
+            // An empty directory is fine (a file system mounted at the queue path); anything else is not ours to touch.
+            if (exists && (st.Kind != FileKind.Directory || Directory.EnumerateFileSystemEntries(full).GetEnumerator().MoveNext()))
+                throw new QueueExistsException(full);
             var layout = new QueueLayout(full, split, bigTodo);
             var w = new QueueWriter(layout, owners);
-            w.Dir(full, owners.Qmailq, 0750);
-            w.Dir(layout.Dir("lock"), owners.Qmailq, 0750);
-            w.File(layout.Dir("lock") + "/tcpto", new byte[1024], owners.Qmailr, 0644);
-            w.File(layout.Dir("lock") + "/sendmutex", new byte[0], owners.Qmails, 0600);
-            p.Mkfifo(layout.Dir("lock") + "/trigger", 0622);
+            if (exists) { p.ChmodNoFollow(full, Mode.Rwxr_x___); w.Own(full, owners.Qmailq); }
+            else w.Dir(full, owners.Qmailq, Mode.Rwxr_x___);
+            w.Dir(layout.Dir("lock"), owners.Qmailq, Mode.Rwxr_x___);
+            w.File(layout.Dir("lock") + "/tcpto", new byte[1024], owners.Qmailr, Mode.Rw_r__r__);
+            w.File(layout.Dir("lock") + "/sendmutex", new byte[0], owners.Qmails, Mode.Rw_______);
+            p.Mkfifo(layout.Dir("lock") + "/trigger", Mode.Rw__w__w_);
             w.Own(layout.Dir("lock") + "/trigger", owners.Qmails);
-            w.Dir(layout.Dir("pid"), owners.Qmailq, 0700);
-            w.SplitTree("mess", owners.Qmailq, 0750, true);
-            w.SplitTree("intd", owners.Qmailq, 0700, bigTodo);
-            w.SplitTree("todo", owners.Qmailq, 0750, bigTodo);
-            w.SplitTree("info", owners.Qmails, 0700, true);
-            w.SplitTree("local", owners.Qmails, 0700, true);
-            w.SplitTree("remote", owners.Qmails, 0700, true);
-            w.Dir(layout.Dir("bounce"), owners.Qmails, 0700);
+            w.Dir(layout.Dir("pid"), owners.Qmailq, Mode.Rwx______);
+            w.SplitTree("mess", owners.Qmailq, Mode.Rwxr_x___, true);
+            w.SplitTree("intd", owners.Qmailq, Mode.Rwx______, bigTodo);
+            w.SplitTree("todo", owners.Qmailq, Mode.Rwxr_x___, bigTodo);
+            w.SplitTree("info", owners.Qmails, Mode.Rwx______, true);
+            w.SplitTree("local", owners.Qmails, Mode.Rwx______, true);
+            w.SplitTree("remote", owners.Qmails, Mode.Rwx______, true);
+            w.Dir(layout.Dir("bounce"), owners.Qmails, Mode.Rwx______);
             return layout;
         }
 
@@ -109,7 +120,7 @@ namespace QmailPS.Queue
             Own(path, uid, gid);
         }
 
-        private void Own(string path, uint? uid, uint? gid = null)
+        internal void Own(string path, uint? uid, uint? gid = null)
         {
             if (uid is null) return;
             _posix.Lchown(path, uid.Value, gid ?? _owners.QmailGid ?? uint.MaxValue);
@@ -146,7 +157,7 @@ namespace QmailPS.Queue
             while (true)
             {
                 pidPath = Layout.Dir("pid") + "/" + pid.ToString(CultureInfo.InvariantCulture) + "." + start.ToString(CultureInfo.InvariantCulture) + "." + (++_seq).ToString(CultureInfo.InvariantCulture);
-                try { _posix.WriteNewFile(pidPath, body, 0644, Fsync); break; }
+                try { _posix.WriteNewFile(pidPath, body, Mode.Rw_r__r__, Fsync); break; }
                 catch (PosixIOException e) when (e.Errno == Errno.EEXIST) { }
             }
             Own(pidPath, _owners.Qmailq, callerGid ?? _owners.QmailGid);
@@ -158,7 +169,7 @@ namespace QmailPS.Queue
             // 6-7: intd/ID, then the link that queues it.
             byte[] todo = QueueRecords.EncodeTodo(callerUid, pid, senderBytes, rcpt);
             string intd = Layout.PathOf("intd", id);
-            File(intd, todo, _owners.Qmailq, 0644, callerGid ?? _owners.QmailGid);
+            File(intd, todo, _owners.Qmailq, Mode.Rw_r__r__, callerGid ?? _owners.QmailGid);
             _posix.Link(intd, Layout.PathOf("todo", id));
             PullTrigger();
             return id;
@@ -218,7 +229,7 @@ namespace QmailPS.Queue
         public void WriteEnvelope(ulong id, string sender, IReadOnlyList<RecipientSpec> recipients, DateTime birth, DateTime? nextLocal, DateTime? nextRemote)
         {
             string info = Layout.PathOf("info", id);
-            File(info, QueueRecords.EncodeInfo(QueueRecords.EncodeAddress(sender)), _owners.Qmails, 0600);
+            File(info, QueueRecords.EncodeInfo(QueueRecords.EncodeAddress(sender)), _owners.Qmails, Mode.Rw_______);
             long b = UnixTime.ToSeconds(birth);
             _posix.SetTimes(info, b, b);
             foreach (RecipientChannel ch in new[] { RecipientChannel.Local, RecipientChannel.Remote })
@@ -227,7 +238,7 @@ namespace QmailPS.Queue
                 foreach (RecipientSpec r in recipients) if (r.Channel == ch) list.Add((QueueRecords.EncodeAddress(r.Address), r.Delivered));
                 if (list.Count == 0) continue;
                 string path = Layout.PathOf(ch == RecipientChannel.Local ? "local" : "remote", id);
-                File(path, QueueRecords.EncodeChannel(list), _owners.Qmails, 0600);
+                File(path, QueueRecords.EncodeChannel(list), _owners.Qmails, Mode.Rw_______);
                 DateTime next = (ch == RecipientChannel.Local ? nextLocal : nextRemote) ?? birth;
                 long n = UnixTime.ToSeconds(next);
                 _posix.SetTimes(path, n, n);
@@ -244,7 +255,7 @@ namespace QmailPS.Queue
             for (int i = sb.Length - 2; i >= 1; i--) if (sb[i] == '\n' && sb[i - 1] == '\n') sb[i] = '/';
             sb.Append('\n');
             byte[] bytes = Encoding.UTF8.GetBytes(sb.ToString());
-            if (!exists) { File(path, bytes, _owners.Qmails, 0600); return; }
+            if (!exists) { File(path, bytes, _owners.Qmails, Mode.Rw_______); return; }
             using var fs = new FileStream(path, FileMode.Append, FileAccess.Write);
             fs.Write(bytes, 0, bytes.Length);
         }

@@ -163,7 +163,7 @@ namespace QmailPS.Tests.Cmdlets
         [Fact]
         public void Fifo_in_place_of_a_channel_file_does_not_hang_the_reader()
         {
-            var (m, r, _) = Read((q, id) => { File.Delete(q.PathOf("remote", id)); PosixApi.Current.Mkfifo(q.PathOf("remote", id), 0600); });
+            var (m, r, _) = Read((q, id) => { File.Delete(q.PathOf("remote", id)); PosixApi.Current.Mkfifo(q.PathOf("remote", id), Mode.Rw_______); });
             AssertDamaged(m, r, "not a regular file");
         }
 

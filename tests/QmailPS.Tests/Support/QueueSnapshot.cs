@@ -15,10 +15,21 @@ namespace QmailPS.Tests.Support
             foreach (string path in Directory.EnumerateFileSystemEntries(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }).Append(root))
             {
                 if (!QmailPS.Posix.PosixApi.Current.TryLstat(path, out var st, out _)) { result[path] = "(vanished)"; continue; }
-                string hash = st.Kind == QmailPS.Posix.FileKind.Regular ? Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path))) : "";
+                // Read through the module's libc path: .NET's File.* takes a shared flock, which a held
+                // lock/sendmutex or lock/tcpto would refuse (and qmail never locks for reading).
+                string hash = st.Kind == QmailPS.Posix.FileKind.Regular ? Convert.ToHexString(SHA256.HashData(ReadNoLock(path))) : "";
                 result[path] = $"{Convert.ToString(st.Mode, 8)} {st.Uid}:{st.Gid} {st.Size} {st.MTimeSeconds}.{st.MTimeNanoseconds} {st.Inode} {st.Links} {hash}";
             }
             return result;
+        }
+
+        private static byte[] ReadNoLock(string path)
+        {
+            using var dir = QmailPS.Posix.DirectoryHandle.Open(Path.GetDirectoryName(path)!);
+            byte[] buffer = new byte[4096];
+            int n = dir.TryReadFile(QmailPS.Posix.Libc.PathBytes(Path.GetFileName(path)), ref buffer, out _, out int errno);
+            if (n < 0) throw new IOException($"read {path}: errno {errno}");
+            return buffer.AsSpan(0, n).ToArray();
         }
 
         public static void AssertSame(SortedDictionary<string, string> before, SortedDictionary<string, string> after)

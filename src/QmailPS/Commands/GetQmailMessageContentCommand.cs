@@ -1,0 +1,97 @@
+using System;
+using System.IO;
+using System.Management.Automation;
+using System.Text;
+using Microsoft.Win32.SafeHandles;
+using QmailPS.Posix;
+using QmailPS.Queue;
+
+namespace QmailPS.Commands
+{
+    /// <summary>
+    /// The text of a queued message (mess/N/ID, including qmail-queue's Received line): line by line,
+    /// streaming; or one string (-Raw); or the header fields as objects (-HeaderOnly).
+    /// </summary>
+    [Cmdlet(VerbsCommon.Get, "QmailMessageContent", DefaultParameterSetName = LinesSet)]
+    [OutputType(typeof(string), ParameterSetName = new[] { LinesSet, RawSet })]
+    [OutputType(typeof(MessageHeader), ParameterSetName = new[] { HeaderSet })]
+    public sealed class GetQmailMessageContentCommand : QmailCmdletBase
+    {
+        private const string LinesSet = "Lines", RawSet = "Raw", HeaderSet = "HeaderOnly";
+        private const int HeaderLimit = 1024 * 1024;
+
+        [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
+        [Alias("MessageId")]
+        public ulong[] Id { get; set; } = new ulong[0];
+
+        [Parameter(ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string? QueuePath { get; set; }
+
+        [Parameter(Mandatory = true, ParameterSetName = RawSet)]
+        public SwitchParameter Raw { get; set; }
+
+        [Parameter(Mandatory = true, ParameterSetName = HeaderSet)]
+        public SwitchParameter HeaderOnly { get; set; }
+
+        protected override void ProcessRecord()
+        {
+            QueueLayout layout = ResolveQueue(QueuePath);
+            foreach (ulong id in Id)
+            {
+                if (Stopping) return;
+                string path = layout.PathOf("mess", id);
+                FileStream? stream = OpenMess(path, out int errno);
+                if (stream is null)
+                {
+                    if (errno == Errno.ENOENT) WriteError(QmailErrors.MessageNotFound(id, layout.Root));
+                    else WriteError(new ErrorRecord(new IOException($"Cannot read {path}: {(errno == DirectoryHandle.NotRegular ? "not a regular file" : errno == Errno.ELOOP ? "it is a symbolic link" : Errno.QmailText(errno))}"),
+                        "QmailMessageUnreadable", QmailErrors.FromErrno(errno), id));
+                    continue;
+                }
+                using (stream) Emit(stream);
+            }
+        }
+
+        private void Emit(FileStream stream)
+        {
+            if (HeaderOnly)
+            {
+                var buffer = new byte[Math.Min(HeaderLimit, Math.Max(1, (int)Math.Min(stream.Length, HeaderLimit)))];
+                int len = 0, n;
+                while (len < buffer.Length && (n = stream.Read(buffer, len, buffer.Length - len)) > 0) len += n;
+                foreach (MessageHeader h in MessageHeaders.Parse(buffer, len)) WriteObject(h);
+                return;
+            }
+            // Mail is bytes: UTF-8 where valid, the rest shown as U+FFFD.
+            using var reader = new StreamReader(stream, new UTF8Encoding(false, false), false, 64 * 1024);
+            if (Raw) { WriteObject(reader.ReadToEnd()); return; }
+            string? line;
+            while ((line = reader.ReadLine()) != null)
+            {
+                if (Stopping) return;
+                WriteObject(line);
+            }
+        }
+
+        private static unsafe FileStream? OpenMess(string path, out int errno)
+        {
+            byte[] p = Libc.PathBytes(path);
+            int fd;
+            int flags = Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NOFOLLOW | Libc.O_NONBLOCK | Libc.O_NOATIME;
+            fixed (byte* pp = p) fd = Libc.open(pp, flags, 0);
+            if (fd < 0 && Libc.LastErrno == Errno.EPERM)
+                fixed (byte* pp = p) fd = Libc.open(pp, flags & ~Libc.O_NOATIME, 0);
+            if (fd < 0) { errno = Libc.LastErrno; return null; }
+            var handle = new SafeFileHandle((IntPtr)fd, ownsHandle: true);
+            if (!PosixApi.Current.TryLstat(path, out FileStatus st, out errno) || st.Kind != FileKind.Regular)
+            {
+                handle.Dispose();
+                if (errno == 0) errno = DirectoryHandle.NotRegular;
+                return null;
+            }
+            errno = 0;
+            return new FileStream(handle, FileAccess.Read, 64 * 1024);
+        }
+    }
+}

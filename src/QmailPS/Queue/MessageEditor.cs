@@ -1,0 +1,95 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using QmailPS.Posix;
+
+namespace QmailPS.Queue
+{
+    /// <summary>
+    /// Changes to one message, with qmail's semantics (queue-format.md §2.4, §2.5, §3.3). Every
+    /// method works on canonical paths only and never follows a symlink.
+    /// </summary>
+    public sealed class MessageEditor
+    {
+        /// <summary>The safe order of §3.3: no state in between is one qmail would misread.</summary>
+        public static readonly string[] RemovalOrder = { "bounce", "todo", "intd", "local", "remote", "info", "mess" };
+
+        private readonly IPosix _posix = PosixApi.Current;
+
+        public MessageEditor(QueueLayout layout) { Layout = layout; }
+
+        public QueueLayout Layout { get; }
+
+        /// <summary>Unlinks every file of the message in the safe order; returns the paths removed.</summary>
+        public List<string> Remove(ulong id)
+        {
+            var removed = new List<string>();
+            foreach (string dir in RemovalOrder)
+            {
+                string path = Layout.PathOf(dir, id);
+                try { _posix.Unlink(path); removed.Add(path); }
+                catch (FileNotFoundException) { }
+            }
+            return removed;
+        }
+
+        /// <summary>
+        /// The live-safe removal: every pending (T) record of local/ and remote/ becomes D in place,
+        /// the one edit with qmail's own semantics (markdone), and bounce/ID goes so no bounce is
+        /// sent. qmail-send then finishes the message at its next attempt on each channel.
+        /// Returns the number of records marked.
+        /// </summary>
+        public int MarkAllDone(ulong id)
+        {
+            int marked = 0;
+            foreach (string dir in new[] { "local", "remote" })
+            {
+                string path = Layout.PathOf(dir, id);
+                byte[] data;
+                if (!_posix.TryLstat(path, out FileStatus st, out _)) continue;
+                if (st.Kind != FileKind.Regular) throw new IOException($"{path} is not a regular file; not touching it.");
+                data = File.ReadAllBytes(path);
+                foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, "TD").Records)
+                {
+                    if (r.Type != 'T') continue;
+                    _posix.WriteByteAt(path, r.Offset, (byte)'D');
+                    marked++;
+                }
+            }
+            try { _posix.Unlink(Layout.PathOf("bounce", id)); }
+            catch (FileNotFoundException) { }
+            return marked;
+        }
+
+        /// <summary>Sets the birth (info mtime) qmail-send uses for retries and queuelifetime.</summary>
+        public void SetBirth(ulong id, DateTime birthUtc)
+        {
+            string info = Layout.PathOf("info", id);
+            RequireRegular(info);
+            long t = UnixTime.ToSeconds(birthUtc);
+            _posix.SetTimes(info, t, t);
+        }
+
+        /// <summary>Sets the next attempt of each channel file (read by qmail-send when it starts); returns the files changed.</summary>
+        public List<string> SetNextAttempt(ulong id, DateTime whenUtc)
+        {
+            var changed = new List<string>();
+            long t = UnixTime.ToSeconds(whenUtc);
+            foreach (string dir in new[] { "local", "remote" })
+            {
+                string path = Layout.PathOf(dir, id);
+                if (!_posix.TryLstat(path, out FileStatus st, out _)) continue;
+                if (st.Kind != FileKind.Regular) throw new IOException($"{path} is not a regular file; not touching it.");
+                _posix.SetTimes(path, t, t);
+                changed.Add(path);
+            }
+            return changed;
+        }
+
+        private void RequireRegular(string path)
+        {
+            if (!_posix.TryLstat(path, out FileStatus st, out int errno)) throw Errno.ToException(errno, "stat", path);
+            if (st.Kind != FileKind.Regular) throw new IOException($"{path} is not a regular file; not touching it.");
+        }
+    }
+}
