@@ -51,7 +51,7 @@ namespace QmailPS.Commands
             QueueLayout layout = ResolveQueue(QueuePath);
             SendMutexState send = RequireQmailSendStopped(layout, "Set-QmailMessageAge");
             var control = new ControlFiles(layout.ControlDirectory);
-            foreach (string p in control.Problems) WriteWarning(p);
+            string? lifetimeProblem = ParameterSetName == ExpireSet ? control.QueueLifetimeProblem : null;
             var scanner = new QueueScanner(layout);
             var editor = new MessageEditor(layout);
             DateTime now = DateTime.UtcNow;
@@ -76,6 +76,13 @@ namespace QmailPS.Commands
                 if (Stopping) return;
                 QueueMessage? m = scanner.Read(id)?.Message;
                 if (m is null) { WriteError(QmailErrors.MessageNotFound(id, layout.Root)); continue; }
+                if (lifetimeProblem != null)
+                {
+                    // Expiring with a guessed lifetime could bounce mail qmail would keep, or keep mail it would bounce.
+                    WriteError(new ErrorRecord(new IOException($"Cannot expire message {id}: {lifetimeProblem}."),
+                        "QmailControlUnreadable", ErrorCategory.ReadError, id));
+                    continue;
+                }
                 if (m.FromTodo)
                 {
                     WriteError(new ErrorRecord(new InvalidOperationException($"Message {id} is not yet preprocessed: it gets its birth when qmail-send preprocesses it."),

@@ -24,6 +24,8 @@ namespace QmailPS.Queue
         public string? Me { get; }
         public string EnvNoAtHost { get; }
         public long QueueLifetime { get; }
+        /// <summary>Why control/queuelifetime could not be used (unreadable, not a number), or null.</summary>
+        public string? QueueLifetimeProblem { get; }
         /// <summary>Problems met while reading (unreadable or malformed files), for -Verbose or an error.</summary>
         public List<string> Problems { get; } = new List<string>();
 
@@ -43,13 +45,19 @@ namespace QmailPS.Queue
                 string key = l.Substring(0, colon);
                 if (!_virtualDomains.ContainsKey(key)) _virtualDomains[key] = l.Substring(colon + 1);
             }
+            int before = Problems.Count;
             string? lifetime = FirstLine("queuelifetime");
             QueueLifetime = DefaultQueueLifetime;
-            if (lifetime != null)
+            if (Problems.Count > before) QueueLifetimeProblem = Problems[Problems.Count - 1];
+            else if (lifetime != null)
             {
                 // qmail's control_readint: scan_ulong on the first line; non-numeric text is an error.
                 if (long.TryParse(lifetime, NumberStyles.None, CultureInfo.InvariantCulture, out long v)) QueueLifetime = v;
-                else Problems.Add($"control/queuelifetime is not a number ('{lifetime}'); qmail-send refuses to start with it");
+                else
+                {
+                    QueueLifetimeProblem = $"control/queuelifetime is not a number ('{lifetime}'); qmail-send refuses to start with it";
+                    Problems.Add(QueueLifetimeProblem);
+                }
             }
         }
 
@@ -58,7 +66,8 @@ namespace QmailPS.Queue
             string path = Path.Combine(Directory, name);
             try
             {
-                if (!File.Exists(path)) return null;
+                if (!File.Exists(path) && !System.IO.Directory.Exists(path)) return null; // absent: qmail's default
+                if (System.IO.Directory.Exists(path)) throw new IOException("it is a directory");
                 var result = new List<string>();
                 foreach (string raw in File.ReadAllLines(path, Encoding.UTF8))
                 {
@@ -71,7 +80,7 @@ namespace QmailPS.Queue
             }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             {
-                Problems.Add($"cannot read control/{name}: {e.Message}");
+                Problems.Add($"cannot read {path}: {e.Message}");
                 return null;
             }
         }

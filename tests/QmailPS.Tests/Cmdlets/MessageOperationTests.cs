@@ -255,6 +255,22 @@ namespace QmailPS.Tests.Cmdlets
             AssertNear(DateTime.UtcNow, m.NextAttempt!.Value);
         }
 
+        [Theory]
+        [InlineData("dir")]
+        [InlineData("two weeks\n")]
+        public void Expire_with_an_unusable_queuelifetime_is_an_error_per_message_and_changes_nothing(string content)
+        {
+            using var q = TempQueue.Create();
+            ulong a = q.AddProcessed("bob@example.test", "a@remote.test"), b = q.AddProcessed("bob@example.test", "b@remote.test");
+            string lt = Path.Combine(q.Home, "control", "queuelifetime");
+            if (content == "dir") Directory.CreateDirectory(lt); else File.WriteAllText(lt, content);
+            var snap = QueueSnapshot.Take(q.Root);
+            var r = _ps.Run($"{a},{b} | Set-QmailMessageAge -QueuePath $q -Expire", q.Root);
+            Assert.Equal(new object[] { a, b }, r.Errors.Select(e => e.TargetObject));
+            Assert.All(r.Errors, e => Assert.Equal("QmailControlUnreadable,QmailPS.Commands.SetQmailMessageAgeCommand", e.FullyQualifiedErrorId));
+            QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
+        }
+
         [Fact]
         public void Set_age_on_an_unprocessed_message_is_an_error()
         {
