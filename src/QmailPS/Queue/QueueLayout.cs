@@ -84,7 +84,9 @@ namespace QmailPS.Queue
             if (!names.Contains("mess") || !(names.Contains("info") || names.Contains("todo")))
                 throw new NotAQueueException(full, "it has no mess/ and info/ or todo/ directory");
 
-            int found = 0;
+            // The split is what most split directories agree on (one more than their highest numbered
+            // subdirectory), so one extra or missing directory does not change it.
+            var votes = new Dictionary<int, int>();
             foreach (string d in SplitDirectories)
             {
                 var sub = DirectoryHandle.TryList(full + "/" + d, out errno);
@@ -93,13 +95,31 @@ namespace QmailPS.Queue
                     if (errno == Errno.EACCES || errno == Errno.EPERM) throw new QueueAccessException(full + "/" + d, errno);
                     continue;
                 }
+                int highest = 0;
                 foreach (var e in sub)
                     if (e.IsCanonical && e.Id < 100000 && (e.Kind == FileKind.Directory || e.Kind == FileKind.Unknown))
-                        found = Math.Max(found, (int)e.Id + 1);
+                        highest = Math.Max(highest, (int)e.Id + 1);
+                if (highest > 0) votes[highest] = votes.TryGetValue(highest, out int v) ? v + 1 : 1;
             }
+            int found = 0, best = 0;
+            foreach (var kv in votes)
+                if (kv.Value > best || (kv.Value == best && kv.Key < found)) { found = kv.Key; best = kv.Value; }
+            int theSplit = split ?? (found > 0 ? found : DefaultSplit);
 
-            bool big = bigTodo ?? (PosixApi.Current.TryLstat(full + "/todo/0", out FileStatus t0, out _) && t0.Kind == FileKind.Directory);
-            return new QueueLayout(full, split ?? (found > 0 ? found : DefaultSplit), big);
+            // big-todo: todo/ holds the split directories (qmHandle tests only todo/0; a single stray
+            // directory there is a layout mismatch, not a big-todo queue).
+            bool big = bigTodo ?? CountSplitSubdirs(full + "/todo", theSplit) * 2 > theSplit;
+            return new QueueLayout(full, theSplit, big);
+        }
+
+        private static int CountSplitSubdirs(string dir, int split)
+        {
+            var entries = DirectoryHandle.TryList(dir, out _);
+            if (entries is null) return 0;
+            int n = 0;
+            foreach (var e in entries)
+                if (e.IsCanonical && e.Id < (ulong)split && (e.Kind == FileKind.Directory || e.Kind == FileKind.Unknown)) n++;
+            return n;
         }
 
         private static string? ResolveLink(string path)

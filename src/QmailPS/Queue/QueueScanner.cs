@@ -72,40 +72,8 @@ namespace QmailPS.Queue
         public int Parallelism { get; set; } = Math.Max(1, Math.Min(4, Environment.ProcessorCount));
 
         /// <summary>Every message of the queue, plus diagnostics, in queue order.</summary>
-        public IEnumerable<ScanEvent> Scan(CancellationToken cancel = default)
-        {
-            var pending = new Queue<Task<List<ScanEvent>>>();
-            int window = Parallelism * 3;
-            using (IEnumerator<Func<List<ScanEvent>>> work = PlanChunks(cancel).GetEnumerator())
-            {
-                try
-                {
-                    while (true)
-                    {
-                        cancel.ThrowIfCancellationRequested();
-                        while (pending.Count < window && work.MoveNext())
-                        {
-                            Func<List<ScanEvent>> f = work.Current;
-                            pending.Enqueue(Task.Run(f, cancel));
-                        }
-                        if (pending.Count == 0) yield break;
-                        Task<List<ScanEvent>> head = pending.Dequeue();
-                        try { head.Wait(cancel); }
-                        catch (AggregateException ae) when (ae.InnerException != null)
-                        {
-                            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ae.InnerException).Throw();
-                        }
-                        foreach (ScanEvent e in head.Result) yield return e;
-                    }
-                }
-                finally
-                {
-                    // On Ctrl+C or an early stop of the pipeline, chunks still running see the token,
-                    // stop, and close their descriptors; their results are dropped.
-                    pending.Clear();
-                }
-            }
-        }
+        public IEnumerable<ScanEvent> Scan(CancellationToken cancel = default) =>
+            OrderedWork.Run(PlanChunks(cancel), Parallelism * 3, cancel);
 
         /// <summary>
         /// Produces chunk work in queue order. Directory listing happens here, on the consumer's

@@ -1,0 +1,714 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Text;
+using System.Threading;
+using QmailPS.Posix;
+using QmailPS.Queue;
+
+namespace QmailPS.Check
+{
+    /// <summary>
+    /// Finds every inconsistency of queue-format.md §3.2 and says what qmail will do with it. Read
+    /// only: files are opened O_NOFOLLOW|O_NONBLOCK (and O_NOATIME where allowed), never written.
+    /// Structure first, then each split directory (in parallel, results in queue order), then the
+    /// files of todo/, intd/, bounce/ and pid/ that belong to no message.
+    /// </summary>
+    public sealed class QueueInspector
+    {
+        /// <summary>qmail's OSSIFIED: 36 h after which qmail-send's cleanup removes injection debris.</summary>
+        public const long OssifiedSeconds = 129600;
+
+        private readonly QueueLayout _l;
+        private readonly bool _live;
+        private readonly int? _sendPid;
+        private readonly long _now;
+        private readonly uint? _qmailq, _qmails, _qmailr, _qmailGid;
+
+        public QueueInspector(QueueLayout layout, SendMutexState send, DateTime? now = null)
+        {
+            _l = layout;
+            _live = send.IsRunning;
+            _sendPid = send.ProcessId;
+            _now = UnixTime.ToSeconds(now ?? DateTime.UtcNow);
+            IPosix p = PosixApi.Current;
+            _qmailq = p.LookupUser(QmailUsers.Qmailq)?.Uid;
+            _qmails = p.LookupUser(QmailUsers.Qmails)?.Uid;
+            _qmailr = p.LookupUser(QmailUsers.Qmailr)?.Uid;
+            _qmailGid = p.LookupGroup(QmailUsers.QmailGroup);
+        }
+
+        public IEnumerable<QueueIssue> Inspect(CancellationToken cancel = default)
+        {
+            var found = new List<QueueIssue>();
+            if (_live)
+                found.Add(Issue(QueueIssueKind.QmailSendRunning, IssueSeverity.Transient, null, "lock/sendmutex",
+                    $"qmail-send is running{(_sendPid.HasValue ? " (pid " + _sendPid + ")" : "")}: findings that an injection or preprocessing in progress explains are reported as Transient.",
+                    "Stop qmail-send before repairing."));
+            CheckStructure(found);
+
+            // Global directories, bucketed by split so each split's work sees its todo/intd/bounce files.
+            var todo = ListFlat("todo", found);
+            var intd = ListFlat("intd", found);
+            var bounce = ListFlat("bounce", found);
+            foreach (var i in found) yield return i;
+            found.Clear();
+
+            int window = Math.Max(2, Environment.ProcessorCount) * 2;
+            foreach (QueueIssue i in OrderedWork.Run(SplitWork(todo, intd, bounce), window, cancel)) yield return i;
+            foreach (QueueIssue i in CheckPid()) yield return i;
+        }
+
+        private IEnumerable<Func<List<QueueIssue>>> SplitWork(Dictionary<ulong, Named> todo, Dictionary<ulong, Named> intd, Dictionary<ulong, Named> bounce)
+        {
+            for (int n = 0; n < _l.Split; n++)
+            {
+                int split = n;
+                yield return () => CheckSplit(split, todo, intd, bounce);
+            }
+        }
+
+        // ------------------------------------------------------------------ structure (§1.2, §3.2 "Structure")
+
+        private void CheckStructure(List<QueueIssue> found)
+        {
+            CheckDir(".", _qmailq, Mode.Rwxr_x___, found);
+            foreach (string d in QueueLayout.TopDirectories)
+            {
+                (uint? owner, uint mode) = ExpectedDir(d);
+                if (!CheckDir(d, owner, mode, found)) continue;
+                if (_l.IsSplit(d)) CheckSplitDirs(d, owner, mode, found);
+                else if (d == "todo" || d == "intd") CheckNoBigTodoDirs(d, found);
+            }
+            CheckLock(found);
+        }
+
+        /// <summary>hier.c: owner and mode of each queue directory (the group is always qmail).</summary>
+        private (uint?, uint) ExpectedDir(string d) => d switch
+        {
+            "pid" or "intd" => (_qmailq, Mode.Rwx______),
+            "mess" or "todo" or "lock" => (_qmailq, Mode.Rwxr_x___),
+            _ => (_qmails, Mode.Rwx______), // info, local, remote, bounce
+        };
+
+        /// <summary>Checks one directory; returns whether it exists as a directory.</summary>
+        private bool CheckDir(string rel, uint? owner, uint mode, List<QueueIssue> found)
+        {
+            string path = rel == "." ? _l.Root : _l.Root + "/" + rel;
+            string fix = $"Recreate or reset it: owner {UserName(owner)}, group qmail, mode {Octal(mode)}, as qmail's installer does.";
+            if (!PosixApi.Current.TryLstat(path, out FileStatus st, out int errno))
+            {
+                found.Add(Issue(QueueIssueKind.DirectoryMissing, IssueSeverity.Stuck, null, rel,
+                    $"{rel}/ is missing ({Errno.QmailText(errno)}): {WhatIfMissing(rel)}", fix));
+                return false;
+            }
+            if (st.Kind != FileKind.Directory)
+            {
+                found.Add(Issue(st.Kind == FileKind.Symlink ? QueueIssueKind.Symlink : QueueIssueKind.DirectoryWrongType, IssueSeverity.Stuck, null, rel,
+                    $"{rel} is a {Describe(st.Kind)}, not a directory: {WhatIfMissing(rel)}", "Move it aside and recreate the directory."));
+                return false;
+            }
+            if (owner.HasValue && (st.Uid != owner.Value || (_qmailGid.HasValue && st.Gid != _qmailGid.Value)))
+                found.Add(Issue(QueueIssueKind.DirectoryWrongOwner, IssueSeverity.Stuck, null, rel,
+                    $"{rel}/ is owned by {UserName(st.Uid)}:{GroupName(st.Gid)}, not {UserName(owner)}:qmail: {WhatIfMissing(rel)}", fix));
+            if (st.Permissions != mode)
+                found.Add(Issue(QueueIssueKind.DirectoryWrongMode, ModeSeverity(rel, st.Permissions, mode), null, rel,
+                    $"{rel}/ has mode {Octal(st.Permissions)}, not {Octal(mode)}.", fix));
+            return true;
+        }
+
+        /// <summary>Looser modes keep qmail working; tighter ones lock a qmail program out.</summary>
+        private static IssueSeverity ModeSeverity(string rel, uint actual, uint expected) =>
+            (actual & expected) == expected ? IssueSeverity.Cosmetic : IssueSeverity.Stuck;
+
+        private static string WhatIfMissing(string rel)
+        {
+            string top = rel.Split('/')[0];
+            return top switch
+            {
+                "info" => "qmail-send loops on 'unable to opendir info/N, sleeping...' and delivers nothing.",
+                "mess" => "qmail-send's cleanup loops on 'unable to opendir mess/N, sleeping...' and everything stops.",
+                "todo" => "qmail-send loops on 'unable to opendir todo, sleeping...' and new mail is not preprocessed.",
+                "local" or "remote" => "new messages of that split cannot be preprocessed ('unable to create').",
+                "bounce" => "at the first permanent failure qmail-send stalls ('unable to append to bounce message; HELP!').",
+                "intd" or "pid" => "every injection fails with 'qq trouble creating files in queue'.",
+                "lock" => "qmail-send cannot start (no lock/sendmutex).",
+                "." => "qmail cannot use the queue at all.",
+                _ => "qmail cannot use it.",
+            };
+        }
+
+        private void CheckSplitDirs(string d, uint? owner, uint mode, List<QueueIssue> found)
+        {
+            List<DirEntry>? entries = DirectoryHandle.TryList(_l.Dir(d), out _);
+            if (entries is null) return;
+            foreach (DirEntry e in entries)
+            {
+                if (e.IsCanonical && e.Id < (ulong)_l.Split) continue;
+                if (e.IsNumeric && (e.Kind == FileKind.Directory || e.Kind == FileKind.Unknown))
+                    found.Add(Issue(QueueIssueKind.SplitDirectoryExtra, IssueSeverity.Stuck, null, d + "/" + e.Name,
+                        $"{d}/{e.Name} is beyond the split ({_l.Split}): qmail never reads it; the queue was built for another conf-split.",
+                        $"Move its messages to their split directories (Repair-QmailQueue -Split {_l.Split})."));
+                else NameIssue(d, e, found);
+            }
+            for (int n = 0; n < _l.Split; n++)
+                CheckDir(d + "/" + n.ToString(CultureInfo.InvariantCulture), owner, mode, found); // reports a missing one too
+        }
+
+        private void CheckNoBigTodoDirs(string d, List<QueueIssue> found)
+        {
+            List<DirEntry>? entries = DirectoryHandle.TryList(_l.Dir(d), out _);
+            if (entries is null) return;
+            foreach (DirEntry e in entries)
+                if (e.IsNumeric && e.Kind == FileKind.Directory)
+                {
+                    found.Add(Issue(QueueIssueKind.BigTodoMismatch, IssueSeverity.Stuck, null, d + "/" + e.Name,
+                        $"{d}/{e.Name} is a directory in a vanilla queue: big-todo binaries wrote it. Vanilla qmail-send takes it for message {e.Id} ('unable to stat mess/…') and never processes the files inside.",
+                        "Move its files to the layout the installed binaries use."));
+                    return; // one finding says it
+                }
+        }
+
+        private void CheckLock(List<QueueIssue> found)
+        {
+            string dir = _l.Dir("lock");
+            var expected = new[]
+            {
+                ("sendmutex", FileKind.Regular, _qmails, Mode.Rw_______, "qmail-send cannot start ('cannot start: unable to open mutex')", IssueSeverity.Stuck),
+                ("tcpto", FileKind.Regular, _qmailr, Mode.Rw_r__r__, "qmail-remote silently neither records nor honours connection timeouts", IssueSeverity.Degraded),
+                ("trigger", FileKind.Fifo, _qmails, Mode.Rw__w__w_, "qmail-send is not woken by new mail: todo is scanned only every 25 minutes", IssueSeverity.Degraded),
+            };
+            List<DirEntry>? entries = DirectoryHandle.TryList(dir, out _);
+            if (entries is null) return;
+            var names = new HashSet<string>(StringComparer.Ordinal);
+            foreach (DirEntry e in entries) names.Add(e.Name);
+            foreach (var (name, kind, owner, mode, effect, severity) in expected)
+            {
+                string rel = "lock/" + name;
+                string fix = $"Recreate it as qmail's installer does: {(kind == FileKind.Fifo ? "a FIFO" : "a regular file")}, {UserName(owner)}:qmail {Octal(mode)}{(name == "tcpto" ? ", 1024 NUL bytes" : "")}.";
+                if (!PosixApi.Current.TryLstat(dir + "/" + name, out FileStatus st, out _))
+                {
+                    found.Add(Issue(QueueIssueKind.LockFileMissing, severity, null, rel, $"{rel} is missing: {effect}.", fix));
+                    continue;
+                }
+                if (st.Kind != kind)
+                {
+                    string what = name == "trigger" && st.Kind == FileKind.Regular
+                        ? "a regular file, not a FIFO: qmail-send always finds it readable and rescans todo/ in a busy loop"
+                        : $"a {Describe(st.Kind)}, not a {(kind == FileKind.Fifo ? "FIFO" : "regular file")}: {effect}";
+                    found.Add(Issue(st.Kind == FileKind.Symlink ? QueueIssueKind.Symlink : QueueIssueKind.LockFileWrongType, severity, null, rel, $"{rel} is {what}.", fix));
+                    continue;
+                }
+                if (owner.HasValue && st.Uid != owner.Value)
+                    found.Add(Issue(QueueIssueKind.LockFileWrongOwner, severity, null, rel, $"{rel} is owned by {UserName(st.Uid)}, not {UserName(owner)}: {effect}.", fix));
+                else if (st.Permissions != mode)
+                    found.Add(Issue(QueueIssueKind.LockFileWrongMode, (st.Permissions & mode) == mode ? IssueSeverity.Cosmetic : severity, null, rel,
+                        $"{rel} has mode {Octal(st.Permissions)}, not {Octal(mode)}.", fix));
+                if (name == "tcpto" && st.Size != 1024)
+                    found.Add(Issue(QueueIssueKind.TcpToWrongSize, st.Size < 16 ? IssueSeverity.Degraded : IssueSeverity.Cosmetic, null, rel,
+                        $"lock/tcpto is {st.Size} bytes, not 1024: qmail reads {Math.Min(st.Size, 1024) / 16} record(s){(st.Size < 16 ? ", so timeouts are neither recorded nor honoured" : "")}.",
+                        "Clear-QmailTcpTo rewrites it as 1024 NUL bytes (qmail-tcpok)."));
+            }
+            foreach (string n in names)
+                if (n != "sendmutex" && n != "tcpto" && n != "trigger")
+                    found.Add(Issue(QueueIssueKind.LockDirectoryExtraEntry, IssueSeverity.Cosmetic, null, "lock/" + n,
+                        $"lock/{n} is not one of qmail's lock files.", "Move it out of the queue."));
+        }
+
+        // ------------------------------------------------------------------ global directories
+
+        /// <summary>A file found under a name, with the directory it was found in.</summary>
+        private sealed class Named
+        {
+            public Named(string dir, DirEntry entry) { Dir = dir; Entry = entry; }
+            public string Dir { get; }
+            public DirEntry Entry { get; }
+            public string Rel => Dir + "/" + Entry.Name;
+        }
+
+        /// <summary>Lists todo/, intd/ or bounce/ (or their split subdirectories): canonical files by id.</summary>
+        private Dictionary<ulong, Named> ListFlat(string d, List<QueueIssue> found)
+        {
+            var byId = new Dictionary<ulong, Named>();
+            var dirs = new List<string>();
+            if (_l.IsSplit(d)) for (int n = 0; n < _l.Split; n++) dirs.Add(d + "/" + n.ToString(CultureInfo.InvariantCulture));
+            else dirs.Add(d);
+            foreach (string rel in dirs)
+            {
+                List<DirEntry>? entries = DirectoryHandle.TryList(_l.Root + "/" + rel, out _);
+                if (entries is null) continue; // reported by CheckStructure
+                int? split = _l.IsSplit(d) ? int.Parse(rel.Substring(d.Length + 1), CultureInfo.InvariantCulture) : (int?)null;
+                foreach (DirEntry e in entries)
+                {
+                    if (!_l.IsSplit(d) && e.IsNumeric && e.Kind == FileKind.Directory && (d == "todo" || d == "intd")) continue; // BigTodoMismatch
+                    if (!e.IsCanonical) { NameIssue(rel, e, found); continue; }
+                    if (split.HasValue && _l.SplitOf(e.Id) != split.Value) { Misplaced(rel, e, d, found); continue; }
+                    byId[e.Id] = new Named(rel, e);
+                }
+            }
+            return byId;
+        }
+
+        // ------------------------------------------------------------------ one split directory
+
+        /// <summary>What is on disk for one message id.</summary>
+        private sealed class FileSet
+        {
+            public bool Mess, Info, Local, Remote;
+        }
+
+        private List<QueueIssue> CheckSplit(int n, Dictionary<ulong, Named> todo, Dictionary<ulong, Named> intd, Dictionary<ulong, Named> bounce)
+        {
+            var found = new List<QueueIssue>();
+            string ns = n.ToString(CultureInfo.InvariantCulture);
+            var ids = new SortedDictionary<ulong, FileSet>();
+            var handles = new Dictionary<string, DirectoryHandle?>();
+            try
+            {
+                foreach (string d in QueueLayout.SplitDirectories)
+                {
+                    string rel = d + "/" + ns;
+                    handles[d] = DirectoryHandle.TryOpen(_l.Root + "/" + rel, out _);
+                    List<DirEntry>? entries = DirectoryHandle.TryList(_l.Root + "/" + rel, out _);
+                    if (entries is null) continue; // reported by CheckStructure
+                    foreach (DirEntry e in entries)
+                    {
+                        if (!e.IsCanonical) { NameIssue(rel, e, found); continue; }
+                        if (_l.SplitOf(e.Id) != n) { Misplaced(rel, e, d, found); continue; }
+                        if (!ids.TryGetValue(e.Id, out FileSet? set)) ids[e.Id] = set = new FileSet();
+                        switch (d) { case "mess": set.Mess = true; break; case "info": set.Info = true; break; case "local": set.Local = true; break; default: set.Remote = true; break; }
+                    }
+                }
+                // todo/intd/bounce files of this split whose message has nothing in the split directories.
+                foreach (var map in new[] { todo, intd, bounce })
+                    foreach (ulong id in map.Keys)
+                        if (_l.SplitOf(id) == n && !ids.ContainsKey(id)) ids[id] = new FileSet();
+
+                var ctx = new MessageContext(this, handles, found);
+                foreach (var kv in ids)
+                {
+                    todo.TryGetValue(kv.Key, out Named? t);
+                    intd.TryGetValue(kv.Key, out Named? i);
+                    bounce.TryGetValue(kv.Key, out Named? b);
+                    ctx.Check(kv.Key, kv.Value, t, i, b);
+                }
+            }
+            finally
+            {
+                foreach (var h in handles.Values) h?.Dispose();
+            }
+            return found;
+        }
+
+        /// <summary>The rules for one message id (queue-format.md §3.2 "Per-message file sets").</summary>
+        private sealed class MessageContext
+        {
+            private readonly QueueInspector _i;
+            private readonly Dictionary<string, DirectoryHandle?> _h;
+            private readonly List<QueueIssue> _found;
+            private byte[] _buffer = new byte[4096];
+
+            public MessageContext(QueueInspector inspector, Dictionary<string, DirectoryHandle?> handles, List<QueueIssue> found)
+            {
+                _i = inspector; _h = handles; _found = found;
+            }
+
+            private QueueLayout L => _i._l;
+
+            private void Add(QueueIssueKind kind, IssueSeverity severity, ulong id, string rel, string description, string fix) =>
+                _found.Add(_i.Issue(kind, severity, id, rel, description, fix));
+
+            public void Check(ulong id, FileSet set, Named? todo, Named? intd, Named? bounce)
+            {
+                string sid = id.ToString(CultureInfo.InvariantCulture);
+                string messRel = L.PathOf("mess", id).Substring(L.Root.Length + 1);
+                string infoRel = L.PathOf("info", id).Substring(L.Root.Length + 1);
+                bool live = _i._live;
+                // While qmail-send runs and todo/ID exists, the message may be mid-preprocessing.
+                bool preprocessing = live && todo != null;
+
+                FileStatus mess = default;
+                bool hasMess = set.Mess && Stat("mess", id, out mess);
+                bool hasInfo = set.Info;
+                bool hasChannel = set.Local || set.Remote;
+
+                // --- which files exist together
+                if (!hasMess)
+                {
+                    if (todo != null)
+                        Add(QueueIssueKind.TodoWithoutMess, IssueSeverity.Stuck, id, todo.Rel,
+                            $"{todo.Rel} has no {messRel}: qmail-send warns 'unable to stat {messRel}' at every todo scan and never cleans it.",
+                            "Quarantine the envelope (there is no message to deliver).");
+                    else if (hasInfo)
+                        Add(QueueIssueKind.InfoWithoutMess, IssueSeverity.Stuck, id, infoRel,
+                            $"message {sid} has {infoRel} but no {messRel}: every delivery is deferred ('qmail-spawn unable to open message'), and after queuelifetime the bounce can never be made.",
+                            "Quarantine the envelope with a manifest of its recipients.");
+                    else
+                    {
+                        if (intd != null)
+                            Add(QueueIssueKind.IntdWithoutMess, IssueSeverity.Garbage, id, intd.Rel,
+                                $"{intd.Rel} has no message: qmail never looks at it.", "Remove it (to the quarantine).");
+                        foreach (string d in new[] { "local", "remote" })
+                            if (d == "local" ? set.Local : set.Remote)
+                                Add(QueueIssueKind.StrayFile, IssueSeverity.Garbage, id, $"{d}/{L.SplitOf(id)}/{sid}",
+                                    $"{d}/{L.SplitOf(id)}/{sid} belongs to no message (no info, no mess): qmail ignores it, but a future message {sid} would inherit it.",
+                                    "Move it to the quarantine.");
+                        if (bounce != null)
+                            Add(QueueIssueKind.StrayFile, IssueSeverity.Garbage, id, bounce.Rel,
+                                $"{bounce.Rel} belongs to no message: a future message {sid} would get this old bounce text attached.",
+                                "Move it to the quarantine.");
+                    }
+                    if (todo != null) CheckTodo(id, todo, preprocessing);
+                    return;
+                }
+
+                CheckMess(id, messRel, mess);
+
+                if (todo == null && !hasInfo)
+                {
+                    if (hasChannel)
+                        Add(QueueIssueKind.ChannelWithoutInfo, IssueSeverity.Danger, id, messRel,
+                            $"message {sid} has {messRel} and recipient files but neither info nor todo: qmail-send cannot see it, its recipients are silently dropped, and the message is deleted 36 h after its last access.",
+                            "Rebuild info from the message (sender from its Return-Path or Received data) or quarantine it with its recipient list.");
+                    else
+                    {
+                        long age = _i._now - mess.ATimeSeconds;
+                        bool young = age < OssifiedSeconds;
+                        Add(QueueIssueKind.OrphanMess, young ? IssueSeverity.Transient : IssueSeverity.Garbage, id, messRel,
+                            young ? $"{messRel} has no envelope yet: an injection in progress, or one that died less than 36 h ago (qmail-send removes it after 36 h)."
+                                  : $"{messRel} has no envelope: debris of a failed injection; qmail-send's cleanup removes it.",
+                            young ? "Nothing now; qmail cleans it after 36 h." : "Nothing needed (qmail removes it), or move it to the quarantine now.");
+                    }
+                    if (bounce != null)
+                        Add(QueueIssueKind.StaleBounce, IssueSeverity.Garbage, id, bounce.Rel,
+                            $"{bounce.Rel} belongs to no queued message.", "Move it to the quarantine.");
+                    return;
+                }
+
+                if (todo != null)
+                {
+                    CheckTodo(id, todo, preprocessing);
+                    if (hasInfo)
+                        Add(QueueIssueKind.TodoWithInfo, IssueSeverity.Transient, id, todo.Rel,
+                            $"message {sid} is in todo/ and info/ at once: preprocessing in progress or interrupted; qmail-send redoes it (recipients all pending again, birth reset).",
+                            "Nothing: qmail-send finishes the preprocessing.");
+                    if (bounce != null && !hasInfo)
+                        Add(QueueIssueKind.StaleBounce, IssueSeverity.Danger, id, bounce.Rel,
+                            $"{bounce.Rel} already exists for a message not yet preprocessed (an id reused after an old message): qmail-send will attach that old bounce text to this message.",
+                            "Move the old bounce file to the quarantine.");
+                }
+                if (hasInfo) CheckInfo(id, infoRel, preprocessing);
+                if (set.Local) CheckChannel(id, "local", preprocessing);
+                if (set.Remote) CheckChannel(id, "remote", preprocessing);
+                if (bounce != null) CheckOwned(id, bounce.Rel, _i._qmails, Mode.Rw_______, true, "qmail-send cannot append to it and stalls ('unable to append to bounce message; HELP!')", IssueSeverity.Stuck);
+                if (intd != null) CheckOwned(id, intd.Rel, _i._qmailq, Mode.Rw_r__r__, false, null, IssueSeverity.Cosmetic);
+            }
+
+            private bool Stat(string dir, ulong id, out FileStatus st)
+            {
+                st = default;
+                DirectoryHandle? h = _h[dir];
+                if (h is null) return false;
+                var name = new byte[24];
+                Libc.FormatId(id, name);
+                return h.TryStat(name, out st, out _);
+            }
+
+            private void CheckMess(ulong id, string rel, FileStatus mess)
+            {
+                string sid = id.ToString(CultureInfo.InvariantCulture);
+                if (mess.Kind != FileKind.Regular)
+                {
+                    Add(mess.Kind == FileKind.Symlink ? QueueIssueKind.Symlink : QueueIssueKind.ForeignFileType, IssueSeverity.Stuck, id, rel,
+                        $"{rel} is a {Describe(mess.Kind)}: every delivery is deferred ('Sorry, message has wrong type. (#4.3.5)').",
+                        "Quarantine the message.");
+                    return;
+                }
+                if (mess.Inode != id)
+                    Add(QueueIssueKind.IdNotInode, IssueSeverity.Danger, id, rel,
+                        $"message {sid} is stored in inode {mess.Inode} (the queue was copied: cp, rsync, tar): a new message can get inode {sid} and fail with 'qq trouble creating files in queue', or qmail-send's own bounce can.",
+                        $"Renumber it to {mess.Inode}: move mess, info, local, remote, todo, intd and bounce together.");
+                if (_i._qmailq.HasValue && mess.Uid != _i._qmailq.Value)
+                    Add(QueueIssueKind.MessWrongOwner, IssueSeverity.Stuck, id, rel,
+                        $"{rel} is owned by {_i.UserName(mess.Uid)}, not qmailq: every delivery is deferred ('Sorry, message has wrong owner. (#4.3.5)') until it bounces after queuelifetime.",
+                        "Give it back to qmailq (lchown; the group is free).");
+                else if (_i._qmailr.HasValue && !CanAccess(mess, _i._qmailr.Value, _i._qmailGid, 4))
+                    Add(QueueIssueKind.MessNotReadableByQmailr, IssueSeverity.Stuck, id, rel,
+                        $"{rel} (mode {Octal(mess.Permissions)}) cannot be read by qmail-remote: remote deliveries fail with 'qmail-spawn unable to open message'.",
+                        "Reset its mode to 0644.");
+                else if (mess.Permissions != Mode.Rw_r__r__)
+                    Add(QueueIssueKind.FileWrongMode, IssueSeverity.Cosmetic, id, rel, $"{rel} has mode {Octal(mess.Permissions)}, not 0644.", "Reset its mode to 0644.");
+                // qmail-queue always writes its Received line first; a replacement might not (warning level only).
+                if (mess.Size > 0 && _h["mess"] is DirectoryHandle h)
+                {
+                    var name = new byte[24];
+                    Libc.FormatId(id, name);
+                    int n = h.TryReadFile(name, ref _buffer, out _, out _, 17, noAtime: true);
+                    if (n >= 0 && (n < 17 || Encoding.ASCII.GetString(_buffer, 0, 17) != "Received: (qmail "))
+                        Add(QueueIssueKind.MessNoReceivedLine, IssueSeverity.Cosmetic, id, rel,
+                            $"{rel} does not start with qmail-queue's 'Received: (qmail ' line: it was not queued by qmail-queue.", "Nothing, if another queueing program is in use.");
+                }
+            }
+
+            private void CheckTodo(ulong id, Named todo, bool preprocessing)
+            {
+                DirectoryHandle? h = DirectoryHandle.TryOpen(L.Root + "/" + todo.Dir, out _);
+                if (h is null) return;
+                using (h)
+                {
+                    byte[] name = todo.Entry.NameZ();
+                    int len = h.TryReadFile(name, ref _buffer, out FileStatus st, out int errno);
+                    if (len < 0)
+                    {
+                        if (errno == Errno.ENOENT) return; // preprocessed while we looked
+                        Add(errno == Errno.ELOOP ? QueueIssueKind.Symlink : errno == DirectoryHandle.NotRegular ? QueueIssueKind.ForeignFileType : QueueIssueKind.TodoUnreadable,
+                            IssueSeverity.Stuck, id, todo.Rel, $"{todo.Rel} cannot be read ({FileError(errno)}): qmail-send warns 'unable to open {todo.Rel}' at every scan.", "Quarantine the message.");
+                        return;
+                    }
+                    if (_i._qmails.HasValue && !CanAccess(st, _i._qmails.Value, _i._qmailGid, 4))
+                        Add(QueueIssueKind.TodoUnreadable, IssueSeverity.Stuck, id, todo.Rel,
+                            $"{todo.Rel} ({_i.UserName(st.Uid)}, {Octal(st.Permissions)}) cannot be read by qmail-send: 'unable to open {todo.Rel}' at every scan.",
+                            "Give it back to qmailq with mode 0644.");
+                    else CheckOwner(id, todo.Rel, st, _i._qmailq, Mode.Rw_r__r__);
+                    IssueSeverity orTransient(IssueSeverity s) => preprocessing ? IssueSeverity.Transient : s;
+                    ParsedRecords recs = QueueRecords.Parse(_buffer, len, "upFT");
+                    bool haveF = false;
+                    foreach (QueueRecord r in recs.Records) if (r.Type == 'F') haveF = true;
+                    if (len == 0)
+                        Add(QueueIssueKind.TodoEmpty, IssueSeverity.Stuck, id, todo.Rel,
+                            $"{todo.Rel} is empty: qmail-send writes an empty info file and then fails silently every 123 s for ever.", "Quarantine the message (its recipients are unknown).");
+                    else if (!haveF)
+                        Add(QueueIssueKind.TodoWithoutSender, IssueSeverity.Stuck, id, todo.Rel,
+                            $"{todo.Rel} has no F (sender) record: the message never finishes ('trouble opening info').", "Rebuild the envelope with a sender, or quarantine it.");
+                    if (recs.UnknownAt >= 0)
+                        Add(QueueIssueKind.TodoUnknownRecord, IssueSeverity.Stuck, id, todo.Rel,
+                            $"{todo.Rel} has an unknown record at byte {recs.UnknownAt}: qmail-send abandons preprocessing at every scan ('unknown record type in todo').",
+                            "Rewrite the envelope without the unknown record.");
+                    if (recs.Truncated != null)
+                        Add(QueueIssueKind.TodoTruncated, orTransient(IssueSeverity.Danger), id, todo.Rel,
+                            $"the last record of {todo.Rel} has no NUL: qmail-send silently drops that recipient.",
+                            "Complete the record so the recipient is delivered.");
+                }
+            }
+
+            private void CheckInfo(ulong id, string rel, bool preprocessing)
+            {
+                DirectoryHandle? h = _h["info"];
+                if (h is null) return;
+                var name = new byte[24];
+                Libc.FormatId(id, name);
+                int len = h.TryReadFile(name, ref _buffer, out FileStatus st, out int errno);
+                if (len < 0)
+                {
+                    if (errno == Errno.ENOENT) return;
+                    Add(errno == Errno.ELOOP ? QueueIssueKind.Symlink : QueueIssueKind.ForeignFileType, IssueSeverity.Stuck, id, rel,
+                        $"{rel} cannot be read ({FileError(errno)}): qmail-send retries it for ever.", "Quarantine the file and rebuild info.");
+                    return;
+                }
+                if (!CheckReadableByQmails(id, rel, st, false)) return;
+                IssueSeverity sev(IssueSeverity s) => preprocessing ? IssueSeverity.Transient : s;
+                int nul = len > 0 ? Array.IndexOf(_buffer, (byte)0, 0, len) : -1;
+                if (len == 0 || _buffer[0] != 'F' || nul < 0)
+                    Add(QueueIssueKind.InfoBad, sev(IssueSeverity.Stuck), id, rel,
+                        $"{rel} {(len == 0 ? "is empty" : _buffer[0] != 'F' ? "does not start with an F record" : "has no NUL after the sender")}: qmail-send cannot read the sender, never finishes the message and never expires it.",
+                        "Rebuild info with the sender (from todo, the bounce or the message itself).");
+                else if (nul < len - 1)
+                    Add(QueueIssueKind.InfoTrailingBytes, IssueSeverity.Cosmetic, id, rel,
+                        $"{rel} has {len - nul - 1} byte(s) after its F record: qmail-send ignores them, but qmail-qread prints them as recipients.",
+                        "Truncate info after the first record (keeping its mtime, the birth).");
+                if (st.MTimeSeconds > _i._now + 60)
+                    Add(QueueIssueKind.InfoInFuture, IssueSeverity.Degraded, id, rel,
+                        $"{rel} has a birth in the future ({UnixTime.ToUtc(st.MTimeSeconds):u}): retries are scheduled as for a new message and it cannot expire before then.",
+                        "Set its birth to now (Set-QmailMessageAge -Rejuvenate).");
+            }
+
+            private void CheckChannel(ulong id, string dir, bool preprocessing)
+            {
+                string rel = L.PathOf(dir, id).Substring(L.Root.Length + 1);
+                DirectoryHandle? h = _h[dir];
+                if (h is null) return;
+                var name = new byte[24];
+                Libc.FormatId(id, name);
+                int len = h.TryReadFile(name, ref _buffer, out FileStatus st, out int errno);
+                if (len < 0)
+                {
+                    if (errno == Errno.ENOENT) return; // finished while we looked
+                    Add(errno == Errno.ELOOP ? QueueIssueKind.Symlink : QueueIssueKind.ForeignFileType, IssueSeverity.Stuck, id, rel,
+                        $"{rel} cannot be read ({FileError(errno)}): qmail-send retries it for ever.", "Quarantine it and rebuild the recipient list.");
+                    return;
+                }
+                if (!CheckReadableByQmails(id, rel, st, true)) return;
+                IssueSeverity sev(IssueSeverity s) => preprocessing ? IssueSeverity.Transient : s;
+                if (len == 0)
+                {
+                    Add(QueueIssueKind.ChannelEmpty, sev(IssueSeverity.Danger), id, rel,
+                        $"{rel} is empty: qmail-send takes it as 'all done', removes it and finishes the message; its recipients are lost.",
+                        "Recover the recipients from todo, the bounce text or the message headers, or quarantine the message.");
+                    return;
+                }
+                ParsedRecords recs = QueueRecords.Parse(_buffer, len, "TD");
+                if (recs.UnknownAt >= 0)
+                    Add(QueueIssueKind.ChannelUnknownRecord, sev(IssueSeverity.Stuck), id, rel,
+                        $"{rel} has an unknown record at byte {recs.UnknownAt}: qmail-send stops the pass there ('unknown record type'), never delivers the recipients after it, never finishes the message.",
+                        "Rewrite the file without the unknown record (with qmail-send stopped).");
+                if (recs.Truncated != null)
+                    Add(QueueIssueKind.ChannelTruncated, sev(IssueSeverity.Danger), id, rel,
+                        $"the last record of {rel} has no NUL: qmail-send silently ignores that recipient.",
+                        "Complete the record so the recipient is delivered.");
+                var seen = new HashSet<string>(StringComparer.Ordinal);
+                bool anyPending = false;
+                foreach (QueueRecord r in recs.Records)
+                {
+                    if (r.Type != 'T' && r.Type != 'D') continue;
+                    anyPending |= r.Type == 'T';
+                    string addr = Encoding.UTF8.GetString(r.Value);
+                    if (r.Type == 'T' && !seen.Add(addr))
+                        Add(QueueIssueKind.ChannelDuplicateRecipient, IssueSeverity.Danger, id, rel,
+                            $"{rel} lists '{addr}' twice: qmail-send delivers it twice.", "Mark the second record done.");
+                }
+                if (!anyPending && recs.UnknownAt < 0 && recs.Truncated == null)
+                    Add(QueueIssueKind.ChannelAllDone, IssueSeverity.Transient, id, rel,
+                        $"{rel} has only done records: qmail-send removes it at its next pass.", "Nothing.");
+            }
+
+            /// <summary>info/local/remote must be readable (and channels writable) by qmails; returns false when not.</summary>
+            private bool CheckReadableByQmails(ulong id, string rel, FileStatus st, bool needWrite)
+            {
+                if (!_i._qmails.HasValue) return true;
+                bool read = CanAccess(st, _i._qmails.Value, _i._qmailGid, 4);
+                bool write = !needWrite || CanAccess(st, _i._qmails.Value, _i._qmailGid, 2);
+                if (!read)
+                {
+                    Add(QueueIssueKind.FileWrongOwner, IssueSeverity.Stuck, id, rel,
+                        $"{rel} ({_i.UserName(st.Uid)}, {Octal(st.Permissions)}) cannot be read by qmail-send: 'trouble opening {rel}; will try again later' for ever.",
+                        "Give it back to qmails:qmail with mode 0600.");
+                    return true;
+                }
+                if (!write)
+                {
+                    Add(QueueIssueKind.FileWrongOwner, IssueSeverity.Danger, id, rel,
+                        $"{rel} ({_i.UserName(st.Uid)}, {Octal(st.Permissions)}) cannot be written by qmail-send: it cannot mark deliveries done ('message will be delivered twice!').",
+                        "Give it back to qmails:qmail with mode 0600.");
+                    return true;
+                }
+                CheckOwner(id, rel, st, _i._qmails, Mode.Rw_______);
+                return true;
+            }
+
+            private void CheckOwned(ulong id, string rel, uint? owner, uint mode, bool needWrite, string? effect, IssueSeverity severity)
+            {
+                if (!PosixApi.Current.TryLstat(L.Root + "/" + rel, out FileStatus st, out _)) return;
+                if (st.Kind != FileKind.Regular)
+                {
+                    Add(st.Kind == FileKind.Symlink ? QueueIssueKind.Symlink : QueueIssueKind.ForeignFileType, IssueSeverity.Stuck, id, rel,
+                        $"{rel} is a {Describe(st.Kind)}.", "Move it to the quarantine.");
+                    return;
+                }
+                if (effect != null && owner.HasValue && (!CanAccess(st, owner.Value, _i._qmailGid, 4) || (needWrite && !CanAccess(st, owner.Value, _i._qmailGid, 2))))
+                    Add(QueueIssueKind.FileWrongOwner, severity, id, rel, $"{rel} ({_i.UserName(st.Uid)}, {Octal(st.Permissions)}): {effect}.", $"Give it back to {_i.UserName(owner)} with mode {Octal(mode)}.");
+                else CheckOwner(id, rel, st, owner, mode);
+            }
+
+            private void CheckOwner(ulong id, string rel, FileStatus st, uint? owner, uint mode)
+            {
+                if (owner.HasValue && st.Uid != owner.Value)
+                    Add(QueueIssueKind.FileWrongOwner, IssueSeverity.Cosmetic, id, rel,
+                        $"{rel} is owned by {_i.UserName(st.Uid)}, not {_i.UserName(owner)} (qmail can still use it).", $"Give it back to {_i.UserName(owner)}.");
+                else if (st.Permissions != mode)
+                    Add(QueueIssueKind.FileWrongMode, IssueSeverity.Cosmetic, id, rel,
+                        $"{rel} has mode {Octal(st.Permissions)}, not {Octal(mode)} (qmail can still use it).", $"Reset its mode to {Octal(mode)}.");
+            }
+        }
+
+        // ------------------------------------------------------------------ pid/
+
+        private IEnumerable<QueueIssue> CheckPid()
+        {
+            List<DirEntry>? entries = DirectoryHandle.TryList(_l.Dir("pid"), out _);
+            if (entries is null) yield break;
+            foreach (DirEntry e in entries)
+            {
+                string rel = "pid/" + e.Name;
+                if (!PosixApi.Current.TryLstat(_l.Dir("pid") + "/" + e.Name, out FileStatus st, out _)) continue;
+                bool young = _now - st.ATimeSeconds < OssifiedSeconds;
+                yield return Issue(QueueIssueKind.StalePidFile, young ? IssueSeverity.Transient : IssueSeverity.Garbage, null, rel,
+                    young ? $"{rel}: a qmail-queue at work, or one that failed less than 36 h ago." : $"{rel} is left over from a failed injection; qmail-clean removes it.",
+                    young ? "Nothing." : "Nothing needed (qmail-clean removes it), or remove it now.");
+                if (PosixApi.Current.TryLstat(_l.PathOf("mess", st.Inode), out FileStatus m, out _) && m.Inode != st.Inode)
+                    yield return Issue(QueueIssueKind.PidFileHoldsMessageId, IssueSeverity.Cosmetic, st.Inode, rel,
+                        $"{rel} occupies inode {st.Inode}, which is also the id of queued message {st.Inode}: it stopped one id collision and the next can come when qmail-clean removes it.",
+                        $"Renumber message {st.Inode} to its own inode.");
+            }
+        }
+
+        // ------------------------------------------------------------------ names
+
+        private void NameIssue(string rel, DirEntry e, List<QueueIssue> found)
+        {
+            string path = rel + "/" + e.Name;
+            if (!e.IsNumeric)
+            {
+                found.Add(Issue(QueueIssueKind.NonNumericName, IssueSeverity.Garbage, null, path,
+                    $"{path} is not a message number: qmail ignores it{(rel.StartsWith("mess/", StringComparison.Ordinal) || rel == "todo" ? ", but qmail-qstat counts it" : "")}.",
+                    "Move it to the quarantine."));
+                return;
+            }
+            string top = rel.Split('/')[0];
+            string canonical = _l.PathOf(top, e.Id);
+            bool twin = PosixApi.Current.TryLstat(canonical, out _, out _);
+            found.Add(Issue(QueueIssueKind.NonCanonicalName, twin ? IssueSeverity.Danger : IssueSeverity.Stuck, e.Id, path,
+                twin ? $"{path} is another name of message {e.Id} beside {canonical.Substring(_l.Root.Length + 1)}: qmail-send queues the message twice and delivers it twice."
+                     : $"{path} is not the canonical name of message {e.Id}: qmail looks only at {canonical.Substring(_l.Root.Length + 1)} and never sees it.",
+                twin ? "Compare the two and quarantine the alias." : "Rename it to its canonical name."));
+        }
+
+        private void Misplaced(string rel, DirEntry e, string top, List<QueueIssue> found)
+        {
+            string path = rel + "/" + e.Name;
+            string canonical = _l.PathOf(top, e.Id).Substring(_l.Root.Length + 1);
+            bool twin = PosixApi.Current.TryLstat(_l.PathOf(top, e.Id), out _, out _);
+            found.Add(Issue(QueueIssueKind.WrongSplitDirectory, twin && top == "info" ? IssueSeverity.Danger : IssueSeverity.Stuck, e.Id, path,
+                twin ? $"{path} is in the wrong split directory and {canonical} exists too: qmail-send queues message {e.Id} twice."
+                     : $"{path} is in the wrong split directory: qmail looks for {canonical} and silently ignores message {e.Id} (no delivery, no bounce, no log line).",
+                twin ? "Compare the two and quarantine the misplaced copy." : $"Move it to {canonical}."));
+        }
+
+        // ------------------------------------------------------------------ helpers
+
+        private QueueIssue Issue(QueueIssueKind kind, IssueSeverity severity, ulong? id, string rel, string description, string fix)
+        {
+            // Never Danger for what an injection in progress explains while qmail-send runs.
+            if (_live && severity == IssueSeverity.Danger && (kind == QueueIssueKind.OrphanMess || kind == QueueIssueKind.StalePidFile)) severity = IssueSeverity.Transient;
+            return new QueueIssue(kind, severity, id, rel == "." ? _l.Root : _l.Root + "/" + rel, description, fix, _l.Root);
+        }
+
+        private static bool CanAccess(FileStatus st, uint uid, uint? gid, uint want)
+        {
+            uint bits = st.Uid == uid ? (st.Permissions >> 6) : gid.HasValue && st.Gid == gid.Value ? (st.Permissions >> 3) : st.Permissions;
+            return (bits & want) == want;
+        }
+
+        private string UserName(uint? uid) => uid is null ? "?" : PosixApi.Current.UserName(uid.Value) ?? "uid " + uid;
+        private string GroupName(uint gid) => PosixApi.Current.GroupName(gid) ?? "gid " + gid;
+        private static string Octal(uint mode) => "0" + Convert.ToString(mode, 8);
+
+        private static string Describe(FileKind k) => k switch
+        {
+            FileKind.Symlink => "symbolic link",
+            FileKind.Fifo => "FIFO",
+            FileKind.Socket => "socket",
+            FileKind.CharDevice => "character device",
+            FileKind.BlockDevice => "block device",
+            FileKind.Directory => "directory",
+            FileKind.Regular => "regular file",
+            _ => "file of unknown type",
+        };
+
+        private static string FileError(int errno) => errno switch
+        {
+            DirectoryHandle.NotRegular => "not a regular file",
+            Errno.ELOOP => "a symbolic link",
+            _ => Errno.QmailText(errno),
+        };
+    }
+}
