@@ -13,6 +13,13 @@
         'Get-QmailQueueMessage'
         'Get-QmailQueueSummary'
         'ConvertTo-QmailQread'
+        'New-QmailQueue'
+        'Add-QmailQueueMessage'
+        'Remove-QmailQueueMessage'
+        'Set-QmailMessageAge'
+        'Start-QmailRedelivery'
+        'Get-QmailMessageContent'
+        'Test-QmailQueue'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

@@ -57,7 +57,14 @@ namespace QmailPS.Commands
         {
             if (values is null) return null;
             var p = new WildcardPattern[values.Length];
-            for (int i = 0; i < values.Length; i++) p[i] = WildcardPattern.Get(values[i] ?? "", WildcardOptions.IgnoreCase);
+            for (int i = 0; i < values.Length; i++)
+            {
+                string v = values[i] ?? "";
+                p[i] = WildcardPattern.Get(v, WildcardOptions.IgnoreCase);
+                // '#@[]' (the double-bounce sender) is not a valid wildcard: take such a value literally.
+                try { p[i].IsMatch(""); }
+                catch (WildcardPatternException) { p[i] = WildcardPattern.Get(WildcardPattern.Escape(v), WildcardOptions.IgnoreCase); }
+            }
             return p;
         }
 

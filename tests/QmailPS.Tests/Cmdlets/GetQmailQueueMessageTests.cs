@@ -102,6 +102,7 @@ namespace QmailPS.Tests.Cmdlets
         public void Filters_sender_recipient_state_and_age()
         {
             Assert.Equal(new[] { _f.Bounce }, Get("-Sender ''").Select(m => m.Id));
+            Assert.Equal(new[] { _f.DoubleBounce }, Get("-Sender '#@[]'").Select(m => m.Id)); // not a valid wildcard: literal
             Assert.Equal(new[] { _f.Local, _f.Partly }.OrderBy(x => x), Get("-Sender 'BOB@*'").Select(m => m.Id).OrderBy(x => x));
             Assert.Equal(new[] { _f.Unprocessed }, Get("-Recipient ginny@*").Select(m => m.Id));
             Assert.Equal(new[] { _f.Bouncing }, Get("-State Bouncing").Select(m => m.Id));
