@@ -8,7 +8,7 @@
     Description          = 'Inspect and repair the qmail mail queue, stop stuck deliveries and manage remote-host timeouts on Linux, with typed objects instead of qmail-qread/qmail-qstat text. Reads the queue exactly as qmail-send does.'
     PowerShellVersion    = '7.2'
     CompatiblePSEditions = @('Core')
-    FormatsToProcess     = @('QmailPS.Format.ps1xml', 'TcpTo.Format.ps1xml')
+    FormatsToProcess     = @('QmailPS.Format.ps1xml', 'Process.Format.ps1xml', 'TcpTo.Format.ps1xml')
     CmdletsToExport      = @(
         'Get-QmailQueueMessage'
         'Get-QmailQueueSummary'
@@ -20,6 +20,8 @@
         'Start-QmailRedelivery'
         'Get-QmailMessageContent'
         'Test-QmailQueue'
+        'Get-QmailProcess'
+        'Stop-QmailZombie'
         'Get-QmailTcpTo'
         'Clear-QmailTcpTo'
     )
