@@ -51,9 +51,11 @@ namespace QmailPS.Tests.Cmdlets
             var listed = r.Objects<QueueMessage>();
             Assert.Equal(listed.Count, listed.Select(m => m.Id).Distinct().Count());
             Assert.True(kept.IsSubsetOf(listed.Select(m => m.Id)), "a message that stayed queued was not listed");
-            Assert.All(listed, m =>
+            Assert.All(listed, m => Assert.Equal(QueueMessageState.Queued, m.State)); // never a false Damaged
+            // A message caught after qmail-send unlinked its finished channel file but before its info
+            // rightly has no recipients left (qmail-qread shows it so too); the kept ones are whole.
+            Assert.All(listed.Where(m => kept.Contains(m.Id)), m =>
             {
-                Assert.Equal(QueueMessageState.Queued, m.State);
                 Assert.Single(m.Recipients);
                 Assert.True(m.Size > 0);
             });
