@@ -20,6 +20,7 @@
         'Start-QmailRedelivery'
         'Get-QmailMessageContent'
         'Test-QmailQueue'
+        'Repair-QmailQueue'
         'Get-QmailProcess'
         'Stop-QmailZombie'
         'Get-QmailTcpTo'

@@ -27,6 +27,10 @@ namespace QmailPS.Posix
         void SetTimes(string path, long atimeSeconds, long mtimeSeconds);
         /// <summary>Creates a new file (O_EXCL, never through a symlink), writes it and (unless told not to) fsyncs it.</summary>
         void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true);
+        /// <summary>fsync a directory, so links, renames and unlinks in it survive a power cut.</summary>
+        void FsyncDirectory(string path);
+        /// <summary>Appends bytes to an existing regular file (never through a symlink) and fsyncs it.</summary>
+        void Append(string path, byte[] bytes);
         /// <summary>Overwrites one byte in place (qmail-send's markdone: the file never changes length).</summary>
         void WriteByteAt(string path, long offset, byte value);
         int Kill(int pid, int signal);

@@ -117,6 +117,26 @@ namespace QmailPS.Posix
             }
         }
 
+        public void FsyncDirectory(string path)
+        {
+            int fd = Syscall.open(path, OpenFlags.O_RDONLY | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC | OpenFlags.O_DIRECTORY);
+            Check(fd, "open", path);
+            try { Check(Syscall.fsync(fd), "fsync", path); }
+            finally { Syscall.close(fd); }
+        }
+
+        public void Append(string path, byte[] bytes)
+        {
+            int fd = Syscall.open(path, OpenFlags.O_WRONLY | OpenFlags.O_APPEND | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK);
+            Check(fd, "open", path);
+            try
+            {
+                WriteAll(fd, bytes, path);
+                Check(Syscall.fsync(fd), "fsync", path);
+            }
+            finally { Syscall.close(fd); }
+        }
+
         public unsafe void WriteByteAt(string path, long offset, byte value)
         {
             int fd = Syscall.open(path, OpenFlags.O_WRONLY | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK);

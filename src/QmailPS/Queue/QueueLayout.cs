@@ -19,6 +19,21 @@ namespace QmailPS.Queue
         public static readonly string[] SplitDirectories = { "mess", "info", "local", "remote" };
         public static readonly string[] TopDirectories = { "pid", "mess", "intd", "todo", "info", "local", "remote", "bounce", "lock" };
 
+        /// <summary>hier.c: the owner and mode of each queue directory (the group is always qmail).</summary>
+        public static (string Owner, uint Mode) DirectoryOwner(string top) => top switch
+        {
+            "pid" or "intd" => (QmailUsers.Qmailq, Posix.Mode.Rwx______),
+            "mess" or "todo" or "lock" or "." => (QmailUsers.Qmailq, Posix.Mode.Rwxr_x___),
+            _ => (QmailUsers.Qmails, Posix.Mode.Rwx______), // info, local, remote, bounce
+        };
+
+        /// <summary>§1.3: the owner and mode qmail gives each kind of message file.</summary>
+        public static (string Owner, uint Mode) FileOwner(string top) => top switch
+        {
+            "mess" or "todo" or "intd" or "pid" => (QmailUsers.Qmailq, Posix.Mode.Rw_r__r__),
+            _ => (QmailUsers.Qmails, Posix.Mode.Rw_______), // info, local, remote, bounce
+        };
+
         public QueueLayout(string root, int split, bool bigTodo)
         {
             if (split < 1) throw new ArgumentOutOfRangeException(nameof(split), "The split must be at least 1.");

@@ -26,7 +26,7 @@ namespace QmailPS.Tests.Check
             _ps.Run($"Test-QmailQueue -QueuePath $q {args}", q.Root).AssertClean().Objects<QueueIssue>();
 
         /// <summary>A queue with a message in every healthy state the module writes.</summary>
-        private static (TempQueue Q, ulong Remote, ulong Mixed, ulong Unprocessed) Healthy(bool bigTodo = false)
+        internal static (TempQueue Q, ulong Remote, ulong Mixed, ulong Unprocessed) Healthy(bool bigTodo = false)
         {
             var q = TempQueue.Create(bigTodo: bigTodo);
             ulong remote = q.AddProcessed("bob@example.test", "a@remote.test", "b@remote.test");
@@ -139,7 +139,7 @@ namespace QmailPS.Tests.Check
         }
 
         /// <summary>Applies one damage; returns the path the finding must name.</summary>
-        private static string Apply(TempQueue q, string damage, ulong remote, ulong mixed, ulong unprocessed)
+        internal static string Apply(TempQueue q, string damage, ulong remote, ulong mixed, ulong unprocessed)
         {
             var L = q.Layout;
             IPosix p = PosixApi.Current;

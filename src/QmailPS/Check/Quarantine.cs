@@ -1,0 +1,88 @@
+using System;
+using System.Globalization;
+using System.IO;
+using System.Text;
+using QmailPS.Posix;
+
+namespace QmailPS.Check
+{
+    /// <summary>
+    /// Where Repair-QmailQueue puts what it takes out of the queue: never deleted, moved (renamed,
+    /// so on the same file system it is atomic) under the same relative path, with a line in
+    /// manifest.tsv saying what it was and why. Created only when the first file goes there.
+    /// </summary>
+    internal sealed class Quarantine
+    {
+        private readonly IPosix _posix;
+        private readonly string _queueRoot;
+        private bool _ready;
+
+        public Quarantine(string root, string queueRoot, IPosix posix) { Root = root; _queueRoot = queueRoot; _posix = posix; }
+
+        public string Root { get; }
+
+        /// <summary>The default: a timestamped sibling of the queue (same file system, so moves are renames).</summary>
+        public static string DefaultPath(string queueRoot, DateTime now) =>
+            queueRoot.TrimEnd('/') + ".quarantine-" + now.ToString("yyyyMMdd'T'HHmmss", CultureInfo.InvariantCulture);
+
+        /// <summary>Moves a queue entry (file, FIFO, symlink itself — never its target) here; returns the new path.</summary>
+        public string Move(string path, string reason, ulong? id)
+        {
+            Prepare();
+            string rel = path.StartsWith(_queueRoot + "/", StringComparison.Ordinal) ? path.Substring(_queueRoot.Length + 1) : Path.GetFileName(path);
+            string target = Path.Combine(Root, rel);
+            MakeParents(Path.GetDirectoryName(target)!);
+            for (int n = 1; _posix.TryLstat(target, out _, out _); n++) target = Path.Combine(Root, rel) + "." + n.ToString(CultureInfo.InvariantCulture);
+            // The manifest line first: after a crash it names a file that may still be in the queue,
+            // which the next run moves again; the other order could lose track of a moved file.
+            Record(id, path, target, reason);
+            try { _posix.Rename(path, target); }
+            catch (PosixIOException e) when (e.Errno == Errno.EXDEV)
+            {
+                // Another file system: copy (regular files only), fsync, then unlink the original.
+                _posix.WriteNewFile(target, File.ReadAllBytes(path), Mode.Rw_______);
+                _posix.Unlink(path);
+            }
+            _posix.FsyncDirectory(Path.GetDirectoryName(path)!);
+            return target;
+        }
+
+        /// <summary>Saves a copy of bytes about to be replaced in the queue (the file itself stays).</summary>
+        public string SaveCopy(string path, byte[] content, string reason, ulong? id)
+        {
+            Prepare();
+            string rel = path.StartsWith(_queueRoot + "/", StringComparison.Ordinal) ? path.Substring(_queueRoot.Length + 1) : Path.GetFileName(path);
+            string target = Path.Combine(Root, rel) + ".orig";
+            MakeParents(Path.GetDirectoryName(target)!);
+            for (int n = 1; _posix.TryLstat(target, out _, out _); n++) target = Path.Combine(Root, rel) + ".orig." + n.ToString(CultureInfo.InvariantCulture);
+            _posix.WriteNewFile(target, content, Mode.Rw_______);
+            Record(id, path, target, reason);
+            return target;
+        }
+
+        private void Prepare()
+        {
+            if (_ready) return;
+            if (!_posix.TryLstat(Root, out FileStatus st, out _)) _posix.Mkdir(Root, Mode.Rwx______);
+            else if (st.Kind != FileKind.Directory) throw new IOException($"The quarantine '{Root}' exists and is not a directory.");
+            string manifest = Path.Combine(Root, "manifest.tsv");
+            if (!_posix.TryLstat(manifest, out _, out _))
+                _posix.WriteNewFile(manifest, Encoding.UTF8.GetBytes("time\tid\tfrom\tto\treason\n"), Mode.Rw_______);
+            _ready = true;
+        }
+
+        private void MakeParents(string dir)
+        {
+            if (_posix.TryLstat(dir, out _, out _)) return;
+            MakeParents(Path.GetDirectoryName(dir)!);
+            _posix.Mkdir(dir, Mode.Rwx______);
+        }
+
+        private void Record(ulong? id, string from, string to, string reason)
+        {
+            string line = string.Join("\t", DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture),
+                id?.ToString(CultureInfo.InvariantCulture) ?? "-", from, to, reason.Replace('\t', ' ').Replace('\n', ' ')) + "\n";
+            _posix.Append(Path.Combine(Root, "manifest.tsv"), Encoding.UTF8.GetBytes(line));
+        }
+    }
+}

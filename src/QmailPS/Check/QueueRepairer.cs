@@ -1,0 +1,531 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.IO;
+using System.Linq;
+using System.Text;
+using QmailPS.Posix;
+using QmailPS.Queue;
+
+namespace QmailPS.Check
+{
+    /// <summary>One planned change: what -WhatIf shows is exactly what runs.</summary>
+    internal sealed class PlannedRepair
+    {
+        public PlannedRepair(QueueIssueKind kind, ulong? id, string path, string action, Func<string?> run)
+        {
+            Kind = kind; Id = id; Path = path; Action = action; Run = run;
+        }
+        public QueueIssueKind Kind { get; }
+        public ulong? Id { get; }
+        public string Path { get; }
+        public string Action { get; }
+        /// <summary>Does it; returns where data was quarantined, if anywhere.</summary>
+        public Func<string?> Run { get; }
+    }
+
+    /// <summary>A repair that cannot go ahead as planned (a target occupied by another message).</summary>
+    internal sealed class RepairConflictException : IOException
+    {
+        public RepairConflictException(string message) : base(message) { }
+    }
+
+    /// <summary>
+    /// Turns findings into an ordered plan and carries it out (queue-format.md §3.3). Every change
+    /// goes through IPosix, so tests can cut it short at any write; every step leaves a state in
+    /// which qmail sees each message exactly once, and a new run finishes what a killed one began.
+    /// Nothing is deleted that could be mail: it goes to the quarantine. The only unlinks are of
+    /// names that are hard links of a file that stays (renumbering), and the files qmail-send itself
+    /// would unlink before redoing a todo entry.
+    /// </summary>
+    internal sealed class QueueRepairer
+    {
+        private static readonly string[] MessageFiles = { "mess", "info", "local", "remote", "bounce", "todo", "intd" };
+
+        private readonly QueueLayout _l;
+        private readonly IPosix _p;
+        private readonly Quarantine _q;
+        private readonly uint? _qmailGid;
+
+        public QueueRepairer(QueueLayout layout, IPosix posix, string quarantinePath)
+        {
+            _l = layout;
+            _p = posix;
+            _q = new Quarantine(quarantinePath, layout.Root, posix);
+            _qmailGid = posix.LookupGroup(QmailUsers.QmailGroup);
+        }
+
+        public string QuarantinePath => _q.Root;
+
+        /// <summary>Findings this version leaves alone, with the reason (reported, never silently skipped).</summary>
+        public List<(QueueIssue Issue, string Why)> NotRepaired { get; } = new List<(QueueIssue, string)>();
+
+        private string P(string dir, ulong id) => _l.PathOf(dir, id);
+        private bool Exists(string path) => _p.TryLstat(path, out _, out _);
+        private bool Exists(string path, out FileStatus st) => _p.TryLstat(path, out st, out _);
+
+        // ------------------------------------------------------------------ planning
+
+        public List<PlannedRepair> Plan(IEnumerable<QueueIssue> issues)
+        {
+            var all = issues.Where(i => i.QueuePath == _l.Root).ToList();
+            var plan = new List<PlannedRepair>();
+
+            // 1. Structure: directories, then lock files (files need their directories).
+            foreach (QueueIssue i in all.Where(i => i.Id is null).OrderBy(i => i.Path.Count(c => c == '/')))
+                PlanStructure(i, plan);
+
+            // 2. Renumbering, in dependency order; findings on the ids it touches are its business.
+            //    Old names left by an interrupted renumbering are cleared first: they free the numbers
+            //    other messages may be moving to. Such a name is never renumbered a second time.
+            var leftovers = new Dictionary<ulong, ulong>();
+            foreach (QueueIssue i in all.Where(i => i.Id.HasValue && (i.Kind == QueueIssueKind.ChannelWithoutInfo || i.Kind == QueueIssueKind.OrphanMess || i.Kind == QueueIssueKind.IdNotInode)))
+                if (RenumberedTo(i.Id!.Value) is ulong to) leftovers[i.Id.Value] = to;
+            var renumber = new Dictionary<ulong, ulong>();
+            foreach (QueueIssue i in all.Where(i => i.Kind == QueueIssueKind.IdNotInode && i.Id.HasValue && !leftovers.ContainsKey(i.Id.Value)))
+                if (Exists(P("mess", i.Id!.Value), out FileStatus st) && st.Inode != i.Id.Value) renumber[i.Id.Value] = st.Inode;
+            var busy = new HashSet<ulong>(renumber.Keys.Concat(renumber.Values).Concat(leftovers.Keys).Concat(leftovers.Values));
+            foreach (var kv in leftovers)
+                plan.Add(new PlannedRepair(QueueIssueKind.IdNotInode, kv.Key, P("mess", kv.Key),
+                    $"Finish renumbering message {kv.Key} to {kv.Value}: remove the old names, which are hard links of message {kv.Value}'s files",
+                    () => RenumberedTo(kv.Key) == kv.Value ? FinishRenumber(kv.Key, kv.Value) : null)); // still true when it runs?
+            foreach (var (from, to) in RenumberOrder(renumber, all))
+                plan.Add(new PlannedRepair(QueueIssueKind.IdNotInode, from, P("mess", from),
+                    $"Renumber message {from} to {to} (its mess inode): move mess, info, local, remote, bounce, todo and intd together",
+                    () => { Renumber(from, to); return null; }));
+
+            // 3. Per-file and per-message fixes; names first: a message whose info or todo only has
+            //    the wrong name is whole again once renamed, so it is not judged incomplete meanwhile.
+            foreach (QueueIssue i in all.Where(i => i.Id.HasValue && (i.Kind == QueueIssueKind.NonCanonicalName || i.Kind == QueueIssueKind.WrongSplitDirectory)))
+                if (i.Severity != IssueSeverity.Danger && !Exists(P(TopOf(i.Path), i.Id!.Value))) busy.Add(i.Id.Value);
+            var done = new HashSet<string>(StringComparer.Ordinal);
+            foreach (QueueIssue i in all.Where(i => i.Id.HasValue || IsFileLevel(i.Kind))
+                                        .OrderBy(i => i.Kind == QueueIssueKind.NonCanonicalName || i.Kind == QueueIssueKind.WrongSplitDirectory ? 0 : 1))
+            {
+                bool naming = i.Kind == QueueIssueKind.NonCanonicalName || i.Kind == QueueIssueKind.WrongSplitDirectory;
+                if (i.Id.HasValue && busy.Contains(i.Id.Value) && !naming && IsWholeMessage(i.Kind) | i.Kind == QueueIssueKind.OrphanMess) continue;
+                if (i.Id.HasValue && renumber.ContainsKey(i.Id.Value) | renumber.ContainsValue(i.Id.Value) | leftovers.ContainsKey(i.Id.Value) && !naming) continue;
+                if (i.Kind == QueueIssueKind.IdNotInode) continue;
+                if (!done.Add(i.Kind + "|" + i.Path + "|" + (IsWholeMessage(i.Kind) ? i.Id.ToString() : ""))) continue;
+                PlanFile(i, plan, done);
+            }
+            return plan;
+        }
+
+        private string TopOf(string path) => path.Substring(_l.Root.Length + 1).Split('/')[0];
+
+        private static bool IsFileLevel(QueueIssueKind k) => k is QueueIssueKind.NonNumericName or QueueIssueKind.StalePidFile or QueueIssueKind.LockDirectoryExtraEntry;
+
+        private static bool IsWholeMessage(QueueIssueKind k) => k is QueueIssueKind.InfoWithoutMess or QueueIssueKind.TodoWithoutMess or QueueIssueKind.ChannelWithoutInfo
+            or QueueIssueKind.InfoBad or QueueIssueKind.TodoEmpty or QueueIssueKind.TodoWithoutSender;
+
+        /// <summary>Orders renumbers so a target id is free before a message moves there; cycles and occupied targets are reported.</summary>
+        private IEnumerable<(ulong From, ulong To)> RenumberOrder(Dictionary<ulong, ulong> map, List<QueueIssue> all)
+        {
+            var state = new Dictionary<ulong, int>(); // 1 visiting, 2 done
+            var order = new List<(ulong, ulong)>();
+            bool Visit(ulong from)
+            {
+                if (state.TryGetValue(from, out int s)) return s == 2;
+                state[from] = 1;
+                ulong to = map[from];
+                if (map.ContainsKey(to) && !Visit(to))
+                {
+                    NotRepaired.Add((all.First(i => i.Id == from && i.Kind == QueueIssueKind.IdNotInode),
+                        $"message {from} must move to {to}, which message {to} occupies and cannot leave (a cycle); move one of them by hand"));
+                    state[from] = 2;
+                    return false;
+                }
+                order.Add((from, to)); // after the message occupying its target has moved out
+                state[from] = 2;
+                return true;
+            }
+            foreach (ulong from in map.Keys.OrderBy(x => x)) Visit(from);
+            return order;
+        }
+
+        private void PlanStructure(QueueIssue i, List<PlannedRepair> plan)
+        {
+            string rel = i.Path.Length > _l.Root.Length ? i.Path.Substring(_l.Root.Length + 1) : ".";
+            string top = rel.Split('/')[0];
+            switch (i.Kind)
+            {
+                case QueueIssueKind.DirectoryMissing:
+                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Create {rel}/ ({DirShape(top)})", () => { MakeDir(i.Path, top); return null; }));
+                    break;
+                case QueueIssueKind.DirectoryWrongType:
+                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Move {rel} to the quarantine and create the directory ({DirShape(top)})", () =>
+                    {
+                        string to = _q.Move(i.Path, i.Description, null);
+                        MakeDir(i.Path, top);
+                        return to;
+                    }));
+                    break;
+                case QueueIssueKind.DirectoryWrongOwner:
+                case QueueIssueKind.DirectoryWrongMode:
+                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Reset {rel}/ to {DirShape(top)}", () => { Reset(i.Path, QueueLayout.DirectoryOwner(top)); return null; }));
+                    break;
+                case QueueIssueKind.LockFileMissing:
+                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Create {rel} as qmail's installer does", () => { MakeLockFile(rel); return null; }));
+                    break;
+                case QueueIssueKind.LockFileWrongType:
+                case QueueIssueKind.TcpToWrongSize:
+                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Move {rel} to the quarantine and create it as qmail's installer does", () =>
+                    {
+                        string to = _q.Move(i.Path, i.Description, null);
+                        MakeLockFile(rel);
+                        return to;
+                    }));
+                    break;
+                case QueueIssueKind.LockFileWrongOwner:
+                case QueueIssueKind.LockFileWrongMode:
+                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Reset {rel} to qmail's owner and mode", () => { Reset(i.Path, LockOwner(rel)); return null; }));
+                    break;
+                case QueueIssueKind.Symlink when rel.Split('/').Length <= 2:
+                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Move the symbolic link {rel} (not its target) to the quarantine", () => _q.Move(i.Path, i.Description, null)));
+                    break;
+                case QueueIssueKind.QmailSendRunning:
+                    break;
+                case QueueIssueKind.NonNumericName:
+                case QueueIssueKind.StalePidFile:
+                case QueueIssueKind.LockDirectoryExtraEntry:
+                    break; // file level, planned below
+                default:
+                    NotRepaired.Add((i, "this version does not repair it (re-split or layout conversion)"));
+                    break;
+            }
+        }
+
+        private void PlanFile(QueueIssue i, List<PlannedRepair> plan, HashSet<string> done)
+        {
+            ulong id = i.Id ?? 0;
+            string rel = i.Path.Substring(_l.Root.Length + 1);
+            string top = rel.Split('/')[0];
+            switch (i.Kind)
+            {
+                // left-overs qmail ignores: out of the queue, into the quarantine
+                case QueueIssueKind.NonNumericName:
+                case QueueIssueKind.StrayFile:
+                case QueueIssueKind.StaleBounce:
+                case QueueIssueKind.IntdWithoutMess:
+                case QueueIssueKind.LockDirectoryExtraEntry:
+                case QueueIssueKind.ChannelEmpty:
+                case QueueIssueKind.Symlink:
+                case QueueIssueKind.ForeignFileType:
+                    if (i.Kind == QueueIssueKind.Symlink && top == "mess") { PlanWholeMessage(i, plan, done); break; }
+                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Move {rel} to the quarantine", () => _q.Move(i.Path, i.Description, i.Id)));
+                    break;
+                case QueueIssueKind.OrphanMess when i.Severity == IssueSeverity.Garbage:
+                case QueueIssueKind.StalePidFile when i.Severity == IssueSeverity.Garbage:
+                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Move {rel} to the quarantine (qmail would delete it)", () => _q.Move(i.Path, i.Description, i.Id)));
+                    break;
+
+                // names qmail does not reach
+                case QueueIssueKind.NonCanonicalName:
+                case QueueIssueKind.WrongSplitDirectory:
+                {
+                    string canonical = P(top, id);
+                    if (i.Severity == IssueSeverity.Danger || Exists(canonical))
+                        plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Move the duplicate {rel} to the quarantine (qmail would deliver message {id} twice)", () => _q.Move(i.Path, i.Description, i.Id)));
+                    else
+                        plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Rename {rel} to {canonical.Substring(_l.Root.Length + 1)}", () =>
+                        {
+                            if (Exists(canonical)) return _q.Move(i.Path, "duplicate of " + canonical, i.Id); // appeared since: never overwrite
+                            _p.Link(i.Path, canonical);       // link + unlink: never a moment with neither name,
+                            _p.Unlink(i.Path);                // and never a rename over an existing file
+                            _p.FsyncDirectory(Path.GetDirectoryName(canonical)!);
+                            return null;
+                        }));
+                    break;
+                }
+
+                // owners and modes (lchown/fchmod: a symlink is never followed)
+                case QueueIssueKind.MessWrongOwner:
+                case QueueIssueKind.MessNotReadableByQmailr:
+                case QueueIssueKind.FileWrongOwner:
+                case QueueIssueKind.FileWrongMode:
+                case QueueIssueKind.TodoUnreadable when Exists(i.Path, out FileStatus ts) && ts.Kind == FileKind.Regular:
+                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Reset {rel} to {ShapeOf(QueueLayout.FileOwner(top))}", () => { Reset(i.Path, QueueLayout.FileOwner(top), keepGroup: top is "mess" or "todo" or "intd"); return null; }));
+                    break;
+
+                // records: recover what the bytes allow
+                case QueueIssueKind.ChannelTruncated:
+                case QueueIssueKind.TodoTruncated:
+                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Complete the cut-off last record of {rel} (add its NUL) so that recipient is delivered", () => CompleteLastRecord(i.Path, id)));
+                    break;
+                case QueueIssueKind.ChannelDuplicateRecipient:
+                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Mark the repeated recipients of {rel} done in place (one delivery each)", () => { MarkDuplicatesDone(i.Path); return null; }));
+                    break;
+                case QueueIssueKind.ChannelUnknownRecord:
+                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Rewrite {rel} without its unknown records (original to the quarantine)", () => Rewrite(i.Path, id, "TD", false, i.Description)));
+                    break;
+                case QueueIssueKind.TodoUnknownRecord:
+                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Rewrite {rel} without its unknown records (original to the quarantine)", () => Rewrite(i.Path, id, "upFT", false, i.Description)));
+                    break;
+                case QueueIssueKind.InfoTrailingBytes:
+                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Cut {rel} after its F record, keeping its mtime (the birth)", () => Rewrite(i.Path, id, "F", true, i.Description)));
+                    break;
+                case QueueIssueKind.InfoInFuture:
+                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Set the birth of message {id} (mtime of {rel}) to now", () =>
+                    {
+                        long now = UnixTime.Now;
+                        _p.SetTimes(i.Path, now, now);
+                        return null;
+                    }));
+                    break;
+
+                // messages qmail cannot deliver as they are
+                case QueueIssueKind.InfoWithoutMess:
+                case QueueIssueKind.TodoWithoutMess:
+                case QueueIssueKind.ChannelWithoutInfo:
+                case QueueIssueKind.TodoEmpty:
+                case QueueIssueKind.TodoWithoutSender:
+                    PlanWholeMessage(i, plan, done);
+                    break;
+                case QueueIssueKind.InfoBad:
+                    if (Exists(P("todo", id))) break; // qmail-send redoes info from todo
+                    PlanWholeMessage(i, plan, done);
+                    break;
+
+                // qmail copes, or it is in flight
+                case QueueIssueKind.OrphanMess:
+                case QueueIssueKind.StalePidFile:
+                case QueueIssueKind.TodoWithInfo:
+                case QueueIssueKind.ChannelAllDone:
+                case QueueIssueKind.MessNoReceivedLine:
+                case QueueIssueKind.PidFileHoldsMessageId:
+                case QueueIssueKind.QmailSendRunning:
+                    break;
+                default:
+                    NotRepaired.Add((i, "this version does not repair it"));
+                    break;
+            }
+        }
+
+        private void PlanWholeMessage(QueueIssue i, List<PlannedRepair> plan, HashSet<string> done)
+        {
+            ulong id = i.Id!.Value;
+            if (!done.Add("message|" + id)) return;
+            plan.Add(new PlannedRepair(i.Kind, id, i.Path, $"Move every file of message {id} to the quarantine, with its recipients listed in the manifest (qmail cannot deliver it as it is)", () =>
+            {
+                string reason = i.Description + " Recipients: " + DescribeRecipients(id);
+                string? first = null;
+                foreach (string dir in MessageEditor.RemovalOrder)
+                {
+                    string path = P(dir, id);
+                    if (!Exists(path)) continue;
+                    string to = _q.Move(path, reason, id);
+                    first ??= to;
+                }
+                return first;
+            }));
+        }
+
+        // ------------------------------------------------------------------ renumbering (§3.3)
+
+        /// <summary>
+        /// Moves message OLD to NEW (its mess inode). The step that moves the message's identity is a
+        /// single rename of info (or of todo for an unprocessed message): before it qmail sees only
+        /// OLD, after it only NEW. The other files are hard-linked first and their old names removed
+        /// after, so no moment has a message without its files.
+        /// </summary>
+        private void Renumber(ulong from, ulong to)
+        {
+            foreach (string k in MessageFiles)
+            {
+                string target = P(k, to), source = P(k, from);
+                if (Exists(target, out FileStatus t) && !(Exists(source, out FileStatus s) && s.Inode == t.Inode && s.Device == t.Device))
+                {
+                    if (k == "info" && !Exists(source) && Exists(P("mess", to))) continue; // switched already
+                    throw new RepairConflictException($"Cannot renumber message {from} to {to}: {target.Substring(_l.Root.Length + 1)} belongs to another message. Repair that one first.");
+                }
+            }
+            var dirs = new HashSet<string>(StringComparer.Ordinal);
+            void LinkIfNeeded(string k)
+            {
+                string source = P(k, from), target = P(k, to);
+                if (!Exists(source)) return;
+                if (!Exists(target)) { _p.Link(source, target); dirs.Add(Path.GetDirectoryName(target)!); }
+            }
+            if (Exists(P("todo", from)))
+            {
+                // Unprocessed: todo is the identity. qmail-send's todo_do unlinks info, local and
+                // remote before redoing a message, so their old copies go the same way.
+                foreach (string k in new[] { "local", "remote", "info" })
+                    if (Exists(P(k, from))) _p.Unlink(P(k, from));
+                if (Exists(P("bounce", from))) _q.Move(P("bounce", from), "a bounce text already present for a message not yet preprocessed (stale, from an old message)", from);
+                LinkIfNeeded("mess");
+                LinkIfNeeded("intd");
+                SyncDirs(dirs);
+                _p.Rename(P("todo", from), P("todo", to));
+                _p.FsyncDirectory(Path.GetDirectoryName(P("todo", to))!);
+                foreach (string k in new[] { "intd", "mess" }) UnlinkLink(P(k, from), P(k, to));
+                return;
+            }
+            LinkIfNeeded("mess");
+            foreach (string k in new[] { "local", "remote", "bounce" }) LinkIfNeeded(k);
+            SyncDirs(dirs);
+            if (Exists(P("info", from)))
+            {
+                _p.Rename(P("info", from), P("info", to));
+                _p.FsyncDirectory(Path.GetDirectoryName(P("info", to))!);
+                _p.FsyncDirectory(Path.GetDirectoryName(P("info", from))!);
+            }
+            FinishRenumber(from, to);
+        }
+
+        /// <summary>The message now lives at NEW: a new run reaches here for the names OLD still has.</summary>
+        private ulong? RenumberedTo(ulong from)
+        {
+            if (!Exists(P("mess", from), out FileStatus m) || m.Inode == from) return null;
+            if (Exists(P("info", from)) || Exists(P("todo", from))) return null;
+            ulong to = m.Inode;
+            if (!Exists(P("mess", to), out FileStatus n) || n.Inode != m.Inode) return null;
+            return Exists(P("info", to)) || Exists(P("todo", to)) ? to : (ulong?)null;
+        }
+
+        private string? FinishRenumber(ulong from, ulong to)
+        {
+            string? quarantined = null;
+            foreach (string k in new[] { "local", "remote", "bounce", "intd", "mess" })
+            {
+                string source = P(k, from);
+                if (!Exists(source)) continue;
+                if (!UnlinkLink(source, P(k, to)))
+                    quarantined ??= _q.Move(source, $"left under the old number {from} after message {from} became {to}, but it is not the same file as {P(k, to).Substring(_l.Root.Length + 1)}", from);
+            }
+            return quarantined;
+        }
+
+        /// <summary>Unlinks OLD only when it is the same inode as NEW (a hard link): nothing is lost.</summary>
+        private bool UnlinkLink(string oldName, string newName)
+        {
+            if (!Exists(oldName, out FileStatus o)) return true;
+            if (!Exists(newName, out FileStatus n) || n.Inode != o.Inode || n.Device != o.Device) return false;
+            _p.Unlink(oldName);
+            _p.FsyncDirectory(Path.GetDirectoryName(oldName)!);
+            return true;
+        }
+
+        private void SyncDirs(HashSet<string> dirs)
+        {
+            foreach (string d in dirs) _p.FsyncDirectory(d);
+            dirs.Clear();
+        }
+
+        // ------------------------------------------------------------------ records
+
+        private string? CompleteLastRecord(string path, ulong id)
+        {
+            byte[] data = ReadNoFollow(path);
+            if (data.Length == 0 || data[data.Length - 1] == 0) return null; // already complete
+            _q.SaveCopy(path, data, "last record cut off; completed with its NUL", id);
+            _p.Append(path, new byte[] { 0 });
+            return null;
+        }
+
+        private void MarkDuplicatesDone(string path)
+        {
+            byte[] data = ReadNoFollow(path);
+            var seen = new HashSet<string>(StringComparer.Ordinal);
+            foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, "TD").Records)
+                if (r.Type == 'T' && !seen.Add(Convert.ToBase64String(r.Value)))
+                    _p.WriteByteAt(path, r.Offset, (byte)'D');
+        }
+
+        /// <summary>
+        /// Replaces a file with only its records of known types (info: only the first F). The new
+        /// file is written beside it under a name qmail ignores, given the same owner, mode and
+        /// mtime, and renamed over the old one; the old bytes are saved in the quarantine first.
+        /// </summary>
+        private string? Rewrite(string path, ulong id, string types, bool firstOnly, string reason)
+        {
+            if (!Exists(path, out FileStatus st) || st.Kind != FileKind.Regular) return null;
+            byte[] data = ReadNoFollow(path);
+            var kept = new List<byte>(data.Length);
+            foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, types).Records)
+            {
+                if (r.Type == 0 || types.IndexOf((char)r.Type) < 0) continue;
+                QueueRecords.Append(kept, (char)r.Type, r.Value);
+                if (firstOnly) break;
+            }
+            string saved = _q.SaveCopy(path, data, reason, id);
+            string temp = Path.Combine(Path.GetDirectoryName(path)!, "." + Path.GetFileName(path) + ".qmailps-new");
+            if (Exists(temp)) _q.Move(temp, "left by an interrupted repair", id);
+            _p.WriteNewFile(temp, kept.ToArray(), st.Permissions);
+            _p.Lchown(temp, st.Uid, st.Gid);
+            _p.SetTimes(temp, st.ATimeSeconds, st.MTimeSeconds);
+            _p.Rename(temp, path);
+            _p.FsyncDirectory(Path.GetDirectoryName(path)!);
+            return saved;
+        }
+
+        private byte[] ReadNoFollow(string path)
+        {
+            using DirectoryHandle dir = DirectoryHandle.Open(Path.GetDirectoryName(path)!);
+            byte[] buffer = new byte[4096];
+            int n = dir.TryReadFile(Libc.PathBytes(Path.GetFileName(path)), ref buffer, out _, out int errno);
+            if (n < 0) throw Errno.ToException(errno == DirectoryHandle.NotRegular ? Errno.EINVAL : errno, "read", path);
+            var result = new byte[n];
+            Buffer.BlockCopy(buffer, 0, result, 0, n);
+            return result;
+        }
+
+        private string DescribeRecipients(ulong id)
+        {
+            var list = new List<string>();
+            foreach (string k in new[] { "local", "remote", "todo" })
+            {
+                string path = P(k, id);
+                if (!Exists(path, out FileStatus st) || st.Kind != FileKind.Regular) continue;
+                byte[] data;
+                try { data = ReadNoFollow(path); } catch (IOException) { continue; }
+                foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, "TDupF").Records)
+                    if (r.Type == 'T' || r.Type == 'D') list.Add((r.Type == 'D' ? "done:" : "") + k + ":" + Encoding.UTF8.GetString(r.Value));
+            }
+            return list.Count == 0 ? "(none readable)" : string.Join(", ", list);
+        }
+
+        // ------------------------------------------------------------------ structure
+
+        private string DirShape(string top) => ShapeOf(QueueLayout.DirectoryOwner(top));
+        private static string ShapeOf((string Owner, uint Mode) o) => $"{o.Owner}:qmail {"0" + Convert.ToString(o.Mode, 8)}";
+
+        private void MakeDir(string path, string top)
+        {
+            if (!Exists(path)) _p.Mkdir(path, QueueLayout.DirectoryOwner(top).Mode);
+            Reset(path, QueueLayout.DirectoryOwner(top));
+            _p.FsyncDirectory(Path.GetDirectoryName(path)!);
+        }
+
+        private static (string, uint) LockOwner(string rel) => rel switch
+        {
+            "lock/tcpto" => (QmailUsers.Qmailr, Mode.Rw_r__r__),
+            "lock/trigger" => (QmailUsers.Qmails, Mode.Rw__w__w_),
+            _ => (QmailUsers.Qmails, Mode.Rw_______),
+        };
+
+        private void MakeLockFile(string rel)
+        {
+            string path = _l.Root + "/" + rel;
+            var (owner, mode) = LockOwner(rel);
+            if (!Exists(path))
+            {
+                if (rel == "lock/trigger") _p.Mkfifo(path, mode);
+                else _p.WriteNewFile(path, rel == "lock/tcpto" ? new byte[1024] : new byte[0], mode);
+            }
+            Reset(path, (owner, mode));
+        }
+
+        /// <summary>lchown (never follows a symlink) and fchmod on an O_NOFOLLOW descriptor.</summary>
+        private void Reset(string path, (string Owner, uint Mode) want, bool keepGroup = false)
+        {
+            if (!Exists(path, out FileStatus st)) return;
+            if (st.Kind == FileKind.Symlink) throw new IOException($"{path} is a symbolic link; not changing it.");
+            uint? uid = _p.LookupUser(want.Owner)?.Uid;
+            if (uid.HasValue && (st.Uid != uid.Value || (!keepGroup && _qmailGid.HasValue && st.Gid != _qmailGid.Value)))
+                _p.Lchown(path, uid.Value, keepGroup ? st.Gid : _qmailGid ?? st.Gid);
+            if (st.Permissions != want.Mode) _p.ChmodNoFollow(path, want.Mode);
+        }
+    }
+}

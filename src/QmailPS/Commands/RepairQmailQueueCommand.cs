@@ -1,0 +1,99 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Management.Automation;
+using QmailPS.Check;
+using QmailPS.Posix;
+using QmailPS.Queue;
+
+namespace QmailPS.Commands
+{
+    /// <summary>
+    /// Repairs what Test-QmailQueue finds, without losing or duplicating a recipient: what cannot be
+    /// put back into a state qmail delivers correctly goes to a quarantine folder with a manifest.
+    /// Runs with qmail-send stopped, and holds lock/sendmutex meanwhile so it cannot start.
+    /// </summary>
+    [Cmdlet(VerbsDiagnostic.Repair, "QmailQueue", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, DefaultParameterSetName = QueueSet)]
+    [OutputType(typeof(RepairAction))]
+    public sealed class RepairQmailQueueCommand : QmailQueueChangeCommand
+    {
+        private const string QueueSet = "Queue", IssueSet = "Issue";
+
+        [Parameter(Position = 0, ParameterSetName = QueueSet, ValueFromPipelineByPropertyName = true)]
+        [ValidateNotNullOrEmpty]
+        public string? QueuePath { get; set; }
+
+        /// <summary>Findings from Test-QmailQueue: repair only these.</summary>
+        [Parameter(Mandatory = true, ParameterSetName = IssueSet, ValueFromPipeline = true)]
+        public QueueIssue[] InputObject { get; set; } = new QueueIssue[0];
+
+        [Parameter]
+        [ValidateRange(1, 100000)]
+        public int? Split { get; set; }
+
+        /// <summary>Where damaged data goes; default: a timestamped sibling of the queue.</summary>
+        [Parameter]
+        [ValidateNotNullOrEmpty]
+        public string? QuarantinePath { get; set; }
+
+        private readonly Dictionary<string, List<QueueIssue>> _piped = new Dictionary<string, List<QueueIssue>>(StringComparer.Ordinal);
+
+        protected override void ProcessRecord()
+        {
+            if (ParameterSetName == QueueSet) { Repair(ResolveQueue(QueuePath, Split), null); return; }
+            foreach (QueueIssue i in InputObject)
+            {
+                if (i is null) continue;
+                if (!_piped.TryGetValue(i.QueuePath, out List<QueueIssue>? list)) _piped[i.QueuePath] = list = new List<QueueIssue>();
+                list.Add(i);
+            }
+        }
+
+        protected override void EndProcessing()
+        {
+            // Piped findings are planned together: renumbering needs to see every finding of a queue.
+            foreach (var kv in _piped) Repair(ResolveQueue(kv.Key, Split), kv.Value);
+        }
+
+        private void Repair(QueueLayout layout, List<QueueIssue>? only)
+        {
+            SendMutexState send = RequireQmailSendStopped(layout, "Repair-QmailQueue");
+            using IDisposable? hold = send.IsRunning ? null : SendLock.TryHold(layout);
+            // No lock/sendmutex at all: qmail-send cannot be running (and the repair recreates it).
+            bool mutexExists = PosixApi.Current.TryLstat(SendLock.PathOf(layout), out _, out _);
+            if (!send.IsRunning && hold is null && mutexExists && !Force)
+                ThrowTerminatingError(QmailErrors.QmailSendRunning(layout.Root, SendLock.Probe(layout), "Repair-QmailQueue"));
+            if (hold != null) WriteVerbose("Holding lock/sendmutex while repairing, so qmail-send cannot start meanwhile.");
+
+            IEnumerable<QueueIssue> issues = only ?? new QueueInspector(layout, send).Inspect(CancelToken).ToList();
+            string quarantine = QuarantinePath is null ? Quarantine.DefaultPath(layout.Root, DateTime.Now)
+                : SessionState.Path.GetUnresolvedProviderPathFromPSPath(QuarantinePath, out _, out _);
+            var repairer = new QueueRepairer(layout, PosixApi.Current, quarantine);
+            List<PlannedRepair> plan = repairer.Plan(issues);
+            foreach (var (issue, why) in repairer.NotRepaired)
+                WriteWarning($"Not repaired: {issue.Kind} at {issue.Path}: {why}.");
+            WriteVerbose($"{plan.Count} repair(s) planned for {layout.Root}; damaged data goes to {quarantine}.");
+
+            int n = 0;
+            foreach (PlannedRepair p in plan)
+            {
+                if (Stopping) return;
+                Progress($"Repairing qmail queue {layout.Root}", p.Action, plan.Count == 0 ? 100 : n++ * 100 / plan.Count);
+                if (!ShouldProcess(p.Path, p.Action)) continue;
+                try
+                {
+                    string? to = p.Run();
+                    WriteObject(new RepairAction(p.Kind, p.Id, p.Action, p.Path, to, layout.Root));
+                }
+                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                {
+                    WriteError(new ErrorRecord(e, e is RepairConflictException ? "QmailRepairConflict" : "QmailRepairFailed",
+                        e is PosixIOException px ? QmailErrors.FromErrno(px.Errno) : ErrorCategory.WriteError, (object?)p.Id ?? p.Path)
+                    { ErrorDetails = new ErrorDetails($"{p.Action}: {e.Message}") });
+                }
+            }
+            CompleteProgress();
+        }
+    }
+}

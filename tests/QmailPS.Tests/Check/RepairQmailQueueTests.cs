@@ -1,0 +1,253 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Security.Cryptography;
+using QmailPS.Check;
+using QmailPS.Posix;
+using QmailPS.Queue;
+using QmailPS.Tests.Support;
+using Xunit;
+
+namespace QmailPS.Tests.Check
+{
+    public sealed class RepairQmailQueueTests : IClassFixture<RepairQmailQueueTests.Session>
+    {
+        public sealed class Session : IDisposable
+        {
+            public PsSession Ps { get; } = new PsSession();
+            public void Dispose() => Ps.Dispose();
+        }
+
+        private readonly PsSession _ps;
+        public RepairQmailQueueTests(Session s) { _ps = s.Ps; }
+
+        /// <summary>
+        /// What qmail would deliver, keyed by message content: every message qmail-send can see, with
+        /// its sender, recipients (address, channel, done) and state. Ids are left out on purpose:
+        /// renumbering changes them and nothing else.
+        /// </summary>
+        internal static Dictionary<string, List<string>> QmailView(QueueLayout layout)
+        {
+            var view = new Dictionary<string, List<string>>();
+            foreach (ScanEvent e in new QueueScanner(layout).Scan())
+            {
+                if (e.Message is not QueueMessage m) continue;
+                byte[] mess = File.ReadAllBytes(layout.PathOf("mess", m.Id));
+                string key = Convert.ToHexString(SHA256.HashData(mess)) + " <" + m.Sender + ">"; // fixtures reuse bodies
+                string state = m.State == QueueMessageState.Unprocessed ? "todo" : "queued";
+                string what = $"{state} <{m.Sender}> {string.Join(",", m.Recipients.Select(r => $"{r.Channel}:{r.Address}:{(r.Delivered ? "D" : "T")}"))} born {(m.State == QueueMessageState.Unprocessed ? "-" : m.QueuedAt.ToString("o"))}" +
+                              $" bounce={m.HasBounce}";
+                if (!view.TryGetValue(key, out var list)) view[key] = list = new List<string>();
+                list.Add(what);
+            }
+            return view;
+        }
+
+        private static void AssertSameView(Dictionary<string, List<string>> expected, Dictionary<string, List<string>> actual, string when)
+        {
+            foreach (var kv in actual) Assert.True(kv.Value.Count == 1, $"{when}: a message is visible {kv.Value.Count} times: {string.Join(" | ", kv.Value)}");
+            Assert.True(expected.Keys.OrderBy(k => k).SequenceEqual(actual.Keys.OrderBy(k => k)), $"{when}: messages differ: expected {string.Join(" | ", expected.Values.SelectMany(v => v))}; actual {string.Join(" | ", actual.Values.SelectMany(v => v))}");
+            foreach (var kv in expected) Assert.True(kv.Value.SequenceEqual(actual[kv.Key]), $"{when}: {string.Join(" | ", kv.Value)} became {string.Join(" | ", actual[kv.Key])}");
+        }
+
+        private List<QueueIssue> Test(string root) => _ps.Run("Test-QmailQueue -QueuePath $q", root).AssertClean().Objects<QueueIssue>();
+
+        [Fact]
+        public void Golden_queue_is_renumbered_and_then_clean_with_every_message_recipient_and_state_kept()
+        {
+            RootOnly();
+            using var q = GoldenQueue.Restore();
+            var before = QmailView(q.Layout);
+            Assert.Equal(10, before.Count);
+            var snap = QueueSnapshot.Take(q.Root);
+            var w = _ps.Run("Repair-QmailQueue -QueuePath $q -WhatIf", q.Root).AssertClean();
+            QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root)); // not one byte, owner, mode or mtime
+            Assert.Equal(10, w.HostText.Split('\n').Count(l => l.StartsWith("What if:") && l.Contains("Renumber message")));
+
+            var r = _ps.Run("Repair-QmailQueue -QueuePath $q", q.Root).AssertClean();
+            var actions = r.Objects<RepairAction>();
+            Assert.Equal(10, actions.Count);
+            Assert.All(actions, a => Assert.Equal(QueueIssueKind.IdNotInode, a.Kind));
+            Assert.Empty(Test(q.Root));
+            AssertSameView(before, QmailView(q.Layout), "after repair");
+            Assert.Empty(_ps.Run("Repair-QmailQueue -QueuePath $q", q.Root).AssertClean().Output); // idempotent
+        }
+
+        [Fact]
+        public void Refuses_while_qmail_send_holds_sendmutex()
+        {
+            using var q = GoldenQueue.Restore();
+            using var hold = SendLock.TryHold(q.Layout);
+            var snap = QueueSnapshot.Take(q.Root);
+            var r = _ps.Run("Repair-QmailQueue -QueuePath $q", q.Root);
+            Assert.Equal("QmailSendRunning,QmailPS.Commands.RepairQmailQueueCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
+            QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
+        }
+
+        public static IEnumerable<object[]> Repairable() => TestQmailQueueTests.Damages()
+            .Where(d => (IssueSeverity)d[2] != IssueSeverity.Transient && (string)d[0] != "extra split dir" && (string)d[0] != "big-todo dir in vanilla todo");
+
+        [Theory]
+        [MemberData(nameof(Repairable))]
+        public void Each_damage_is_repaired_and_what_cannot_be_delivered_is_quarantined_not_lost(string damage, QueueIssueKind kind, IssueSeverity severity)
+        {
+            RootOnly();
+            _ = severity;
+            var (q, remote, mixed, unprocessed) = TestQmailQueueTests.Healthy();
+            using (q)
+            {
+                string quarantine = q.Home + "/quarantine";
+                var healthy = QmailView(q.Layout);
+                TestQmailQueueTests.Apply(q, damage, remote, mixed, unprocessed);
+                var snap = QueueSnapshot.Take(q.Root);
+                _ps.Run("Repair-QmailQueue -QueuePath $q -WhatIf", q.Root).AssertClean();
+                QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
+
+                var r = _ps.Run($"Repair-QmailQueue -QueuePath $q -QuarantinePath '{quarantine}'", q.Root).AssertClean();
+                Assert.Contains(r.Objects<RepairAction>(), a => a.Kind == kind);
+                var left = Test(q.Root).Where(i => i.Severity != IssueSeverity.Transient).ToList();
+                Assert.True(left.Count == 0, $"{damage}: still {string.Join(" | ", left)}");
+
+                // every message qmail saw before the damage is still delivered the same way, or it is in the quarantine
+                var after = QmailView(q.Layout);
+                string manifest = File.Exists(quarantine + "/manifest.tsv") ? File.ReadAllText(quarantine + "/manifest.tsv") : "";
+                foreach (var kv in healthy)
+                {
+                    if (after.TryGetValue(kv.Key, out var now))
+                    {
+                        Assert.Single(now);
+                        if (now[0] != kv.Value[0]) Assert.True(IsExpectedChange(damage, kv.Value[0], now[0]), $"{damage}: {kv.Value[0]} became {now[0]}");
+                    }
+                    else Assert.True(manifest.Length > 0, $"{damage}: a message vanished without a quarantine entry: {kv.Value[0]}");
+                }
+            }
+        }
+
+        /// <summary>Changes a repair makes on purpose (a recovered recipient, birth reset from the future).</summary>
+        private static bool IsExpectedChange(string damage, string before, string after) => damage switch
+        {
+            "info in future" => before.Split(" born ")[0] == after.Split(" born ")[0],
+            "remote duplicate" or "remote unknown record" or "remote all done" or "remote truncated" or "remote empty" => true, // the damage changed the recipients themselves
+            "todo truncated" or "todo unknown record" or "todo without F" or "todo empty" => true,
+            "info trailing bytes" or "info empty" => true,
+            "stale bounce on todo" => after.Replace("bounce=False", "bounce=True") == before || before.Replace("bounce=False", "bounce=True") == after || before == after,
+            _ => false,
+        };
+
+        /// <summary>A queue whose messages are all misnumbered, like a copied one, in every state renumbering handles.</summary>
+        private static TempQueue Misnumbered()
+        {
+            var q = TempQueue.Create();
+            var ids = new List<ulong>
+            {
+                q.AddProcessed("bob@example.test", new[] { new RecipientSpec("a@example.test", RecipientChannel.Local), new RecipientSpec("b@remote.test", RecipientChannel.Remote, delivered: true), new RecipientSpec("c@remote.test", RecipientChannel.Remote) }),
+                q.AddProcessed("", "postmaster@remote.test"),
+                q.AddUnprocessed("carol@example.test", "d@remote.test", "e@example.test"),
+            };
+            q.Writer.AppendBounce(ids[0], "b@remote.test", "550 no");
+            foreach (ulong id in ids)
+            {
+                // cp to a new inode under the same name, as cp/rsync/tar do
+                string mess = q.PathOf("mess", id), tmp = mess + ".tmp";
+                File.Copy(mess, tmp);
+                var posix = PosixApi.Current;
+                posix.TryLstat(mess, out FileStatus st, out _);
+                posix.Lchown(tmp, st.Uid, st.Gid);
+                posix.ChmodNoFollow(tmp, st.Permissions);
+                posix.SetTimes(tmp, st.ATimeSeconds, st.MTimeSeconds);
+                File.Move(tmp, mess, overwrite: true);
+            }
+            return q;
+        }
+
+        [Fact]
+        public void Renumbering_killed_at_every_write_step_never_shows_a_message_twice_or_loses_one_and_a_rerun_converges()
+        {
+            RootOnly();
+            int total;
+            Dictionary<string, List<string>> expected;
+            using (var q = Misnumbered())
+            {
+                expected = QmailView(q.Layout);
+                var counter = new FaultyPosix(PosixApi.Current, int.MaxValue);
+                RunRepair(q, counter);
+                total = counter.Calls;
+                Assert.Empty(Test(q.Root));
+                AssertSameView(expected, QmailView(q.Layout), "clean run");
+            }
+            Assert.True(total > 10, $"only {total} write steps?");
+            for (int failAt = 1; failAt <= total; failAt++)
+            {
+                using var q = Misnumbered();
+                var view = QmailView(q.Layout);
+                var faulty = new FaultyPosix(PosixApi.Current, failAt);
+                Assert.Throws<InjectedCrash>(() => RunRepair(q, faulty));
+                AssertSameView(view, QmailView(q.Layout), $"killed at write {failAt}/{total} ({faulty.LastCall})");
+                string did = RunRepair(q, PosixApi.Current);
+                var left = Test(q.Root);
+                Assert.True(left.Count == 0, $"killed at write {failAt} ({faulty.LastCall}), rerun left: {string.Join(" | ", left)}");
+                AssertSameView(view, QmailView(q.Layout), $"rerun after a kill at write {failAt} ({faulty.LastCall}); {did}");
+            }
+        }
+
+        private static string RunRepair(TempQueue q, IPosix posix)
+        {
+            var layout = QueueLayout.Detect(q.Root);
+            var issues = new QueueInspector(layout, SendLock.Probe(layout)).Inspect().ToList();
+            var repairer = new QueueRepairer(layout, posix, q.Home + "/quarantine");
+            var log = new List<string>();
+            foreach (PlannedRepair p in repairer.Plan(issues)) { log.Add(p.Action); p.Run(); }
+            return "issues: " + string.Join(" | ", issues.Select(i => i.Kind + " " + i.Path)) + " || actions: " + string.Join(" | ", log);
+        }
+
+        private static void RootOnly()
+        {
+            Assert.True(PosixApi.Current.EffectiveUserId == 0, "Repair tests give files qmail's owners; they run as root (CI runs as root).");
+            Assert.True(PosixApi.Current.LookupUser(QmailUsers.Qmailq) != null, "The qmail users must exist (.ci/run creates them).");
+        }
+    }
+
+    /// <summary>A kill -9 at a chosen write: the call throws before it happens, and nothing after it runs.</summary>
+    internal sealed class InjectedCrash : Exception
+    {
+        public InjectedCrash(string call) : base("injected crash at " + call) { }
+    }
+
+    /// <summary>IPosix that counts writes and "crashes" at the Nth one; reads pass through.</summary>
+    internal sealed class FaultyPosix : IPosix
+    {
+        private readonly IPosix _inner;
+        private readonly int _failAt;
+        public FaultyPosix(IPosix inner, int failAt) { _inner = inner; _failAt = failAt; }
+        public int Calls { get; private set; }
+        public string LastCall { get; private set; } = "";
+
+        private void Write(string what)
+        {
+            Calls++;
+            LastCall = what;
+            if (Calls == _failAt) throw new InjectedCrash(what);
+        }
+
+        public bool TryLstat(string path, out FileStatus status, out int errno) => _inner.TryLstat(path, out status, out errno);
+        public uint EffectiveUserId => _inner.EffectiveUserId;
+        public (uint Uid, uint Gid)? LookupUser(string name) => _inner.LookupUser(name);
+        public uint? LookupGroup(string name) => _inner.LookupGroup(name);
+        public string? UserName(uint uid) => _inner.UserName(uid);
+        public string? GroupName(uint gid) => _inner.GroupName(gid);
+        public void Lchown(string path, uint uid, uint gid) { Write("lchown " + path); _inner.Lchown(path, uid, gid); }
+        public void ChmodNoFollow(string path, uint mode) { Write("chmod " + path); _inner.ChmodNoFollow(path, mode); }
+        public void Link(string existing, string newPath) { Write($"link {existing} {newPath}"); _inner.Link(existing, newPath); }
+        public void Unlink(string path) { Write("unlink " + path); _inner.Unlink(path); }
+        public void Rename(string from, string to) { Write($"rename {from} {to}"); _inner.Rename(from, to); }
+        public void Mkfifo(string path, uint mode) { Write("mkfifo " + path); _inner.Mkfifo(path, mode); }
+        public void Mkdir(string path, uint mode) { Write("mkdir " + path); _inner.Mkdir(path, mode); }
+        public void SetTimes(string path, long atimeSeconds, long mtimeSeconds) { Write("utimes " + path); _inner.SetTimes(path, atimeSeconds, mtimeSeconds); }
+        public void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true) { Write("create " + path); _inner.WriteNewFile(path, content, mode, fsync); }
+        public void FsyncDirectory(string path) { Write("fsync " + path); _inner.FsyncDirectory(path); }
+        public void Append(string path, byte[] bytes) { Write("append " + path); _inner.Append(path, bytes); }
+        public void WriteByteAt(string path, long offset, byte value) { Write("pwrite " + path); _inner.WriteByteAt(path, offset, value); }
+        public int Kill(int pid, int signal) => _inner.Kill(pid, signal);
+    }
+}
