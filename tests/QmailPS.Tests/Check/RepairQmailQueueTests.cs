@@ -27,7 +27,9 @@ namespace QmailPS.Tests.Check
         /// its sender, recipients (address, channel, done) and state. Ids are left out on purpose:
         /// renumbering changes them and nothing else.
         /// </summary>
-        internal static Dictionary<string, List<string>> QmailView(QueueLayout layout)
+        internal static Dictionary<string, List<string>> QmailView(QueueLayout layout) => QmailView(layout, null);
+
+        internal static Dictionary<string, List<string>> QmailView(QueueLayout layout, Dictionary<string, ulong>? ids)
         {
             var view = new Dictionary<string, List<string>>();
             foreach (ScanEvent e in new QueueScanner(layout).Scan())
@@ -40,6 +42,7 @@ namespace QmailPS.Tests.Check
                               $" bounce={m.HasBounce}";
                 if (!view.TryGetValue(key, out var list)) view[key] = list = new List<string>();
                 list.Add(what);
+                if (ids != null) ids[key] = m.Id;
             }
             return view;
         }
