@@ -148,7 +148,7 @@ namespace QmailPS.Check
                 if (e.IsNumeric && (e.Kind == FileKind.Directory || e.Kind == FileKind.Unknown))
                     found.Add(Issue(QueueIssueKind.SplitDirectoryExtra, IssueSeverity.Stuck, null, d + "/" + e.Name,
                         $"{d}/{e.Name} is beyond the split ({_l.Split}): qmail never reads it; the queue was built for another conf-split.",
-                        $"Move its messages to their split directories (Repair-QmailQueue -Split {_l.Split})."));
+                        "Move its messages to their split directories by hand; Repair-QmailQueue does not re-split a queue yet."));
                 else NameIssue(d, e, found);
             }
             for (int n = 0; n < _l.Split; n++)
@@ -207,7 +207,7 @@ namespace QmailPS.Check
                 if (name == "tcpto" && st.Size != 1024)
                     found.Add(Issue(QueueIssueKind.TcpToWrongSize, st.Size < 16 ? IssueSeverity.Degraded : IssueSeverity.Cosmetic, null, rel,
                         $"lock/tcpto is {st.Size} bytes, not 1024: qmail reads {Math.Min(st.Size, 1024) / 16} record(s){(st.Size < 16 ? ", so timeouts are neither recorded nor honoured" : "")}.",
-                        "Clear-QmailTcpTo rewrites it as 1024 NUL bytes (qmail-tcpok)."));
+                        "Move it to the quarantine and recreate it as 1024 NUL bytes (Clear-QmailTcpTo also rewrites it in place)."));
             }
             foreach (string n in names)
                 if (n != "sendmutex" && n != "tcpto" && n != "trigger")
@@ -369,7 +369,7 @@ namespace QmailPS.Check
                     if (hasChannel)
                         Add(QueueIssueKind.ChannelWithoutInfo, IssueSeverity.Danger, id, messRel,
                             $"message {sid} has {messRel} and recipient files but neither info nor todo: qmail-send cannot see it, its recipients are silently dropped, and the message is deleted 36 h after its last access.",
-                            "Rebuild info from the message (sender from its Return-Path or Received data) or quarantine it with its recipient list.");
+                            "Quarantine the message with its recipient list (the envelope sender cannot be recovered from the queue).");
                     else
                     {
                         long age = _i._now - mess.ATimeSeconds;

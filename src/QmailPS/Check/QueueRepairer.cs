@@ -99,9 +99,12 @@ namespace QmailPS.Check
             foreach (QueueIssue i in all.Where(i => i.Id.HasValue && (i.Kind == QueueIssueKind.NonCanonicalName || i.Kind == QueueIssueKind.WrongSplitDirectory)))
                 if (i.Severity != IssueSeverity.Danger && !Exists(P(TopOf(i.Path), i.Id!.Value))) busy.Add(i.Id.Value);
             var done = new HashSet<string>(StringComparer.Ordinal);
+            //    Then whole-message quarantines, which make every other fix of that message moot.
             foreach (QueueIssue i in all.Where(i => i.Id.HasValue || IsFileLevel(i.Kind))
-                                        .OrderBy(i => i.Kind == QueueIssueKind.NonCanonicalName || i.Kind == QueueIssueKind.WrongSplitDirectory ? 0 : 1))
+                                        .OrderBy(i => i.Kind == QueueIssueKind.NonCanonicalName || i.Kind == QueueIssueKind.WrongSplitDirectory ? 0
+                                                    : IsWholeMessage(i.Kind) || (i.Kind == QueueIssueKind.Symlink && TopOf(i.Path) == "mess") ? 1 : 2))
             {
+                if (i.Id.HasValue && done.Contains("message|" + i.Id.Value)) continue;
                 bool naming = i.Kind == QueueIssueKind.NonCanonicalName || i.Kind == QueueIssueKind.WrongSplitDirectory;
                 if (i.Id.HasValue && busy.Contains(i.Id.Value) && !naming && IsWholeMessage(i.Kind) | i.Kind == QueueIssueKind.OrphanMess) continue;
                 if (i.Id.HasValue && renumber.ContainsKey(i.Id.Value) | renumber.ContainsValue(i.Id.Value) | leftovers.ContainsKey(i.Id.Value) && !naming) continue;
@@ -182,8 +185,19 @@ namespace QmailPS.Check
                     plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Reset {rel} to qmail's owner and mode", () => { Reset(i.Path, LockOwner(rel)); return null; }));
                     break;
                 case QueueIssueKind.Symlink when rel.Split('/').Length <= 2:
-                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Move the symbolic link {rel} (not its target) to the quarantine", () => _q.Move(i.Path, i.Description, null)));
+                {
+                    // A symlink where qmail expects a directory or lock file: out (never followed), then the real thing.
+                    bool isLock = rel is "lock/sendmutex" or "lock/tcpto" or "lock/trigger";
+                    bool isDir = !isLock && (rel.Split('/').Length == 1 || (QueueLayout.SplitDirectories.Contains(top) || _l.IsSplit(top)));
+                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Move the symbolic link {rel} (not its target) to the quarantine{(isLock ? " and create the lock file" : isDir ? " and create the directory" : "")}", () =>
+                    {
+                        string to = _q.Move(i.Path, i.Description, null);
+                        if (isLock) MakeLockFile(rel);
+                        else if (isDir) MakeDir(i.Path, top);
+                        return to;
+                    }));
                     break;
+                }
                 case QueueIssueKind.QmailSendRunning:
                     break;
                 case QueueIssueKind.NonNumericName:
@@ -197,6 +211,20 @@ namespace QmailPS.Check
         }
 
         private void PlanFile(QueueIssue i, List<PlannedRepair> plan, HashSet<string> done)
+        {
+            int first = plan.Count;
+            PlanFileCore(i, plan, done);
+            // A fix of one file does nothing when the file is gone by the time it runs (another fix
+            // of the same message moved it, or qmail-send finished it): never an error, never a guess.
+            for (int k = first; k < plan.Count; k++)
+            {
+                PlannedRepair p = plan[k];
+                if (p.Action.StartsWith("Move every file of message", StringComparison.Ordinal)) continue;
+                plan[k] = new PlannedRepair(p.Kind, p.Id, p.Path, p.Action, () => Exists(p.Path) ? p.Run() : null);
+            }
+        }
+
+        private void PlanFileCore(QueueIssue i, List<PlannedRepair> plan, HashSet<string> done)
         {
             ulong id = i.Id ?? 0;
             string rel = i.Path.Substring(_l.Root.Length + 1);

@@ -18,7 +18,7 @@ namespace QmailPS.Commands
         public SwitchParameter Force { get; set; }
 
         /// <summary>Stops the command (QmailSendRunning) if qmail-send runs and -Force was not given; returns the state.</summary>
-        protected SendMutexState RequireQmailSendStopped(QueueLayout layout, string action)
+        protected SendMutexState RequireQmailSendStopped(QueueLayout layout, string action, string? liveNote = null)
         {
             if (_checked.TryGetValue(layout.Root, out SendMutexState? known)) return known;
             SendMutexState state = SendLock.Probe(layout);
@@ -27,7 +27,8 @@ namespace QmailPS.Commands
             if (state.IsRunning && !Force)
                 ThrowTerminatingError(QmailErrors.QmailSendRunning(layout.Root, state, action));
             if (state.IsRunning)
-                WriteWarning($"qmail-send is running on {layout.Root} (pid {state.ProcessId?.ToString() ?? "unknown"}); -Force given, so {action} uses only changes a running qmail-send tolerates.");
+                WriteWarning($"qmail-send is running on {layout.Root} (pid {state.ProcessId?.ToString() ?? "unknown"}); -Force given: " +
+                             (liveNote ?? $"{action} uses only changes a running qmail-send tolerates."));
             return state;
         }
     }

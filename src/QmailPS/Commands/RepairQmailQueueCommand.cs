@@ -58,11 +58,13 @@ namespace QmailPS.Commands
 
         private void Repair(QueueLayout layout, List<QueueIssue>? only)
         {
-            SendMutexState send = RequireQmailSendStopped(layout, "Repair-QmailQueue");
+            SendMutexState send = RequireQmailSendStopped(layout, "Repair-QmailQueue",
+                "Repair-QmailQueue has no live-safe mode; it makes the planned changes while qmail-send may be using the same files. Stop qmail-send if you can.");
             using IDisposable? hold = send.IsRunning ? null : SendLock.TryHold(layout);
-            // No lock/sendmutex at all: qmail-send cannot be running (and the repair recreates it).
-            bool mutexExists = PosixApi.Current.TryLstat(SendLock.PathOf(layout), out _, out _);
-            if (!send.IsRunning && hold is null && mutexExists && !Force)
+            // No usable lock/sendmutex (missing, a symlink, a directory): qmail-send cannot hold it,
+            // and the repair recreates it.
+            bool mutexIsFile = PosixApi.Current.TryLstat(SendLock.PathOf(layout), out FileStatus ms, out _) && ms.Kind == FileKind.Regular;
+            if (!send.IsRunning && hold is null && mutexIsFile && !Force)
                 ThrowTerminatingError(QmailErrors.QmailSendRunning(layout.Root, SendLock.Probe(layout), "Repair-QmailQueue"));
             if (hold != null) WriteVerbose("Holding lock/sendmutex while repairing, so qmail-send cannot start meanwhile.");
 

@@ -84,6 +84,8 @@ namespace QmailPS.Tests.Check
             ("sendmutex missing", QueueIssueKind.LockFileMissing, IssueSeverity.Stuck),
             ("trigger missing", QueueIssueKind.LockFileMissing, IssueSeverity.Degraded),
             ("trigger regular file", QueueIssueKind.LockFileWrongType, IssueSeverity.Degraded),
+            ("trigger symlink", QueueIssueKind.Symlink, IssueSeverity.Degraded),
+            ("remote split dir symlink", QueueIssueKind.Symlink, IssueSeverity.Stuck),
             ("tcpto short", QueueIssueKind.TcpToWrongSize, IssueSeverity.Degraded),
             ("mess wrong owner", QueueIssueKind.MessWrongOwner, IssueSeverity.Stuck),
             ("mess 0600", QueueIssueKind.MessNotReadableByQmailr, IssueSeverity.Stuck),
@@ -155,6 +157,12 @@ namespace QmailPS.Tests.Check
                 case "sendmutex missing": File.Delete(L.Dir("lock") + "/sendmutex"); return L.Dir("lock") + "/sendmutex";
                 case "trigger missing": File.Delete(L.Dir("lock") + "/trigger"); return L.Dir("lock") + "/trigger";
                 case "trigger regular file": File.Delete(L.Dir("lock") + "/trigger"); p.WriteNewFile(L.Dir("lock") + "/trigger", new byte[0], Mode.Rw__w__w_); p.Lchown(L.Dir("lock") + "/trigger", p.LookupUser("qmails")!.Value.Uid, p.LookupGroup("qmail")!.Value); return L.Dir("lock") + "/trigger";
+                case "trigger symlink": File.Delete(L.Dir("lock") + "/trigger"); File.CreateSymbolicLink(L.Dir("lock") + "/trigger", "/dev/null"); return L.Dir("lock") + "/trigger";
+                case "remote split dir symlink":
+                {
+                    string dir = L.SplitDir("remote", 11), real = q.Home + "/remote-11-elsewhere";
+                    Directory.Move(dir, real); File.CreateSymbolicLink(dir, real); return dir;
+                }
                 case "tcpto short": Write(L.Dir("lock") + "/tcpto", "short"); return L.Dir("lock") + "/tcpto";
                 case "mess wrong owner": p.Lchown(P("mess", remote), 0, 0); return P("mess", remote);
                 case "mess 0600": p.ChmodNoFollow(P("mess", remote), Mode.Rw_______); return P("mess", remote);

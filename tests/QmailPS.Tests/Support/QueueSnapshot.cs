@@ -14,6 +14,8 @@ namespace QmailPS.Tests.Support
             var result = new SortedDictionary<string, string>(StringComparer.Ordinal);
             foreach (string path in Directory.EnumerateFileSystemEntries(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }).Append(root))
             {
+                if (ThroughSymlink(root, path)) continue; // .NET recursion follows directory links; the queue's own entry is the link
+
                 if (!QmailPS.Posix.PosixApi.Current.TryLstat(path, out var st, out _)) { result[path] = "(vanished)"; continue; }
                 // Read through the module's libc path: .NET's File.* takes a shared flock, which a held
                 // lock/sendmutex or lock/tcpto would refuse (and qmail never locks for reading).
@@ -21,6 +23,13 @@ namespace QmailPS.Tests.Support
                 result[path] = $"{Convert.ToString(st.Mode, 8)} {st.Uid}:{st.Gid} {st.Size} {st.MTimeSeconds}.{st.MTimeNanoseconds} {st.Inode} {st.Links} {hash}";
             }
             return result;
+        }
+
+        private static bool ThroughSymlink(string root, string path)
+        {
+            for (string? d = Path.GetDirectoryName(path); d != null && d.Length > root.Length; d = Path.GetDirectoryName(d))
+                if (QmailPS.Posix.PosixApi.Current.TryLstat(d, out var st, out _) && st.Kind == QmailPS.Posix.FileKind.Symlink) return true;
+            return false;
         }
 
         private static byte[] ReadNoLock(string path)
