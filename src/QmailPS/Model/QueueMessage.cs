@@ -22,10 +22,12 @@ namespace QmailPS
     /// <summary>One recipient record of a channel file (or of todo/ for an unprocessed message).</summary>
     public sealed class QueueRecipient
     {
-        internal QueueRecipient(string address, RecipientChannel channel, bool delivered, byte[] raw)
+        internal QueueRecipient(string address, RecipientChannel channel, bool delivered, byte[]? rawIfLossy = null)
         {
-            Address = address; Channel = channel; Delivered = delivered; RawAddress = raw;
+            Address = address; Channel = channel; Delivered = delivered; _raw = rawIfLossy;
         }
+
+        private readonly byte[]? _raw;
 
         public string Address { get; }
         public RecipientChannel Channel { get; }
@@ -33,7 +35,7 @@ namespace QmailPS
         public bool Delivered { get; }
 
         /// <summary>The address bytes as on disk (addresses are bytes to qmail, not text).</summary>
-        internal byte[] RawAddress { get; }
+        internal byte[] RawAddress => Queue.QueueRecords.RawOf(Address, _raw);
 
         public override string ToString() => Address;
     }
@@ -78,7 +80,9 @@ namespace QmailPS
         public string? MessageId { get; internal set; }
 
         /// <summary>Sender bytes as on disk (for qmail-qread's exact text).</summary>
-        internal byte[] RawSender { get; set; } = new byte[0];
+        internal byte[] RawSender => Queue.QueueRecords.RawOf(Sender, RawSenderIfLossy);
+        /// <summary>The sender's bytes, kept only when they are not valid UTF-8.</summary>
+        internal byte[]? RawSenderIfLossy { get; set; }
         /// <summary>True when info has no usable F record (sender unknown to qmail-send).</summary>
         internal bool SenderMissing { get; set; }
         /// <summary>bounce/ID exists (qmail-qread's "bouncing"), whatever the State.</summary>

@@ -111,6 +111,7 @@ namespace QmailPS.Posix
                     s_noStatx = true;
                 }
             }
+            // Only on the fallback path: the full name is built when it is needed, not on every read.
             string full = selfPath ?? System.IO.Path.Combine(Path, DecodeZ(nameZ!));
             return PosixApi.Current.TryLstat(full, out st, out errno);
         }
@@ -139,7 +140,7 @@ namespace QmailPS.Posix
             {
                 byte* empty = stackalloc byte[1];
                 empty[0] = 0;
-                if (!TryStatCore(fd, empty, Libc.AT_EMPTY_PATH, System.IO.Path.Combine(Path, DecodeZ(nameZ)), out st, out errno))
+                if (!TryStatCore(fd, empty, Libc.AT_EMPTY_PATH, null, out st, out errno, nameZ))
                     return -1;
                 if (st.Kind != FileKind.Regular) { errno = NotRegular; return -1; }
                 long want = Math.Min(st.Size, maxBytes);
@@ -163,6 +164,9 @@ namespace QmailPS.Posix
                     }
                     if (got == 0) break;
                     total += (int)got;
+                    // Stop at the size fstat gave: saves the read() that would return 0 on every file.
+                    // A file that grew meanwhile (bounce/ being appended) is read on up to the cap.
+                    if (total == st.Size && total < maxBytes) break;
                 }
                 errno = 0;
                 return total;

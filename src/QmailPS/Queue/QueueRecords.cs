@@ -67,6 +67,29 @@ namespace QmailPS.Queue
         private static readonly Encoding StrictUtf8 = new UTF8Encoding(false, true);
         private static readonly Encoding Latin1 = Encoding.GetEncoding(28591);
 
+        /// <summary>
+        /// Decodes an address in place in a buffer. Returns the raw bytes too only when they are not
+        /// valid UTF-8: otherwise re-encoding the string gives them back, and a scan of 100,000
+        /// messages should not keep every address twice.
+        /// </summary>
+        public static string DecodeAddress(byte[] buffer, int offset, int count, out byte[]? rawIfLossy)
+        {
+            rawIfLossy = null;
+            bool ascii = true;
+            for (int i = offset; i < offset + count; i++) if (buffer[i] >= 0x80) { ascii = false; break; }
+            if (ascii) return Encoding.ASCII.GetString(buffer, offset, count);
+            try { return StrictUtf8.GetString(buffer, offset, count); }
+            catch (DecoderFallbackException)
+            {
+                rawIfLossy = new byte[count];
+                Buffer.BlockCopy(buffer, offset, rawIfLossy, 0, count);
+                return Latin1.GetString(buffer, offset, count);
+            }
+        }
+
+        /// <summary>The bytes of an address: the kept raw bytes, or the string re-encoded (identical when it was valid UTF-8).</summary>
+        public static byte[] RawOf(string address, byte[]? rawIfLossy) => rawIfLossy ?? Encoding.UTF8.GetBytes(address);
+
         /// <summary>Addresses are bytes to qmail: UTF-8 when they are valid UTF-8, else one char per byte.</summary>
         public static string DecodeAddress(byte[] raw)
         {

@@ -340,7 +340,7 @@ namespace QmailPS.Queue
                 byte[] nameZ = rawName ?? _name;
                 var m = new QueueMessage(id, L.Root) { HasBounce = bouncing };
                 DirectoryHandle? infoDir = infoDirOverride ?? _info;
-                string infoRel = infoDirOverride != null ? $"{RelOf(infoDirOverride.Path)}/{Decode(nameZ)}" : P("info", id);
+                string InfoRel() => infoDirOverride != null ? $"{RelOf(infoDirOverride.Path)}/{Decode(nameZ)}" : P("info", id);
 
                 // info/N/ID: sender and birth.
                 FileStatus ist = default;
@@ -349,7 +349,7 @@ namespace QmailPS.Queue
                 if (len < 0)
                 {
                     if (errno == Errno.ENOENT) return new ScanEvent(ScanEventKind.Vanished, id: id, text: $"message {id} finished while it was being read");
-                    m.AddDamage($"{infoRel} cannot be read: {FileError(errno)}; qmail-send retries it for ever ('trouble opening {infoRel}')");
+                    m.AddDamage($"{InfoRel()} cannot be read: {FileError(errno)}; qmail-send retries it for ever ('trouble opening {InfoRel()}')");
                     m.SenderMissing = true;
                     m.QreadTrouble = errno == DirectoryHandle.NotRegular ? null : Errno.QmailText(errno);
                     if (infoDir != null && infoDir.TryStat(nameZ, out FileStatus lst, out _)) m.QueuedAt = lst.MTimeUtc;
@@ -357,11 +357,12 @@ namespace QmailPS.Queue
                 else
                 {
                     m.QueuedAt = ist.MTimeUtc;
-                    ParseInfo(m, _buffer, len, infoRel);
+                    string? bad = ParseInfo(m, _buffer, len);
+                    if (bad != null) m.AddDamage($"{InfoRel()} {bad}: qmail-send cannot read the sender and never finishes the message");
                 }
 
                 // mess/N/ID: size, owner, type.
-                ReadMess(m, id, P("mess", id), () => infoDir != null && infoDir.TryStat(nameZ, out _, out _), out bool vanished);
+                ReadMess(m, id, infoDir, nameZ, out bool vanished);
                 if (vanished) return new ScanEvent(ScanEventKind.Vanished, id: id, text: $"message {id} finished while it was being read");
 
                 // local/N/ID then remote/N/ID, as qmail-qread prints them.
@@ -407,11 +408,11 @@ namespace QmailPS.Queue
                     foreach (QueueRecord r in recs.Records)
                     {
                         if (r.Offset >= recs.UnknownAt && recs.UnknownAt >= 0) break;
-                        if (r.Type == 'F' && !haveF) { haveF = true; m.RawSender = r.Value; m.Sender = QueueRecords.DecodeAddress(r.Value); }
+                        if (r.Type == 'F' && !haveF) { haveF = true; m.Sender = QueueRecords.DecodeAddress(r.Value, 0, r.Value.Length, out byte[]? raw); m.RawSenderIfLossy = raw; }
                         else if (r.Type == 'T')
                         {
-                            string addr = QueueRecords.DecodeAddress(r.Value);
-                            recipients.Add(new QueueRecipient(addr, _s._control.ChannelOf(addr), false, r.Value));
+                            string addr = QueueRecords.DecodeAddress(r.Value, 0, r.Value.Length, out byte[]? raw);
+                            recipients.Add(new QueueRecipient(addr, _s._control.ChannelOf(addr), false, raw));
                         }
                     }
                     if (len == 0) m.AddDamage($"{todoRel} is empty: qmail-send writes an empty info file and never finishes the message");
@@ -428,7 +429,7 @@ namespace QmailPS.Queue
                 }
                 m.Recipients = recipients.ToArray();
                 m.PendingCount = recipients.Count;
-                ReadMess(m, id, P("mess", id), () => todoDir.TryStat(nameZ, out _, out _), out bool vanished);
+                ReadMess(m, id, todoDir, nameZ, out bool vanished);
                 if (vanished)
                 {
                     OpenSplit(L.SplitOf(id));
@@ -439,8 +440,11 @@ namespace QmailPS.Queue
                 return new ScanEvent(ScanEventKind.Message, m);
             }
 
-            private void ReadMess(QueueMessage m, ulong id, string messRel, Func<bool> stillQueued, out bool vanished)
+            /// <summary>stat of mess; <paramref name="envelopeDir"/>/<paramref name="envelopeName"/> is
+            /// re-checked when mess is missing, to tell "finished meanwhile" from "damaged".</summary>
+            private void ReadMess(QueueMessage m, ulong id, DirectoryHandle? envelopeDir, byte[] envelopeName, out bool vanished)
             {
+                string messRel() => P("mess", id);
                 vanished = false;
                 OpenSplit(L.SplitOf(id));
                 Libc.FormatId(id, _name);
@@ -449,18 +453,18 @@ namespace QmailPS.Queue
                 bool ok = _mess != null && _mess.TryStat(_name, out mst, out errno);
                 if (!ok)
                 {
-                    if (errno == Errno.ENOENT && !stillQueued()) { vanished = true; return; }
+                    if (errno == Errno.ENOENT && !(envelopeDir != null && envelopeDir.TryStat(envelopeName, out _, out _))) { vanished = true; return; }
                     m.AddDamage(errno == Errno.ENOENT
-                        ? $"{messRel} is missing: every delivery is deferred ('qmail-spawn unable to open message') and the message never finishes"
-                        : $"{messRel} cannot be examined: {Errno.QmailText(errno)}");
+                        ? $"{messRel()} is missing: every delivery is deferred ('qmail-spawn unable to open message') and the message never finishes"
+                        : $"{messRel()} cannot be examined: {Errno.QmailText(errno)}");
                     m.QreadTrouble = Errno.QmailText(errno);
                     return;
                 }
                 m.Size = mst.Size;
                 if (mst.Kind != FileKind.Regular)
-                    m.AddDamage($"{messRel} is not a regular file ({mst.Kind}): every delivery is deferred ('message has wrong type')");
+                    m.AddDamage($"{messRel()} is not a regular file ({mst.Kind}): every delivery is deferred ('message has wrong type')");
                 else if (_s._qmailqUid.HasValue && mst.Uid != _s._qmailqUid.Value)
-                    m.AddDamage($"{messRel} is owned by uid {mst.Uid}, not qmailq: every delivery is deferred ('Sorry, message has wrong owner. (#4.3.5)')");
+                    m.AddDamage($"{messRel()} is owned by uid {mst.Uid}, not qmailq: every delivery is deferred ('Sorry, message has wrong owner. (#4.3.5)')");
                 if (_s.IncludeHeader && mst.Kind == FileKind.Regular) ReadHeader(m);
             }
 
@@ -481,53 +485,64 @@ namespace QmailPS.Queue
                 }
             }
 
-            private void ParseInfo(QueueMessage m, byte[] data, int len, string infoRel)
+            /// <summary>getinfo(): the first record must be F…\0; nothing else is read. Returns what is wrong, or null.</summary>
+            private static string? ParseInfo(QueueMessage m, byte[] data, int len)
             {
-                // getinfo(): the first record must be F…\0; nothing else is read.
                 int nul = len > 0 ? Array.IndexOf(data, (byte)0, 0, len) : -1;
                 if (len == 0 || data[0] != 'F' || nul < 0)
                 {
-                    string what = len == 0 ? "is empty" : data[0] != 'F' ? "does not start with an F (sender) record" : "has no NUL after the sender";
-                    m.AddDamage($"{infoRel} {what}: qmail-send cannot read the sender and never finishes the message");
                     m.SenderMissing = true;
-                    return;
+                    return len == 0 ? "is empty" : data[0] != 'F' ? "does not start with an F (sender) record" : "has no NUL after the sender";
                 }
-                var raw = new byte[nul - 1];
-                Buffer.BlockCopy(data, 1, raw, 0, raw.Length);
-                m.RawSender = raw;
-                m.Sender = QueueRecords.DecodeAddress(raw);
+                m.Sender = QueueRecords.DecodeAddress(data, 1, nul - 1, out byte[]? raw);
+                m.RawSenderIfLossy = raw;
+                return null;
             }
 
             private void ReadChannel(QueueMessage m, DirectoryHandle? dir, ulong id, RecipientChannel channel, List<QueueRecipient> recipients)
             {
-                string rel = P(channel == RecipientChannel.Local ? "local" : "remote", id);
+                string rel() => P(channel == RecipientChannel.Local ? "local" : "remote", id);
                 if (dir is null) return;
                 Libc.FormatId(id, _name);
                 int len = dir.TryReadFile(_name, ref _buffer, out FileStatus st, out int errno);
                 if (len < 0)
                 {
                     if (errno == Errno.ENOENT) return; // finished while we looked
-                    m.AddDamage($"{rel} cannot be read: {FileError(errno)}; qmail-send retries it for ever ('trouble opening {rel}')");
+                    m.AddDamage($"{rel()} cannot be read: {FileError(errno)}; qmail-send retries it for ever ('trouble opening {rel()}')");
                     return;
                 }
                 if (len == 0)
                 {
-                    m.AddDamage($"{rel} is empty: qmail-send takes it as all done and drops whatever recipients it had");
+                    m.AddDamage($"{rel()} is empty: qmail-send takes it as all done and drops whatever recipients it had");
                     return;
                 }
-                ParsedRecords recs = QueueRecords.Parse(_buffer, len, "TD");
+                // The hot path: records decoded straight from the read buffer (no per-record copies).
                 bool anyPending = false;
-                foreach (QueueRecord r in recs.Records)
+                int pos = 0, unknownAt = -1;
+                byte unknownType = 0;
+                while (pos < len)
                 {
-                    if (r.Type != 'T' && r.Type != 'D') continue;
-                    bool done = r.Type == 'D';
-                    anyPending |= !done;
-                    recipients.Add(new QueueRecipient(QueueRecords.DecodeAddress(r.Value), channel, done, r.Value));
+                    int nul = Array.IndexOf(_buffer, (byte)0, pos, len - pos);
+                    if (nul < 0)
+                    {
+                        var cut = new byte[len - pos];
+                        Buffer.BlockCopy(_buffer, pos, cut, 0, cut.Length);
+                        m.AddDamage($"the last record of {rel()} is cut off ({ShowRecord(cut)}): qmail-send silently ignores that recipient");
+                        break;
+                    }
+                    byte type = nul == pos ? (byte)0 : _buffer[pos];
+                    if (type == 'T' || type == 'D')
+                    {
+                        bool done = type == 'D';
+                        anyPending |= !done;
+                        string addr = QueueRecords.DecodeAddress(_buffer, pos + 1, nul - pos - 1, out byte[]? raw);
+                        recipients.Add(new QueueRecipient(addr, channel, done, raw));
+                    }
+                    else if (unknownAt < 0) { unknownAt = pos; unknownType = type; }
+                    pos = nul + 1;
                 }
-                if (recs.UnknownAt >= 0)
-                    m.AddDamage($"{rel} has an unknown record type {Show(recs.UnknownType)} at byte {recs.UnknownAt}: qmail-send never delivers the recipients after it and never finishes the message");
-                if (recs.Truncated != null)
-                    m.AddDamage($"the last record of {rel} is cut off ({ShowRecord(recs.Truncated)}): qmail-send silently ignores that recipient");
+                if (unknownAt >= 0)
+                    m.AddDamage($"{rel()} has an unknown record type {Show(unknownType)} at byte {unknownAt}: qmail-send never delivers the recipients after it and never finishes the message");
                 if (anyPending)
                 {
                     DateTime t = st.MTimeUtc;
