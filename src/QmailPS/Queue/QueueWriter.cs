@@ -59,10 +59,12 @@ namespace QmailPS.Queue
         private readonly QueueOwnership _owners;
         private int _seq;
 
-        public QueueWriter(QueueLayout layout, QueueOwnership? owners = null)
+        public QueueWriter(QueueLayout layout, QueueOwnership? owners = null) : this(layout, owners, PosixApi.Current) { }
+
+        internal QueueWriter(QueueLayout layout, QueueOwnership? owners, IPosix posix)
         {
             Layout = layout;
-            _posix = PosixApi.Current;
+            _posix = posix;
             _owners = owners ?? QueueOwnership.FromSystem();
         }
 

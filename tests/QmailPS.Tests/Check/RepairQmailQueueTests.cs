@@ -254,3 +254,47 @@ namespace QmailPS.Tests.Check
         public int Kill(int pid, int signal) => _inner.Kill(pid, signal);
     }
 }
+
+namespace QmailPS.Tests.Cmdlets
+{
+    public sealed class InjectionCrashTests
+    {
+        /// <summary>
+        /// qmail-queue's order (pid file, link to mess, unlink pid, intd, link to todo) means a crash
+        /// leaves only debris qmail cleans itself (a pid file, or mess with or without intd and no
+        /// todo), or a message that is fully queued. Checked by crashing before every write.
+        /// </summary>
+        [Fact]
+        public void Add_killed_at_any_write_leaves_only_what_qmails_cleanup_removes_or_a_whole_message()
+        {
+            int total;
+            using (var q = TempQueue.Create())
+            {
+                var counter = new QmailPS.Tests.Check.FaultyPosix(PosixApi.Current, int.MaxValue);
+                new QueueWriter(q.Layout, null, counter) { Fsync = true }.Inject(TempQueue.Body("x"), "bob@example.test", new[] { "a@remote.test", "b@example.test" });
+                total = counter.Calls;
+            }
+            Assert.True(total >= 6, $"only {total} writes?");
+            for (int failAt = 1; failAt <= total; failAt++)
+            {
+                using var q = TempQueue.Create();
+                var faulty = new QmailPS.Tests.Check.FaultyPosix(PosixApi.Current, failAt);
+                Assert.Throws<QmailPS.Tests.Check.InjectedCrash>(() =>
+                    new QueueWriter(q.Layout, null, faulty) { Fsync = true }.Inject(TempQueue.Body("x"), "bob@example.test", new[] { "a@remote.test", "b@example.test" }));
+                var layout = q.Layout;
+                var issues = new QmailPS.Check.QueueInspector(layout, SendLock.Probe(layout)).Inspect().ToList();
+                var messages = new QueueScanner(layout).Scan().Where(e => e.Message != null).Select(e => e.Message!).ToList();
+                string where = $"crash before write {failAt}/{total} ({faulty.LastCall})";
+                // debris qmail removes by itself: young orphans (mess, intd) and pid files, reported as Transient
+                Assert.All(issues, i => Assert.True(i.Kind is QueueIssueKind.OrphanMess or QueueIssueKind.StalePidFile && i.Severity == IssueSeverity.Transient,
+                    $"{where}: {i}"));
+                // and if qmail-send can see a message, it is the whole one
+                Assert.All(messages, m =>
+                {
+                    Assert.Equal(QueueMessageState.Unprocessed, m.State);
+                    Assert.Equal(new[] { "a@remote.test", "b@example.test" }, m.Recipients.Select(r => r.Address));
+                });
+            }
+        }
+    }
+}
