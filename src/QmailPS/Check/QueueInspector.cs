@@ -102,9 +102,18 @@ namespace QmailPS.Check
                     $"{rel}/ is missing ({Errno.QmailText(errno)}): {WhatIfMissing(rel)}", fix));
                 return false;
             }
+            if (st.Kind == FileKind.Symlink)
+            {
+                // qmail follows it and works (admins put mess/ on another disk this way); but link(2)
+                // between queue directories needs one file system, and root tools must not follow it.
+                found.Add(Issue(QueueIssueKind.Symlink, IssueSeverity.Degraded, null, rel,
+                    $"{rel} is a symbolic link: qmail follows it, but qmail-queue's link() from pid/ into mess/ and every rename between queue directories fail across file systems, and tools running as root should not follow links in the queue.",
+                    "Move the directory's contents into a real directory on the queue's file system by hand (Repair-QmailQueue never follows or moves it)."));
+                return false;
+            }
             if (st.Kind != FileKind.Directory)
             {
-                found.Add(Issue(st.Kind == FileKind.Symlink ? QueueIssueKind.Symlink : QueueIssueKind.DirectoryWrongType, IssueSeverity.Stuck, null, rel,
+                found.Add(Issue(QueueIssueKind.DirectoryWrongType, IssueSeverity.Stuck, null, rel,
                     $"{rel} is a {Describe(st.Kind)}, not a directory: {WhatIfMissing(rel)}", "Move it aside and recreate the directory."));
                 return false;
             }
@@ -146,9 +155,17 @@ namespace QmailPS.Check
             {
                 if (e.IsCanonical && e.Id < (ulong)_l.Split) continue;
                 if (e.IsNumeric && (e.Kind == FileKind.Directory || e.Kind == FileKind.Unknown))
-                    found.Add(Issue(QueueIssueKind.SplitDirectoryExtra, IssueSeverity.Stuck, null, d + "/" + e.Name,
-                        $"{d}/{e.Name} is beyond the split ({_l.Split}): qmail never reads it; the queue was built for another conf-split.",
-                        "Move its messages to their split directories by hand; Repair-QmailQueue does not re-split a queue yet."));
+                {
+                    string rel = d + "/" + e.Name;
+                    found.Add(Issue(QueueIssueKind.SplitDirectoryExtra, IssueSeverity.Stuck, null, rel,
+                        $"{rel} is beyond the split ({_l.Split}): qmail never reads it; the queue was built for another conf-split.",
+                        $"Move its files to their split directories for split {_l.Split} and remove it (Repair-QmailQueue -Split {_l.Split})."));
+                    // Its files are messages qmail cannot see: each is reported where it should be.
+                    List<DirEntry>? inside = DirectoryHandle.TryList(_l.Root + "/" + rel, out _);
+                    if (inside != null)
+                        foreach (DirEntry f in inside)
+                            if (f.IsCanonical) Misplaced(rel, f, d, found); else NameIssue(rel, f, found);
+                }
                 else NameIssue(d, e, found);
             }
             for (int n = 0; n < _l.Split; n++)

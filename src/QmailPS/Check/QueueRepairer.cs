@@ -72,8 +72,19 @@ namespace QmailPS.Check
             var plan = new List<PlannedRepair>();
 
             // 1. Structure: directories, then lock files (files need their directories).
+            var last = new List<PlannedRepair>();
             foreach (QueueIssue i in all.Where(i => i.Id is null).OrderBy(i => i.Path.Count(c => c == '/')))
+            {
+                if (i.Kind == QueueIssueKind.SplitDirectoryExtra)
+                {
+                    // After every file has moved out (step 3); rmdir refuses a directory that is not empty.
+                    string rel = i.Path.Substring(_l.Root.Length + 1);
+                    last.Add(new PlannedRepair(i.Kind, null, i.Path, $"Remove {rel}, beyond the split ({_l.Split}), once its files have moved to their split directories",
+                        () => { if (Exists(i.Path)) { _p.Rmdir(i.Path); _p.FsyncDirectory(Path.GetDirectoryName(i.Path)!); } return null; }));
+                    continue;
+                }
                 PlanStructure(i, plan);
+            }
 
             // 2. Renumbering, in dependency order; findings on the ids it touches are its business.
             //    Old names left by an interrupted renumbering are cleared first: they free the numbers
@@ -106,16 +117,21 @@ namespace QmailPS.Check
             {
                 if (i.Id.HasValue && done.Contains("message|" + i.Id.Value)) continue;
                 bool naming = i.Kind == QueueIssueKind.NonCanonicalName || i.Kind == QueueIssueKind.WrongSplitDirectory;
-                if (i.Id.HasValue && busy.Contains(i.Id.Value) && !naming && IsWholeMessage(i.Kind) | i.Kind == QueueIssueKind.OrphanMess) continue;
+                if (i.Id.HasValue && busy.Contains(i.Id.Value) && !naming && (IsWholeMessage(i.Kind) || IsOrphanedPart(i.Kind))) continue;
                 if (i.Id.HasValue && renumber.ContainsKey(i.Id.Value) | renumber.ContainsValue(i.Id.Value) | leftovers.ContainsKey(i.Id.Value) && !naming) continue;
                 if (i.Kind == QueueIssueKind.IdNotInode) continue;
                 if (!done.Add(i.Kind + "|" + i.Path + "|" + (IsWholeMessage(i.Kind) ? i.Id.ToString() : ""))) continue;
                 PlanFile(i, plan, done);
             }
+            plan.AddRange(last);
             return plan;
         }
 
         private string TopOf(string path) => path.Substring(_l.Root.Length + 1).Split('/')[0];
+
+        /// <summary>Findings that only mean "its message is elsewhere": moot while that message is being moved.</summary>
+        private static bool IsOrphanedPart(QueueIssueKind k) => k is QueueIssueKind.OrphanMess or QueueIssueKind.StrayFile
+            or QueueIssueKind.StaleBounce or QueueIssueKind.IntdWithoutMess;
 
         private static bool IsFileLevel(QueueIssueKind k) => k is QueueIssueKind.NonNumericName or QueueIssueKind.StalePidFile or QueueIssueKind.LockDirectoryExtraEntry;
 
@@ -184,20 +200,20 @@ namespace QmailPS.Check
                 case QueueIssueKind.LockFileWrongMode:
                     plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Reset {rel} to qmail's owner and mode", () => { Reset(i.Path, LockOwner(rel)); return null; }));
                     break;
-                case QueueIssueKind.Symlink when rel.Split('/').Length <= 2:
-                {
-                    // A symlink where qmail expects a directory or lock file: out (never followed), then the real thing.
-                    bool isLock = rel is "lock/sendmutex" or "lock/tcpto" or "lock/trigger";
-                    bool isDir = !isLock && (rel.Split('/').Length == 1 || (QueueLayout.SplitDirectories.Contains(top) || _l.IsSplit(top)));
-                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Move the symbolic link {rel} (not its target) to the quarantine{(isLock ? " and create the lock file" : isDir ? " and create the directory" : "")}", () =>
+                case QueueIssueKind.Symlink when rel is "lock/sendmutex" or "lock/tcpto" or "lock/trigger":
+                    // No mail in a lock file: the link goes (never followed) and the real file is made.
+                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Move the symbolic link {rel} (not its target) to the quarantine and create the lock file", () =>
                     {
                         string to = _q.Move(i.Path, i.Description, null);
-                        if (isLock) MakeLockFile(rel);
-                        else if (isDir) MakeDir(i.Path, top);
+                        MakeLockFile(rel);
                         return to;
                     }));
                     break;
-                }
+                case QueueIssueKind.Symlink:
+                    // A linked directory holds mail qmail reaches through it: moving the link away would
+                    // hide that mail, and following it as root is what this tool never does.
+                    NotRepaired.Add((i, "a symbolic link to a directory holds mail qmail reaches through it; move its contents by hand"));
+                    break;
                 case QueueIssueKind.QmailSendRunning:
                     break;
                 case QueueIssueKind.NonNumericName:
@@ -259,9 +275,12 @@ namespace QmailPS.Check
                         plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Rename {rel} to {canonical.Substring(_l.Root.Length + 1)}", () =>
                         {
                             if (Exists(canonical)) return _q.Move(i.Path, "duplicate of " + canonical, i.Id); // appeared since: never overwrite
-                            _p.Link(i.Path, canonical);       // link + unlink: never a moment with neither name,
-                            _p.Unlink(i.Path);                // and never a rename over an existing file
+                            // rename(2) is atomic: never a moment with both names (qmail would queue the
+                            // message twice) or neither. Nothing else creates this name meanwhile: qmail-send
+                            // is stopped and held off by lock/sendmutex, and qmail-queue only makes new ids.
+                            _p.Rename(i.Path, canonical);
                             _p.FsyncDirectory(Path.GetDirectoryName(canonical)!);
+                            _p.FsyncDirectory(Path.GetDirectoryName(i.Path)!);
                             return null;
                         }));
                     break;

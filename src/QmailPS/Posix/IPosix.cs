@@ -24,6 +24,8 @@ namespace QmailPS.Posix
         void Rename(string from, string to);
         void Mkfifo(string path, uint mode);
         void Mkdir(string path, uint mode);
+        /// <summary>Removes an empty directory (fails with ENOTEMPTY otherwise: nothing is ever deleted by it).</summary>
+        void Rmdir(string path);
         void SetTimes(string path, long atimeSeconds, long mtimeSeconds);
         /// <summary>Creates a new file (O_EXCL, never through a symlink), writes it and (unless told not to) fsyncs it.</summary>
         void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true);

@@ -80,6 +80,8 @@ namespace QmailPS.Posix
             ChmodNoFollow(path, mode);
         }
 
+        public void Rmdir(string path) => Check(Syscall.rmdir(path), "rmdir", path);
+
         public void SetTimes(string path, long atimeSeconds, long mtimeSeconds)
         {
             var times = new[] { new Timeval { tv_sec = atimeSeconds }, new Timeval { tv_sec = mtimeSeconds } };

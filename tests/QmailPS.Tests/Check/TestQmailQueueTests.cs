@@ -85,7 +85,7 @@ namespace QmailPS.Tests.Check
             ("trigger missing", QueueIssueKind.LockFileMissing, IssueSeverity.Degraded),
             ("trigger regular file", QueueIssueKind.LockFileWrongType, IssueSeverity.Degraded),
             ("trigger symlink", QueueIssueKind.Symlink, IssueSeverity.Degraded),
-            ("remote split dir symlink", QueueIssueKind.Symlink, IssueSeverity.Stuck),
+            ("remote split dir symlink", QueueIssueKind.Symlink, IssueSeverity.Degraded),
             ("tcpto short", QueueIssueKind.TcpToWrongSize, IssueSeverity.Degraded),
             ("mess wrong owner", QueueIssueKind.MessWrongOwner, IssueSeverity.Stuck),
             ("mess 0600", QueueIssueKind.MessNotReadableByQmailr, IssueSeverity.Stuck),
