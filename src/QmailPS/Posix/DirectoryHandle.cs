@@ -39,7 +39,7 @@ namespace QmailPS.Posix
     /// <summary>
     /// An open directory: entries are listed with readdir, and files are stat'ed and read relative
     /// to the directory's descriptor (statx/openat), which is what makes a scan cheaper than
-    /// qmail-qread's absolute-path calls. Never follows a symlink; never blocks on a FIFO.
+    /// qmail-qread's absolute-path calls. Never follows a symlink to a file; never blocks on a FIFO.
     /// </summary>
     internal sealed unsafe class DirectoryHandle : IDisposable
     {
@@ -57,9 +57,11 @@ namespace QmailPS.Posix
         {
             byte[] p = Libc.PathBytes(path);
             int fd;
-            fixed (byte* pp = p) fd = Libc.open(pp, Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NOFOLLOW | Libc.O_NONBLOCK, 0);
+            // A directory is opened through a symlink, as qmail's opendir does (admins link mess/ to
+            // another disk); files inside are still opened O_NOFOLLOW.
+            fixed (byte* pp = p) fd = Libc.open(pp, Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NONBLOCK, 0);
             if (fd < 0) { errno = Libc.LastErrno; return null; }
-            // Refuse anything but a real directory (a symlink gives ELOOP above; a file is caught here).
+            // Refuse anything but a directory (a file or FIFO is caught here).
             var h = new DirectoryHandle(fd, path);
             if (!h.TryStatSelf(out FileStatus st, out errno)) { h.Dispose(); return null; }
             if (st.Kind != FileKind.Directory) { h.Dispose(); errno = Errno.ENOTDIR; return null; }
@@ -186,7 +188,7 @@ namespace QmailPS.Posix
         {
             byte[] p = Libc.PathBytes(path);
             int fd;
-            fixed (byte* pp = p) fd = Libc.open(pp, Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NOFOLLOW | Libc.O_NONBLOCK | 0, 0);
+            fixed (byte* pp = p) fd = Libc.open(pp, Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NONBLOCK, 0); // like opendir: follows a directory link
             if (fd < 0) { errno = Libc.LastErrno; return null; }
             IntPtr dir = Libc.fdopendir(fd);
             if (dir == IntPtr.Zero)

@@ -161,6 +161,22 @@ namespace QmailPS.Tests.Cmdlets
         }
 
         [Fact]
+        public void A_split_directory_linked_to_another_disk_is_read_through_like_qmail_does()
+        {
+            using var q = TempQueue.Create();
+            var ids = new List<ulong>();
+            while (ids.Count < 40 || !ids.Any(id => q.Layout.SplitOf(id) == 5)) // until the linked directory holds some
+                ids.Add(q.AddProcessed("bob@example.test", "r" + ids.Count + "@remote.test"));
+            string dir = q.Layout.SplitDir("mess", 5), elsewhere = q.Home + "/mess-5-on-another-disk";
+            Directory.Move(dir, elsewhere);
+            File.CreateSymbolicLink(dir, elsewhere);
+            var msgs = _ps.Run("Get-QmailQueueMessage -QueuePath $q", q.Root).AssertClean().Objects<QueueMessage>();
+            Assert.Equal(ids.OrderBy(x => x), msgs.Select(m => m.Id).OrderBy(x => x));
+            Assert.All(msgs, m => Assert.Equal(QueueMessageState.Queued, m.State));
+            Assert.Contains(msgs, m => q.Layout.SplitOf(m.Id) == 5); // the linked directory really held some
+        }
+
+        [Fact]
         public void Fifo_in_place_of_a_channel_file_does_not_hang_the_reader()
         {
             var (m, r, _) = Read((q, id) => { File.Delete(q.PathOf("remote", id)); PosixApi.Current.Mkfifo(q.PathOf("remote", id), Mode.Rw_______); });
