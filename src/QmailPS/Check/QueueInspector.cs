@@ -694,8 +694,6 @@ namespace QmailPS.Check
 
         private QueueIssue Issue(QueueIssueKind kind, IssueSeverity severity, ulong? id, string rel, string description, string fix)
         {
-            // Never Danger for what an injection in progress explains while qmail-send runs.
-            if (_live && severity == IssueSeverity.Danger && (kind == QueueIssueKind.OrphanMess || kind == QueueIssueKind.StalePidFile)) severity = IssueSeverity.Transient;
             return new QueueIssue(kind, severity, id, rel == "." ? _l.Root : _l.Root + "/" + rel, description, fix, _l.Root);
         }
 

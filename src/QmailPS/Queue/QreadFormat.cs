@@ -32,7 +32,7 @@ namespace QmailPS.Queue
               .Append(t.Year.ToString("0000", CultureInfo.InvariantCulture)).Append(' ')
               .Append(t.ToString("HH:mm:ss", CultureInfo.InvariantCulture)).Append(" GMT  #").Append(id)
               .Append("  ").Append(m.Size.ToString(CultureInfo.InvariantCulture)).Append("  <");
-            AppendSafe(sb, m.RawSender.Length > 0 || m.Sender.Length == 0 ? m.RawSender : Encoding.UTF8.GetBytes(m.Sender));
+            AppendSafe(sb, m.RawSender);
             sb.Append("> ");
             if (m.HasBounce) sb.Append(" bouncing");
             yield return sb.ToString();
@@ -40,7 +40,7 @@ namespace QmailPS.Queue
             {
                 sb.Clear();
                 sb.Append(r.Delivered ? "  done\t" : "\t").Append(r.Channel == RecipientChannel.Local ? "local" : "remote").Append('\t');
-                AppendSafe(sb, r.RawAddress.Length > 0 || r.Address.Length == 0 ? r.RawAddress : Encoding.UTF8.GetBytes(r.Address));
+                AppendSafe(sb, r.RawAddress);
                 yield return sb.ToString();
             }
         }

@@ -91,14 +91,7 @@ namespace QmailPS.Queue
         public static byte[] RawOf(string address, byte[]? rawIfLossy) => rawIfLossy ?? Encoding.UTF8.GetBytes(address);
 
         /// <summary>Addresses are bytes to qmail: UTF-8 when they are valid UTF-8, else one char per byte.</summary>
-        public static string DecodeAddress(byte[] raw)
-        {
-            bool ascii = true;
-            foreach (byte b in raw) if (b >= 0x80) { ascii = false; break; }
-            if (ascii) return Encoding.ASCII.GetString(raw);
-            try { return StrictUtf8.GetString(raw); }
-            catch (DecoderFallbackException) { return Latin1.GetString(raw); }
-        }
+        public static string DecodeAddress(byte[] raw) => DecodeAddress(raw, 0, raw.Length, out _);
 
         public static byte[] EncodeAddress(string address) => Encoding.UTF8.GetBytes(address);
 
