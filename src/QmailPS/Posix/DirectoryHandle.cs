@@ -53,6 +53,9 @@ namespace QmailPS.Posix
 
         public string Path { get; }
 
+        /// <summary>The descriptor, for calls queued on an io_uring; valid until Dispose.</summary>
+        internal int Fd => _fd;
+
         public static DirectoryHandle? TryOpen(string path, out int errno)
         {
             byte[] p = Libc.PathBytes(path);
@@ -92,6 +95,7 @@ namespace QmailPS.Posix
 
         public bool TryStat(string name, out FileStatus st, out int errno) => TryStat(Libc.PathBytes(name), out st, out errno);
 
+        [System.Runtime.CompilerServices.SkipLocalsInit] // statx fills the buffer; do not zero 256 bytes per file first
         private bool TryStatCore(int dirfd, byte* name, int flags, string? selfPath, out FileStatus st, out int errno, byte[]? nameZ = null)
         {
             if (!s_noStatx)

@@ -55,6 +55,16 @@ namespace QmailPS.Posix
         [DllImport(Lib, SetLastError = true)]
         public static extern int closedir(IntPtr dir);
 
+        /// <summary>For io_uring_setup/enter/register, which glibc does not wrap (same numbers on every Linux architecture).</summary>
+        [DllImport(Lib, SetLastError = true)]
+        public static extern long syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6);
+
+        [DllImport(Lib, SetLastError = true)]
+        public static extern IntPtr mmap(IntPtr addr, UIntPtr length, int prot, int flags, int fd, long offset);
+
+        [DllImport(Lib, SetLastError = true)]
+        public static extern int munmap(IntPtr addr, UIntPtr length);
+
         /// <summary>struct statx (linux/stat.h): 256 bytes, the same on x86_64 and arm64.</summary>
         [StructLayout(LayoutKind.Explicit, Size = 256)]
         public struct StatxBuffer

@@ -55,6 +55,7 @@ namespace QmailPS.Queue
         private readonly QueueLayout _layout;
         private readonly ControlFiles _control;
         private readonly uint? _qmailqUid;
+        private readonly AddressCachePool _caches = new AddressCachePool();
 
         public QueueScanner(QueueLayout layout, bool includeHeader = false)
         {
@@ -68,18 +69,28 @@ namespace QmailPS.Queue
         public QueueLayout Layout => _layout;
         public ControlFiles Control => _control;
 
+        /// <summary>Read plain messages in batches through io_uring where the kernel allows it (tests compare both paths).</summary>
+        internal bool UseRing { get; set; } = !IoUring.Disabled;
+
         /// <summary>Worker threads; two measured best on the two-core machines this targets.</summary>
         public int Parallelism { get; set; } = Math.Max(1, Math.Min(4, Environment.ProcessorCount));
 
         /// <summary>Every message of the queue, plus diagnostics, in queue order.</summary>
-        public IEnumerable<ScanEvent> Scan(CancellationToken cancel = default) =>
-            OrderedWork.Run(PlanChunks(cancel), Parallelism * 3, cancel);
+        public IEnumerable<ScanEvent> Scan(CancellationToken cancel = default)
+        {
+            RingPool? rings = UseRing ? new RingPool() : null;
+            try
+            {
+                foreach (ScanEvent e in OrderedWork.Run(PlanChunks(rings, cancel), Parallelism * 3, cancel)) yield return e;
+            }
+            finally { rings?.Close(); } // a chunk still running after an early stop disposes its own ring
+        }
 
         /// <summary>
         /// Produces chunk work in queue order. Directory listing happens here, on the consumer's
         /// thread, one directory at a time; reading the files happens in the chunks.
         /// </summary>
-        private IEnumerable<Func<List<ScanEvent>>> PlanChunks(CancellationToken cancel)
+        private IEnumerable<Func<List<ScanEvent>>> PlanChunks(RingPool? rings, CancellationToken cancel)
         {
             var notes = new List<ScanEvent>();
             HashSet<ulong> bouncing = ListIds(_layout.Dir("bounce"), notes);
@@ -141,8 +152,9 @@ namespace QmailPS.Queue
                 }
                 else if (entries.Count > 0)
                 {
-                    HashSet<ulong> local = ListIds(_layout.SplitDir("local", n), notes);
-                    HashSet<ulong> remote = ListIds(_layout.SplitDir("remote", n), notes);
+                    var odd = new HashSet<ulong>(); // channel entries not known to be regular files: read the careful way
+                    HashSet<ulong> local = ListIds(_layout.SplitDir("local", n), notes, odd);
+                    HashSet<ulong> remote = ListIds(_layout.SplitDir("remote", n), notes, odd);
                     var chunk = new List<DirEntry>(ChunkSize);
                     int split = n;
                     foreach (DirEntry e in entries)
@@ -154,9 +166,9 @@ namespace QmailPS.Queue
                         }
                         if (e.IsCanonical && _layout.SplitOf(e.Id) == n && todoSeen.Contains(e.Id)) continue; // listed from todo/
                         chunk.Add(e);
-                        if (chunk.Count == ChunkSize) { var c = chunk; yield return () => ReadInfoChunk(split, c, local, remote, bouncing, todoSeen, cancel); chunk = new List<DirEntry>(ChunkSize); }
+                        if (chunk.Count == ChunkSize) { var c = chunk; yield return () => ReadInfoChunk(split, c, local, remote, odd, bouncing, todoSeen, rings, cancel); chunk = new List<DirEntry>(ChunkSize); }
                     }
-                    if (chunk.Count > 0) { var c = chunk; yield return () => ReadInfoChunk(split, c, local, remote, bouncing, todoSeen, cancel); }
+                    if (chunk.Count > 0) { var c = chunk; yield return () => ReadInfoChunk(split, c, local, remote, odd, bouncing, todoSeen, rings, cancel); }
                 }
                 step++;
                 notes.Add(new ScanEvent(ScanEventKind.Progress, percent: step * 100 / steps, path: infoDir));
@@ -172,7 +184,7 @@ namespace QmailPS.Queue
             yield return () => copy;
         }
 
-        private HashSet<ulong> ListIds(string dir, List<ScanEvent> notes)
+        private HashSet<ulong> ListIds(string dir, List<ScanEvent> notes, HashSet<ulong>? notRegular = null)
         {
             var set = new HashSet<ulong>();
             List<DirEntry>? entries = DirectoryHandle.TryList(dir, out int errno);
@@ -182,7 +194,12 @@ namespace QmailPS.Queue
                     text: $"unable to read {Rel(dir)}: {Errno.QmailText(errno)}"));
                 return set;
             }
-            foreach (DirEntry e in entries) if (e.IsCanonical) set.Add(e.Id);
+            foreach (DirEntry e in entries)
+            {
+                if (!e.IsCanonical) continue;
+                set.Add(e.Id);
+                if (e.Kind != FileKind.Regular) notRegular?.Add(e.Id);
+            }
             return set;
         }
 
@@ -191,7 +208,7 @@ namespace QmailPS.Queue
         /// <summary>Reads one message by id (for -Id): from todo/ if it is there, else from info/. Null when neither exists.</summary>
         public ScanEvent? Read(ulong id)
         {
-            var reader = new ChunkReader(this);
+            var reader = new ChunkReader(this, null);
             try
             {
                 string todoPath = _layout.PathOf("todo", id);
@@ -212,7 +229,7 @@ namespace QmailPS.Queue
         private List<ScanEvent> ReadTodoChunk(string todoDirPath, int? expectedSplit, List<DirEntry> entries, HashSet<ulong> bouncing, CancellationToken cancel)
         {
             var result = new List<ScanEvent>(entries.Count);
-            using var reader = new ChunkReader(this);
+            using var reader = new ChunkReader(this, null);
             using DirectoryHandle? todoDir = DirectoryHandle.TryOpen(todoDirPath, out int errno);
             if (todoDir is null)
             {
@@ -233,13 +250,19 @@ namespace QmailPS.Queue
             return result;
         }
 
-        private List<ScanEvent> ReadInfoChunk(int split, List<DirEntry> entries, HashSet<ulong> local, HashSet<ulong> remote, HashSet<ulong> bouncing, HashSet<ulong> todoSeen, CancellationToken cancel)
+        private List<ScanEvent> ReadInfoChunk(int split, List<DirEntry> entries, HashSet<ulong> local, HashSet<ulong> remote, HashSet<ulong> odd,
+            HashSet<ulong> bouncing, HashSet<ulong> todoSeen, RingPool? rings, CancellationToken cancel)
         {
             var result = new List<ScanEvent>(entries.Count);
-            using var reader = new ChunkReader(this);
+            using var reader = new ChunkReader(this, rings);
             reader.OpenSplit(split);
-            foreach (DirEntry e in entries)
+            // The plain case, regular files with canonical names in their own split, is read in one
+            // go through the ring when there is one; the rest, file by file.
+            int[]? batch = reader.Prefetch(entries, e => e.IsCanonical && e.Kind == FileKind.Regular && _layout.SplitOf(e.Id) == split && !odd.Contains(e.Id),
+                                            local, remote);
+            for (int i = 0; i < entries.Count; i++)
             {
+                DirEntry e = entries[i];
                 if (cancel.IsCancellationRequested) break;
                 bool misplaced = _layout.SplitOf(e.Id) != split;
                 if (!e.IsCanonical || misplaced)
@@ -247,7 +270,7 @@ namespace QmailPS.Queue
                     result.Add(ReadNonCanonical("info", _layout.SplitDir("info", split), e, misplaced, reader, bouncing, todoSeen));
                     continue;
                 }
-                result.Add(reader.ReadInfo(e.Id, null, local.Contains(e.Id), remote.Contains(e.Id), bouncing.Contains(e.Id)));
+                result.Add(reader.ReadInfo(e.Id, null, local.Contains(e.Id), remote.Contains(e.Id), bouncing.Contains(e.Id), prefetched: batch?[i] ?? -1));
             }
             return result;
         }
@@ -298,10 +321,18 @@ namespace QmailPS.Queue
             private readonly DirectoryHandle?[][] _handles;
             private readonly bool[][] _tried;
             private DirectoryHandle? _info, _mess, _local, _remote;
+            private readonly AddressCache _addresses;
+            private readonly List<QueueRecipient> _recipients = new List<QueueRecipient>();
 
-            public ChunkReader(QueueScanner scanner)
+            private readonly RingPool? _rings;
+            private RingBatch? _batch;
+            private int _k = -1; // the message of _batch being read, or -1 for plain calls
+
+            public ChunkReader(QueueScanner scanner, RingPool? rings)
             {
                 _s = scanner;
+                _rings = rings;
+                _addresses = scanner._caches.Rent();
                 _handles = new DirectoryHandle?[QueueLayout.SplitDirectories.Length][];
                 _tried = new bool[QueueLayout.SplitDirectories.Length][];
                 for (int i = 0; i < _handles.Length; i++) { _handles[i] = new DirectoryHandle?[scanner._layout.Split]; _tried[i] = new bool[scanner._layout.Split]; }
@@ -327,13 +358,45 @@ namespace QmailPS.Queue
 
             public void Dispose()
             {
+                _s._caches.Return(_addresses);
+                if (_batch != null) { _rings!.Return(_batch); _batch = null; }
                 foreach (var row in _handles) for (int i = 0; i < row.Length; i++) { row[i]?.Dispose(); row[i] = null; }
             }
 
             private string P(string dir, ulong id) => dir + "/" + L.SplitOf(id).ToString(CultureInfo.InvariantCulture) + "/" + id.ToString(CultureInfo.InvariantCulture);
 
+            /// <summary>
+            /// Makes the calls ReadInfo would make for the chosen entries, all at once through a ring
+            /// (io_uring). Returns, per entry, its index in the batch (-1: not in it), or null when
+            /// there is no ring (then everything is read with plain calls). The current split must be open.
+            /// </summary>
+            public int[]? Prefetch(List<DirEntry> entries, Func<DirEntry, bool> eligible, HashSet<ulong> local, HashSet<ulong> remote)
+            {
+                if (_rings is null || _info is null) return null;
+                _batch ??= _rings.Rent();
+                if (_batch is null) return null;
+                int[] index = new int[entries.Count];
+                var ids = new List<(ulong Id, bool Local, bool Remote)>(entries.Count);
+                for (int i = 0; i < entries.Count; i++)
+                {
+                    DirEntry e = entries[i];
+                    if (!eligible(e) || ids.Count == RingBatch.MaxMessages) { index[i] = -1; continue; }
+                    index[i] = ids.Count;
+                    ids.Add((e.Id, _local != null && local.Contains(e.Id), _remote != null && remote.Contains(e.Id)));
+                }
+                _batch.Run(ids, _info, _mess, _local, _remote);
+                return index;
+            }
+
             /// <summary>A preprocessed message: info, mess, local, remote (what qmail-send's pqadd and pass_do read).</summary>
-            public ScanEvent ReadInfo(ulong id, byte[]? rawName, bool inLocal, bool inRemote, bool bouncing, DirectoryHandle? infoDirOverride = null)
+            public ScanEvent ReadInfo(ulong id, byte[]? rawName, bool inLocal, bool inRemote, bool bouncing, DirectoryHandle? infoDirOverride = null, int prefetched = -1)
+            {
+                _k = prefetched;
+                try { return ReadInfoCore(id, rawName, inLocal, inRemote, bouncing, infoDirOverride); }
+                finally { _k = -1; }
+            }
+
+            private ScanEvent ReadInfoCore(ulong id, byte[]? rawName, bool inLocal, bool inRemote, bool bouncing, DirectoryHandle? infoDirOverride)
             {
                 OpenSplit(L.SplitOf(id));
                 Libc.FormatId(id, _name);
@@ -345,7 +408,8 @@ namespace QmailPS.Queue
                 // info/N/ID: sender and birth.
                 FileStatus ist = default;
                 int errno = Errno.ENOENT;
-                int len = infoDir is null ? -1 : infoDir.TryReadFile(nameZ, ref _buffer, out ist, out errno);
+                int len = _k >= 0 ? _batch!.Read(_k, RingBatch.Info, infoDir!, nameZ, ref _buffer, out ist, out errno)
+                        : infoDir is null ? -1 : infoDir.TryReadFile(nameZ, ref _buffer, out ist, out errno);
                 if (len < 0)
                 {
                     if (errno == Errno.ENOENT) return new ScanEvent(ScanEventKind.Vanished, id: id, text: $"message {id} finished while it was being read");
@@ -366,12 +430,14 @@ namespace QmailPS.Queue
                 if (vanished) return new ScanEvent(ScanEventKind.Vanished, id: id, text: $"message {id} finished while it was being read");
 
                 // local/N/ID then remote/N/ID, as qmail-qread prints them.
-                var recipients = new List<QueueRecipient>();
+                List<QueueRecipient> recipients = _recipients;
+                recipients.Clear();
                 if (inLocal) ReadChannel(m, _local, id, RecipientChannel.Local, recipients);
                 if (inRemote) ReadChannel(m, _remote, id, RecipientChannel.Remote, recipients);
                 m.Recipients = recipients.ToArray();
                 int pendingCount = 0;
                 foreach (var r in recipients) if (!r.Delivered) pendingCount++;
+                recipients.Clear();
                 m.PendingCount = pendingCount;
                 m.State = m.Damage != null ? QueueMessageState.Damaged : bouncing ? QueueMessageState.Bouncing : QueueMessageState.Queued;
                 if (bouncing && m.State == QueueMessageState.Damaged) m.AddDamage("bouncing (bounce/" + id + " exists)");
@@ -408,10 +474,10 @@ namespace QmailPS.Queue
                     foreach (QueueRecord r in recs.Records)
                     {
                         if (r.Offset >= recs.UnknownAt && recs.UnknownAt >= 0) break;
-                        if (r.Type == 'F' && !haveF) { haveF = true; m.Sender = QueueRecords.DecodeAddress(r.Value, 0, r.Value.Length, out byte[]? raw); m.RawSenderIfLossy = raw; }
+                        if (r.Type == 'F' && !haveF) { haveF = true; m.Sender = _addresses.Decode(r.Value, 0, r.Value.Length, out byte[]? raw); m.RawSenderIfLossy = raw; }
                         else if (r.Type == 'T')
                         {
-                            string addr = QueueRecords.DecodeAddress(r.Value, 0, r.Value.Length, out byte[]? raw);
+                            string addr = _addresses.Decode(r.Value, 0, r.Value.Length, out byte[]? raw);
                             recipients.Add(new QueueRecipient(addr, _s._control.ChannelOf(addr), false, raw));
                         }
                     }
@@ -450,7 +516,8 @@ namespace QmailPS.Queue
                 Libc.FormatId(id, _name);
                 FileStatus mst = default;
                 int errno = Errno.ENOENT;
-                bool ok = _mess != null && _mess.TryStat(_name, out mst, out errno);
+                bool ok = _k >= 0 ? _batch!.Stat(_k, _mess, _name, out mst, out errno)
+                        : _mess != null && _mess.TryStat(_name, out mst, out errno);
                 if (!ok)
                 {
                     if (errno == Errno.ENOENT && !(envelopeDir != null && envelopeDir.TryStat(envelopeName, out _, out _))) { vanished = true; return; }
@@ -486,7 +553,7 @@ namespace QmailPS.Queue
             }
 
             /// <summary>getinfo(): the first record must be F…\0; nothing else is read. Returns what is wrong, or null.</summary>
-            private static string? ParseInfo(QueueMessage m, byte[] data, int len)
+            private string? ParseInfo(QueueMessage m, byte[] data, int len)
             {
                 int nul = len > 0 ? Array.IndexOf(data, (byte)0, 0, len) : -1;
                 if (len == 0 || data[0] != 'F' || nul < 0)
@@ -494,7 +561,7 @@ namespace QmailPS.Queue
                     m.SenderMissing = true;
                     return len == 0 ? "is empty" : data[0] != 'F' ? "does not start with an F (sender) record" : "has no NUL after the sender";
                 }
-                m.Sender = QueueRecords.DecodeAddress(data, 1, nul - 1, out byte[]? raw);
+                m.Sender = _addresses.Decode(data, 1, nul - 1, out byte[]? raw);
                 m.RawSenderIfLossy = raw;
                 return null;
             }
@@ -504,7 +571,10 @@ namespace QmailPS.Queue
                 string rel() => P(channel == RecipientChannel.Local ? "local" : "remote", id);
                 if (dir is null) return;
                 Libc.FormatId(id, _name);
-                int len = dir.TryReadFile(_name, ref _buffer, out FileStatus st, out int errno);
+                FileStatus st;
+                int errno;
+                int len = _k >= 0 ? _batch!.Read(_k, channel == RecipientChannel.Local ? RingBatch.Local : RingBatch.Remote, dir, _name, ref _buffer, out st, out errno)
+                        : dir.TryReadFile(_name, ref _buffer, out st, out errno);
                 if (len < 0)
                 {
                     if (errno == Errno.ENOENT) return; // finished while we looked
@@ -535,7 +605,7 @@ namespace QmailPS.Queue
                     {
                         bool done = type == 'D';
                         anyPending |= !done;
-                        string addr = QueueRecords.DecodeAddress(_buffer, pos + 1, nul - pos - 1, out byte[]? raw);
+                        string addr = _addresses.Decode(_buffer, pos + 1, nul - pos - 1, out byte[]? raw);
                         recipients.Add(new QueueRecipient(addr, channel, done, raw));
                     }
                     else if (unknownAt < 0) { unknownAt = pos; unknownType = type; }

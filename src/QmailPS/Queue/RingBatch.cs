@@ -1,0 +1,198 @@
+using System;
+using System.Collections.Generic;
+using System.Runtime.InteropServices;
+using QmailPS.Posix;
+
+namespace QmailPS.Queue
+{
+    /// <summary>
+    /// The calls of up to <see cref="MaxMessages"/> preprocessed messages, made in three rounds
+    /// through one io_uring: open info/local/remote and stat mess; stat and read every opened file;
+    /// close them. The results are then handed out as if each call had been made on its own, so the
+    /// scanner judges a message the same way on either path. A file whose size differs from what was
+    /// read (bigger than a slot, or changed meanwhile) is read again with plain calls.
+    /// </summary>
+    internal sealed unsafe class RingBatch : IDisposable
+    {
+        public const int MaxMessages = 256;
+        public const int Info = 0, Local = 1, Remote = 2, Mess = 3;
+        private const int SlotBytes = 1024, NameBytes = 24, NotDone = int.MinValue;
+        private const ulong OpenOp = 0, StatOp = 1UL << 32, ReadOp = 2UL << 32, CloseOp = 3UL << 32;
+
+        private readonly IoUring _ring;
+        private IntPtr _arena;
+        private readonly byte* _names, _data, _empty;
+        private readonly Libc.StatxBuffer* _stat;
+        private readonly int[] _open = new int[MaxMessages * 4], _statRes = new int[MaxMessages * 4], _readRes = new int[MaxMessages * 4];
+        private readonly Action<ulong, int> _onComplete;
+        private bool _valid;
+
+        private RingBatch(IoUring ring)
+        {
+            _ring = ring;
+            long size = (long)MaxMessages * (NameBytes + 4 * sizeof(Libc.StatxBuffer) + 4 * SlotBytes) + 64;
+            _arena = Marshal.AllocHGlobal(new IntPtr(size));
+            byte* a = (byte*)_arena;
+            _stat = (Libc.StatxBuffer*)a;
+            _data = a + MaxMessages * 4 * sizeof(Libc.StatxBuffer);
+            _names = _data + MaxMessages * 4 * SlotBytes;
+            _empty = _names + MaxMessages * NameBytes;
+            _empty[0] = 0;
+            _onComplete = OnComplete;
+        }
+
+        /// <summary>A batch with its own ring, or null where io_uring is not usable.</summary>
+        public static RingBatch? TryCreate()
+        {
+            IoUring? ring = IoUring.TryCreate(2048);
+            return ring is null ? null : new RingBatch(ring);
+        }
+
+        public void Run(List<(ulong Id, bool Local, bool Remote)> ids, DirectoryHandle info, DirectoryHandle? mess, DirectoryHandle? local, DirectoryHandle? remote)
+        {
+            int count = ids.Count;
+            int flags = Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NOFOLLOW | Libc.O_NONBLOCK;
+            for (int j = 0; j < count * 4; j++) { _open[j] = NotDone; _statRes[j] = NotDone; _readRes[j] = NotDone; }
+            _valid = true;
+            try
+            {
+                // 1. open info (and local, remote where listed); stat mess.
+                for (int k = 0; k < count; k++)
+                {
+                    byte* name = _names + k * NameBytes;
+                    FormatId(ids[k].Id, name);
+                    _ring.PrepOpenat(info.Fd, name, flags, OpenOp | (uint)(k * 4 + Info));
+                    if (ids[k].Local && local != null) _ring.PrepOpenat(local.Fd, name, flags, OpenOp | (uint)(k * 4 + Local));
+                    if (ids[k].Remote && remote != null) _ring.PrepOpenat(remote.Fd, name, flags, OpenOp | (uint)(k * 4 + Remote));
+                    if (mess != null) _ring.PrepStatx(mess.Fd, name, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, _stat + k * 4 + Mess, StatOp | (uint)(k * 4 + Mess));
+                }
+                _ring.SubmitAndWait(_onComplete);
+                // 2. stat and read what opened (the read is only used once the stat says "regular file").
+                for (int j = 0; j < count * 4; j++)
+                {
+                    if (_open[j] < 0) continue;
+                    _ring.PrepStatx(_open[j], _empty, Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, _stat + j, StatOp | (uint)j);
+                    _ring.PrepRead(_open[j], _data + (long)j * SlotBytes, SlotBytes, ReadOp | (uint)j);
+                }
+                _ring.SubmitAndWait(_onComplete);
+            }
+            catch (System.IO.IOException)
+            {
+                _valid = false; // io_uring_enter refused: every file of this batch is read with plain calls
+            }
+            finally
+            {
+                // 3. close, whatever happened.
+                if (_valid)
+                {
+                    try
+                    {
+                        for (int j = 0; j < count * 4; j++) if (_open[j] >= 0) _ring.PrepClose(_open[j], CloseOp | (uint)j);
+                        _ring.SubmitAndWait(_onComplete);
+                    }
+                    catch (System.IO.IOException) { _valid = false; CloseAll(count); }
+                }
+                else CloseAll(count);
+            }
+        }
+
+        private void CloseAll(int count)
+        {
+            for (int j = 0; j < count * 4; j++) if (_open[j] >= 0) { Libc.close(_open[j]); _open[j] = NotDone; }
+        }
+
+        private void OnComplete(ulong userData, int result)
+        {
+            int j = (int)(uint)userData;
+            switch (userData & 0xFFFFFFFF00000000UL)
+            {
+                case OpenOp: _open[j] = result; break;
+                case StatOp: _statRes[j] = result; break;
+                case ReadOp: _readRes[j] = result; break;
+            }
+        }
+
+        /// <summary>What DirectoryHandle.TryReadFile would have returned for file <paramref name="kind"/> of message <paramref name="k"/>.</summary>
+        public int Read(int k, int kind, DirectoryHandle dir, byte[] nameZ, ref byte[] buffer, out FileStatus st, out int errno)
+        {
+            int j = k * 4 + kind;
+            int o = _open[j];
+            if (!_valid || o == NotDone || (o >= 0 && (_statRes[j] == NotDone || _readRes[j] == NotDone)))
+                return dir.TryReadFile(nameZ, ref buffer, out st, out errno);
+            st = default;
+            if (o < 0) { errno = -o; return -1; }
+            if (_statRes[j] < 0) { errno = -_statRes[j]; return -1; }
+            st = _stat[j].ToStatus();
+            if (st.Kind != FileKind.Regular) { errno = DirectoryHandle.NotRegular; return -1; }
+            int n = _readRes[j];
+            if (n < 0) { errno = -n; return -1; }
+            if (n != st.Size) return dir.TryReadFile(nameZ, ref buffer, out st, out errno);
+            if (buffer.Length < n + 1) buffer = new byte[Math.Max(n + 1, buffer.Length * 2)];
+            Marshal.Copy((IntPtr)(_data + (long)j * SlotBytes), buffer, 0, n);
+            errno = 0;
+            return n;
+        }
+
+        /// <summary>What DirectoryHandle.TryStat would have returned for mess of message <paramref name="k"/>.</summary>
+        public bool Stat(int k, DirectoryHandle? dir, byte[] nameZ, out FileStatus st, out int errno)
+        {
+            int j = k * 4 + Mess;
+            int r = _statRes[j];
+            if (!_valid || r == NotDone)
+            {
+                if (dir != null) return dir.TryStat(nameZ, out st, out errno);
+                st = default; errno = Errno.ENOENT; return false;
+            }
+            if (r < 0) { st = default; errno = -r; return false; }
+            st = _stat[j].ToStatus();
+            errno = 0;
+            return true;
+        }
+
+        private static void FormatId(ulong id, byte* to)
+        {
+            int len = 0;
+            ulong v = id;
+            do { len++; v /= 10; } while (v != 0);
+            to[len] = 0;
+            for (int i = len - 1; i >= 0; i--) { to[i] = (byte)('0' + (int)(id % 10)); id /= 10; }
+        }
+
+        public void Dispose()
+        {
+            _ring.Dispose();
+            if (_arena != IntPtr.Zero) { Marshal.FreeHGlobal(_arena); _arena = IntPtr.Zero; }
+        }
+    }
+
+    /// <summary>Batches (rings and their memory) reused from chunk to chunk of one scan, all released when it ends.</summary>
+    internal sealed class RingPool
+    {
+        private readonly Stack<RingBatch> _free = new Stack<RingBatch>();
+        private bool _closed;
+
+        public RingBatch? Rent()
+        {
+            lock (_free) if (_free.Count > 0) return _free.Pop();
+            return RingBatch.TryCreate();
+        }
+
+        public void Return(RingBatch batch)
+        {
+            lock (_free)
+            {
+                if (!_closed) { _free.Push(batch); return; }
+            }
+            batch.Dispose(); // the scan ended while this chunk still ran
+        }
+
+        public void Close()
+        {
+            lock (_free)
+            {
+                _closed = true;
+                while (_free.Count > 0) _free.Pop().Dispose();
+            }
+        }
+    }
+}
