@@ -68,21 +68,21 @@ namespace QmailPS
         public DateTime? NextAttempt { get; internal set; }
         public QueueMessageState State { get; internal set; }
         /// <summary>Why the message is Damaged, in qmail's terms; null otherwise.</summary>
-        public string? Damage { get; internal set; }
+        public string? Damage { get => _x?.Damage; internal set => X.Damage = value; }
         /// <summary>The queue directory the message is in.</summary>
         public string QueuePath { get; }
 
         // Filled only with -IncludeHeader.
-        public string? Subject { get; internal set; }
-        public string? From { get; internal set; }
-        public string? To { get; internal set; }
-        public string? Date { get; internal set; }
-        public string? MessageId { get; internal set; }
+        public string? Subject { get => _x?.Subject; internal set => X.Subject = value; }
+        public string? From { get => _x?.From; internal set => X.From = value; }
+        public string? To { get => _x?.To; internal set => X.To = value; }
+        public string? Date { get => _x?.Date; internal set => X.Date = value; }
+        public string? MessageId { get => _x?.MessageId; internal set => X.MessageId = value; }
 
         /// <summary>Sender bytes as on disk (for qmail-qread's exact text).</summary>
         internal byte[] RawSender => Queue.QueueRecords.RawOf(Sender, RawSenderIfLossy);
         /// <summary>The sender's bytes, kept only when they are not valid UTF-8.</summary>
-        internal byte[]? RawSenderIfLossy { get; set; }
+        internal byte[]? RawSenderIfLossy { get => _x?.RawSender; set { if (value != null || _x != null) X.RawSender = value; } }
         /// <summary>True when info has no usable F record (sender unknown to qmail-send).</summary>
         internal bool SenderMissing { get; set; }
         /// <summary>bounce/ID exists (qmail-qread's "bouncing"), whatever the State.</summary>
@@ -90,7 +90,20 @@ namespace QmailPS
         /// <summary>Read from todo/ (qmail-qread does not list it).</summary>
         internal bool FromTodo { get; set; }
         /// <summary>What qmail-qread prints instead of the message ("file does not exist"), or null.</summary>
-        internal string? QreadTrouble { get; set; }
+        internal string? QreadTrouble { get => _x?.QreadTrouble; set { if (value != null || _x != null) X.QreadTrouble = value; } }
+
+        /// <summary>
+        /// What most messages do not have (damage, headers, odd bytes) lives apart: a listing keeps
+        /// every message alive, and a smaller object is less for the garbage collector to copy.
+        /// </summary>
+        private sealed class Extras
+        {
+            public string? Damage, Subject, From, To, Date, MessageId, QreadTrouble;
+            public byte[]? RawSender;
+        }
+
+        private Extras? _x;
+        private Extras X => _x ??= new Extras();
 
         internal void AddDamage(string text) => Damage = Damage is null ? text : Damage + "; " + text;
 
