@@ -38,6 +38,9 @@ namespace QmailPS.Check
             _qmailGid = p.LookupGroup(QmailUsers.QmailGroup);
         }
 
+        /// <summary>Read plain files in batches through io_uring where the kernel allows it (tests compare both paths).</summary>
+        internal bool UseRing { get; set; } = !IoUring.Disabled;
+
         public IEnumerable<QueueIssue> Inspect(CancellationToken cancel = default)
         {
             var found = new List<QueueIssue>();
@@ -55,16 +58,21 @@ namespace QmailPS.Check
             found.Clear();
 
             int window = Math.Max(2, Environment.ProcessorCount) * 2;
-            foreach (QueueIssue i in OrderedWork.Run(SplitWork(todo, intd, bounce), window, cancel)) yield return i;
+            RingPool? rings = UseRing ? new RingPool() : null;
+            try
+            {
+                foreach (QueueIssue i in OrderedWork.Run(SplitWork(todo, intd, bounce, rings), window, cancel)) yield return i;
+            }
+            finally { rings?.Close(); }
             foreach (QueueIssue i in CheckPid()) yield return i;
         }
 
-        private IEnumerable<Func<List<QueueIssue>>> SplitWork(Dictionary<ulong, Named> todo, Dictionary<ulong, Named> intd, Dictionary<ulong, Named> bounce)
+        private IEnumerable<Func<List<QueueIssue>>> SplitWork(Dictionary<ulong, Named> todo, Dictionary<ulong, Named> intd, Dictionary<ulong, Named> bounce, RingPool? rings)
         {
             for (int n = 0; n < _l.Split; n++)
             {
                 int split = n;
-                yield return () => CheckSplit(split, todo, intd, bounce);
+                yield return () => CheckSplit(split, todo, intd, bounce, rings);
             }
         }
 
@@ -272,14 +280,17 @@ namespace QmailPS.Check
         private sealed class FileSet
         {
             public bool Mess, Info, Local, Remote;
+            /// <summary>Bits (1 &lt;&lt; RingBatch.Info/Local/Remote/MessHead) of the files readdir says are regular: only those are read in a batch.</summary>
+            public int Regular;
         }
 
-        private List<QueueIssue> CheckSplit(int n, Dictionary<ulong, Named> todo, Dictionary<ulong, Named> intd, Dictionary<ulong, Named> bounce)
+        private List<QueueIssue> CheckSplit(int n, Dictionary<ulong, Named> todo, Dictionary<ulong, Named> intd, Dictionary<ulong, Named> bounce, RingPool? rings)
         {
             var found = new List<QueueIssue>();
             string ns = n.ToString(CultureInfo.InvariantCulture);
             var ids = new SortedDictionary<ulong, FileSet>();
             var handles = new Dictionary<string, DirectoryHandle?>();
+            RingBatch? batch = null;
             try
             {
                 foreach (string d in QueueLayout.SplitDirectories)
@@ -293,7 +304,9 @@ namespace QmailPS.Check
                         if (!e.IsCanonical) { NameIssue(rel, e, found); continue; }
                         if (_l.SplitOf(e.Id) != n) { Misplaced(rel, e, d, found); continue; }
                         if (!ids.TryGetValue(e.Id, out FileSet? set)) ids[e.Id] = set = new FileSet();
-                        switch (d) { case "mess": set.Mess = true; break; case "info": set.Info = true; break; case "local": set.Local = true; break; default: set.Remote = true; break; }
+                        int bit;
+                        switch (d) { case "mess": set.Mess = true; bit = RingBatch.MessHead; break; case "info": set.Info = true; bit = RingBatch.Info; break; case "local": set.Local = true; bit = RingBatch.Local; break; default: set.Remote = true; bit = RingBatch.Remote; break; }
+                        if (e.Kind == FileKind.Regular) set.Regular |= 1 << bit;
                     }
                 }
                 // todo/intd/bounce files of this split whose message has nothing in the split directories.
@@ -302,16 +315,37 @@ namespace QmailPS.Check
                         if (_l.SplitOf(id) == n && !ids.ContainsKey(id)) ids[id] = new FileSet();
 
                 var ctx = new MessageContext(this, handles, found);
+                batch = rings?.Rent();
+                var requests = new List<RingRequest>(RingBatch.MaxMessages);
+                var chunk = new List<KeyValuePair<ulong, FileSet>>(RingBatch.MaxMessages);
+                void CheckChunk()
+                {
+                    if (batch != null)
+                    {
+                        requests.Clear();
+                        foreach (var kv in chunk) requests.Add(new RingRequest(kv.Key, kv.Value.Regular, kv.Value.Mess));
+                        batch.Run(requests, handles["info"], handles["mess"], handles["local"], handles["remote"]);
+                    }
+                    for (int k = 0; k < chunk.Count; k++)
+                    {
+                        var kv = chunk[k];
+                        todo.TryGetValue(kv.Key, out Named? t);
+                        intd.TryGetValue(kv.Key, out Named? i);
+                        bounce.TryGetValue(kv.Key, out Named? b);
+                        ctx.Check(kv.Key, kv.Value, t, i, b, batch, batch is null ? -1 : k);
+                    }
+                    chunk.Clear();
+                }
                 foreach (var kv in ids)
                 {
-                    todo.TryGetValue(kv.Key, out Named? t);
-                    intd.TryGetValue(kv.Key, out Named? i);
-                    bounce.TryGetValue(kv.Key, out Named? b);
-                    ctx.Check(kv.Key, kv.Value, t, i, b);
+                    chunk.Add(kv);
+                    if (chunk.Count == RingBatch.MaxMessages) CheckChunk();
                 }
+                if (chunk.Count > 0) CheckChunk();
             }
             finally
             {
+                if (batch != null) rings!.Return(batch);
                 foreach (var h in handles.Values) h?.Dispose();
             }
             return found;
@@ -324,6 +358,8 @@ namespace QmailPS.Check
             private readonly Dictionary<string, DirectoryHandle?> _h;
             private readonly List<QueueIssue> _found;
             private byte[] _buffer = new byte[4096];
+            private RingBatch? _batch;
+            private int _k = -1; // this message's place in _batch, or -1: plain calls
 
             public MessageContext(QueueInspector inspector, Dictionary<string, DirectoryHandle?> handles, List<QueueIssue> found)
             {
@@ -335,7 +371,15 @@ namespace QmailPS.Check
             private void Add(QueueIssueKind kind, IssueSeverity severity, ulong id, string rel, string description, string fix) =>
                 _found.Add(_i.Issue(kind, severity, id, rel, description, fix));
 
-            public void Check(ulong id, FileSet set, Named? todo, Named? intd, Named? bounce)
+            public void Check(ulong id, FileSet set, Named? todo, Named? intd, Named? bounce, RingBatch? batch = null, int k = -1)
+            {
+                _batch = batch;
+                _k = k;
+                try { CheckCore(id, set, todo, intd, bounce); }
+                finally { _batch = null; _k = -1; }
+            }
+
+            private void CheckCore(ulong id, FileSet set, Named? todo, Named? intd, Named? bounce)
             {
                 string sid = id.ToString(CultureInfo.InvariantCulture);
                 string messRel = L.PathOf("mess", id).Substring(L.Root.Length + 1);
@@ -428,6 +472,7 @@ namespace QmailPS.Check
                 if (h is null) return false;
                 var name = new byte[24];
                 Libc.FormatId(id, name);
+                if (_k >= 0 && dir == "mess") return _batch!.Stat(_k, h, name, out st, out _);
                 return h.TryStat(name, out st, out _);
             }
 
@@ -460,7 +505,8 @@ namespace QmailPS.Check
                 {
                     var name = new byte[24];
                     Libc.FormatId(id, name);
-                    int n = h.TryReadFile(name, ref _buffer, out _, out _, 17, noAtime: true);
+                    int n = _k >= 0 ? _batch!.ReadHead(_k, h, name, ref _buffer, 17, out _)
+                          : h.TryReadFile(name, ref _buffer, out _, out _, 17, noAtime: true);
                     if (n >= 0 && (n < 17 || Encoding.ASCII.GetString(_buffer, 0, 17) != "Received: (qmail "))
                         Add(QueueIssueKind.MessNoReceivedLine, IssueSeverity.Cosmetic, id, rel,
                             $"{rel} does not start with qmail-queue's 'Received: (qmail ' line: it was not queued by qmail-queue.", "Nothing, if another queueing program is in use.");
@@ -514,7 +560,10 @@ namespace QmailPS.Check
                 if (h is null) return;
                 var name = new byte[24];
                 Libc.FormatId(id, name);
-                int len = h.TryReadFile(name, ref _buffer, out FileStatus st, out int errno);
+                FileStatus st;
+                int errno;
+                int len = _k >= 0 ? _batch!.Read(_k, RingBatch.Info, h, name, ref _buffer, out st, out errno)
+                        : h.TryReadFile(name, ref _buffer, out st, out errno);
                 if (len < 0)
                 {
                     if (errno == Errno.ENOENT) return;
@@ -546,7 +595,10 @@ namespace QmailPS.Check
                 if (h is null) return;
                 var name = new byte[24];
                 Libc.FormatId(id, name);
-                int len = h.TryReadFile(name, ref _buffer, out FileStatus st, out int errno);
+                FileStatus st;
+                int errno;
+                int len = _k >= 0 ? _batch!.Read(_k, dir == "local" ? RingBatch.Local : RingBatch.Remote, h, name, ref _buffer, out st, out errno)
+                        : h.TryReadFile(name, ref _buffer, out st, out errno);
                 if (len < 0)
                 {
                     if (errno == Errno.ENOENT) return; // finished while we looked
@@ -572,14 +624,15 @@ namespace QmailPS.Check
                     Add(QueueIssueKind.ChannelTruncated, sev(IssueSeverity.Danger), id, rel,
                         $"the last record of {rel} has no NUL: qmail-send silently ignores that recipient.",
                         "Complete the record so the recipient is delivered.");
-                var seen = new HashSet<string>(StringComparer.Ordinal);
-                bool anyPending = false;
+                int pending = 0;
+                foreach (QueueRecord r in recs.Records) if (r.Type == 'T') pending++;
+                bool anyPending = pending > 0;
+                HashSet<string>? seen = pending > 1 ? new HashSet<string>(StringComparer.Ordinal) : null; // duplicates need two
                 foreach (QueueRecord r in recs.Records)
                 {
-                    if (r.Type != 'T' && r.Type != 'D') continue;
-                    anyPending |= r.Type == 'T';
+                    if (r.Type != 'T' || seen is null) continue;
                     string addr = Encoding.UTF8.GetString(r.Value);
-                    if (r.Type == 'T' && !seen.Add(addr))
+                    if (!seen.Add(addr))
                         Add(QueueIssueKind.ChannelDuplicateRecipient, IssueSeverity.Danger, id, rel,
                             $"{rel} lists '{addr}' twice: qmail-send delivers it twice.", "Mark the second record done.");
                 }

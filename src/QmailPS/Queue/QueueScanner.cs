@@ -376,13 +376,16 @@ namespace QmailPS.Queue
                 _batch ??= _rings.Rent();
                 if (_batch is null) return null;
                 int[] index = new int[entries.Count];
-                var ids = new List<(ulong Id, bool Local, bool Remote)>(entries.Count);
+                var ids = new List<RingRequest>(entries.Count);
                 for (int i = 0; i < entries.Count; i++)
                 {
                     DirEntry e = entries[i];
                     if (!eligible(e) || ids.Count == RingBatch.MaxMessages) { index[i] = -1; continue; }
                     index[i] = ids.Count;
-                    ids.Add((e.Id, _local != null && local.Contains(e.Id), _remote != null && remote.Contains(e.Id)));
+                    int open = 1 << RingBatch.Info;
+                    if (local.Contains(e.Id)) open |= 1 << RingBatch.Local;
+                    if (remote.Contains(e.Id)) open |= 1 << RingBatch.Remote;
+                    ids.Add(new RingRequest(e.Id, open, statMess: true));
                 }
                 _batch.Run(ids, _info, _mess, _local, _remote);
                 return index;

@@ -5,37 +5,48 @@ using QmailPS.Posix;
 
 namespace QmailPS.Queue
 {
+    /// <summary>What to fetch for one message: files to open and read (bits of 1 &lt;&lt; RingBatch.Info…MessHead) and whether to stat mess.</summary>
+    internal readonly struct RingRequest
+    {
+        public RingRequest(ulong id, int open, bool statMess) { Id = id; Open = open; StatMess = statMess; }
+        public ulong Id { get; }
+        public int Open { get; }
+        public bool StatMess { get; }
+    }
+
     /// <summary>
     /// The calls of up to <see cref="MaxMessages"/> preprocessed messages, made in three rounds
-    /// through one io_uring: open info/local/remote and stat mess; stat and read every opened file;
-    /// close them. The results are then handed out as if each call had been made on its own, so the
+    /// through one io_uring: open info/local/remote (and mess, for its first bytes) and stat mess;
+    /// stat and read every opened file; close them. The results are then handed out as if each call had been made on its own, so the
     /// scanner judges a message the same way on either path. A file whose size differs from what was
     /// read (bigger than a slot, or changed meanwhile) is read again with plain calls.
     /// </summary>
     internal sealed unsafe class RingBatch : IDisposable
     {
         public const int MaxMessages = 256;
-        public const int Info = 0, Local = 1, Remote = 2, Mess = 3;
-        private const int SlotBytes = 1024, NameBytes = 24, NotDone = int.MinValue;
+        /// <summary>Files opened and read (MessHead: the first bytes of mess, not stat'ed), and mess stat'ed by name.</summary>
+        public const int Info = 0, Local = 1, Remote = 2, MessHead = 3, Mess = 4;
+        private const int Slots = 5, SlotBytes = 1024, HeadBytes = 64, NameBytes = 24, NotDone = int.MinValue;
         private const ulong OpenOp = 0, StatOp = 1UL << 32, ReadOp = 2UL << 32, CloseOp = 3UL << 32;
 
         private readonly IoUring _ring;
         private IntPtr _arena;
         private readonly byte* _names, _data, _empty;
         private readonly Libc.StatxBuffer* _stat;
-        private readonly int[] _open = new int[MaxMessages * 4], _statRes = new int[MaxMessages * 4], _readRes = new int[MaxMessages * 4];
+        private readonly int[] _open = new int[MaxMessages * Slots], _statRes = new int[MaxMessages * Slots], _readRes = new int[MaxMessages * Slots];
         private readonly Action<ulong, int> _onComplete;
         private bool _valid;
+        private int _count;
 
         private RingBatch(IoUring ring)
         {
             _ring = ring;
-            long size = (long)MaxMessages * (NameBytes + 4 * sizeof(Libc.StatxBuffer) + 4 * SlotBytes) + 64;
+            long size = (long)MaxMessages * (NameBytes + Slots * sizeof(Libc.StatxBuffer) + Slots * SlotBytes) + 64;
             _arena = Marshal.AllocHGlobal(new IntPtr(size));
             byte* a = (byte*)_arena;
             _stat = (Libc.StatxBuffer*)a;
-            _data = a + MaxMessages * 4 * sizeof(Libc.StatxBuffer);
-            _names = _data + MaxMessages * 4 * SlotBytes;
+            _data = a + MaxMessages * Slots * sizeof(Libc.StatxBuffer);
+            _names = _data + MaxMessages * Slots * SlotBytes;
             _empty = _names + MaxMessages * NameBytes;
             _empty[0] = 0;
             _onComplete = OnComplete;
@@ -48,31 +59,36 @@ namespace QmailPS.Queue
             return ring is null ? null : new RingBatch(ring);
         }
 
-        public void Run(List<(ulong Id, bool Local, bool Remote)> ids, DirectoryHandle info, DirectoryHandle? mess, DirectoryHandle? local, DirectoryHandle? remote)
+        /// <summary>Makes the calls for <paramref name="requests"/> (at most <see cref="MaxMessages"/>) in the directories of one split.</summary>
+        public void Run(List<RingRequest> requests, DirectoryHandle? info, DirectoryHandle? mess, DirectoryHandle? local, DirectoryHandle? remote)
         {
-            int count = ids.Count;
+            int count = Math.Min(requests.Count, MaxMessages);
             int flags = Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NOFOLLOW | Libc.O_NONBLOCK;
-            for (int j = 0; j < count * 4; j++) { _open[j] = NotDone; _statRes[j] = NotDone; _readRes[j] = NotDone; }
+            for (int j = 0; j < count * Slots; j++) { _open[j] = NotDone; _statRes[j] = NotDone; _readRes[j] = NotDone; }
+            _count = count;
             _valid = true;
             try
             {
-                // 1. open info (and local, remote where listed); stat mess.
+                // 1. open the files asked for; stat mess.
                 for (int k = 0; k < count; k++)
                 {
+                    RingRequest r = requests[k];
                     byte* name = _names + k * NameBytes;
-                    FormatId(ids[k].Id, name);
-                    _ring.PrepOpenat(info.Fd, name, flags, OpenOp | (uint)(k * 4 + Info));
-                    if (ids[k].Local && local != null) _ring.PrepOpenat(local.Fd, name, flags, OpenOp | (uint)(k * 4 + Local));
-                    if (ids[k].Remote && remote != null) _ring.PrepOpenat(remote.Fd, name, flags, OpenOp | (uint)(k * 4 + Remote));
-                    if (mess != null) _ring.PrepStatx(mess.Fd, name, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, _stat + k * 4 + Mess, StatOp | (uint)(k * 4 + Mess));
+                    FormatId(r.Id, name);
+                    if ((r.Open & (1 << Info)) != 0 && info != null) _ring.PrepOpenat(info.Fd, name, flags, OpenOp | (uint)(k * Slots + Info));
+                    if ((r.Open & (1 << Local)) != 0 && local != null) _ring.PrepOpenat(local.Fd, name, flags, OpenOp | (uint)(k * Slots + Local));
+                    if ((r.Open & (1 << Remote)) != 0 && remote != null) _ring.PrepOpenat(remote.Fd, name, flags, OpenOp | (uint)(k * Slots + Remote));
+                    if ((r.Open & (1 << MessHead)) != 0 && mess != null) _ring.PrepOpenat(mess.Fd, name, flags | Libc.O_NOATIME, OpenOp | (uint)(k * Slots + MessHead));
+                    if (r.StatMess && mess != null) _ring.PrepStatx(mess.Fd, name, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, _stat + k * Slots + Mess, StatOp | (uint)(k * Slots + Mess));
                 }
                 _ring.SubmitAndWait(_onComplete);
                 // 2. stat and read what opened (the read is only used once the stat says "regular file").
-                for (int j = 0; j < count * 4; j++)
+                for (int j = 0; j < count * Slots; j++)
                 {
                     if (_open[j] < 0) continue;
-                    _ring.PrepStatx(_open[j], _empty, Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, _stat + j, StatOp | (uint)j);
-                    _ring.PrepRead(_open[j], _data + (long)j * SlotBytes, SlotBytes, ReadOp | (uint)j);
+                    bool head = j % Slots == MessHead;
+                    if (!head) _ring.PrepStatx(_open[j], _empty, Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, _stat + j, StatOp | (uint)j);
+                    _ring.PrepRead(_open[j], _data + (long)j * SlotBytes, (uint)(head ? HeadBytes : SlotBytes), ReadOp | (uint)j);
                 }
                 _ring.SubmitAndWait(_onComplete);
             }
@@ -87,7 +103,7 @@ namespace QmailPS.Queue
                 {
                     try
                     {
-                        for (int j = 0; j < count * 4; j++) if (_open[j] >= 0) _ring.PrepClose(_open[j], CloseOp | (uint)j);
+                        for (int j = 0; j < count * Slots; j++) if (_open[j] >= 0) _ring.PrepClose(_open[j], CloseOp | (uint)j);
                         _ring.SubmitAndWait(_onComplete);
                     }
                     catch (System.IO.IOException) { _valid = false; CloseAll(count); }
@@ -98,7 +114,7 @@ namespace QmailPS.Queue
 
         private void CloseAll(int count)
         {
-            for (int j = 0; j < count * 4; j++) if (_open[j] >= 0) { Libc.close(_open[j]); _open[j] = NotDone; }
+            for (int j = 0; j < count * Slots; j++) if (_open[j] >= 0) { Libc.close(_open[j]); _open[j] = NotDone; }
         }
 
         private void OnComplete(ulong userData, int result)
@@ -115,8 +131,8 @@ namespace QmailPS.Queue
         /// <summary>What DirectoryHandle.TryReadFile would have returned for file <paramref name="kind"/> of message <paramref name="k"/>.</summary>
         public int Read(int k, int kind, DirectoryHandle dir, byte[] nameZ, ref byte[] buffer, out FileStatus st, out int errno)
         {
-            int j = k * 4 + kind;
-            int o = _open[j];
+            int j = k * Slots + kind;
+            int o = k < _count ? _open[j] : NotDone;
             if (!_valid || o == NotDone || (o >= 0 && (_statRes[j] == NotDone || _readRes[j] == NotDone)))
                 return dir.TryReadFile(nameZ, ref buffer, out st, out errno);
             st = default;
@@ -133,11 +149,31 @@ namespace QmailPS.Queue
             return n;
         }
 
+        /// <summary>
+        /// The first bytes of mess, as DirectoryHandle.TryReadFile(…, maxBytes, noAtime: true) gives
+        /// them; only for a mess already known to be a regular file.
+        /// </summary>
+        public int ReadHead(int k, DirectoryHandle dir, byte[] nameZ, ref byte[] buffer, int maxBytes, out int errno)
+        {
+            int j = k * Slots + MessHead;
+            int o = k < _count ? _open[j] : NotDone;
+            if (!_valid || maxBytes > HeadBytes || o == NotDone || o == -Errno.EPERM || (o >= 0 && _readRes[j] == NotDone))
+                return dir.TryReadFile(nameZ, ref buffer, out _, out errno, maxBytes, noAtime: true);
+            if (o < 0) { errno = -o; return -1; }
+            int n = _readRes[j];
+            if (n < 0) { errno = -n; return -1; }
+            n = Math.Min(n, maxBytes);
+            if (buffer.Length < n + 1) buffer = new byte[Math.Max(n + 1, buffer.Length * 2)];
+            Marshal.Copy((IntPtr)(_data + (long)j * SlotBytes), buffer, 0, n);
+            errno = 0;
+            return n;
+        }
+
         /// <summary>What DirectoryHandle.TryStat would have returned for mess of message <paramref name="k"/>.</summary>
         public bool Stat(int k, DirectoryHandle? dir, byte[] nameZ, out FileStatus st, out int errno)
         {
-            int j = k * 4 + Mess;
-            int r = _statRes[j];
+            int j = k * Slots + Mess;
+            int r = k < _count ? _statRes[j] : NotDone;
             if (!_valid || r == NotDone)
             {
                 if (dir != null) return dir.TryStat(nameZ, out st, out errno);

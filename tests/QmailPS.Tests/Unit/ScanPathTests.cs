@@ -101,6 +101,40 @@ namespace QmailPS.Tests.Unit
             }
         }
 
+        private static List<string> Findings(string root, bool ring)
+        {
+            QueueLayout layout = QueueLayout.Detect(root);
+            var inspector = new QmailPS.Check.QueueInspector(layout, SendLock.Probe(layout)) { UseRing = ring };
+            var lines = inspector.Inspect().Select(i => $"{i.Kind} {i.Severity} {i.Id} {i.Path} {i.Description} | {i.Fix}").ToList();
+            lines.Sort(StringComparer.Ordinal);
+            return lines;
+        }
+
+        /// <summary>Test-QmailQueue reads in batches too: every damage case is judged the same on both paths.</summary>
+        [Theory]
+        [MemberData(nameof(TestQmailQueueTests.Damages), MemberType = typeof(TestQmailQueueTests))]
+        public void Every_damage_is_found_the_same_on_both_paths(string damage, QmailPS.QueueIssueKind kind, QmailPS.IssueSeverity severity)
+        {
+            var (q, remote, mixed, unprocessed) = TestQmailQueueTests.Healthy();
+            using (q)
+            {
+                TestQmailQueueTests.Apply(q, damage, remote, mixed, unprocessed);
+                List<string> plain = Findings(q.Root, ring: false);
+                Assert.Contains(plain, l => l.StartsWith(kind + " " + severity + " ", StringComparison.Ordinal));
+                Assert.Equal(plain, Findings(q.Root, ring: true));
+                Assert.Equal(Describe(q.Root, ring: false), Describe(q.Root, ring: true));
+            }
+        }
+
+        [Fact]
+        public void Golden_queue_is_judged_the_same_on_both_paths()
+        {
+            using TempQueue q = GoldenQueue.Restore();
+            List<string> plain = Findings(q.Root, ring: false);
+            Assert.NotEmpty(plain);
+            Assert.Equal(plain, Findings(q.Root, ring: true));
+        }
+
         [Fact]
         public void A_queue_read_while_messages_vanish_never_lists_one_twice()
         {
