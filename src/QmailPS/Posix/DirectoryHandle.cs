@@ -188,8 +188,12 @@ namespace QmailPS.Posix
             return list;
         }
 
-        public static List<DirEntry>? TryList(string path, out int errno)
+        public static List<DirEntry>? TryList(string path, out int errno) => TryList(path, new List<DirEntry>(), out errno);
+
+        /// <summary>Lists into <paramref name="into"/> (cleared first), so a caller listing many directories reuses one list.</summary>
+        public static List<DirEntry>? TryList(string path, List<DirEntry> into, out int errno)
         {
+            into.Clear();
             byte[] p = Libc.PathBytes(path);
             int fd;
             fixed (byte* pp = p) fd = Libc.open(pp, Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NONBLOCK, 0); // like opendir: follows a directory link
@@ -201,7 +205,7 @@ namespace QmailPS.Posix
                 Libc.close(fd);
                 return null;
             }
-            var result = new List<DirEntry>();
+            List<DirEntry> result = into;
             try
             {
                 while (true)

@@ -93,7 +93,10 @@ namespace QmailPS.Queue
         private IEnumerable<Func<List<ScanEvent>>> PlanChunks(RingPool? rings, CancellationToken cancel)
         {
             var notes = new List<ScanEvent>();
-            HashSet<ulong> bouncing = ListIds(_layout.Dir("bounce"), notes);
+            // Listings reuse two lists: a scan of 100,000 messages should not grow a list per directory.
+            var listing = new List<DirEntry>();
+            var scratch = new List<DirEntry>();
+            IdSet bouncing = ListIds(_layout.Dir("bounce"), notes, scratch);
             foreach (var n in FlushNotes(notes)) yield return n;
 
             // 1. todo/ (or todo/0…split-1 with big-todo): not yet preprocessed.
@@ -105,7 +108,7 @@ namespace QmailPS.Queue
             foreach (string todoDir in todoDirs)
             {
                 cancel.ThrowIfCancellationRequested();
-                List<DirEntry>? entries = DirectoryHandle.TryList(todoDir, out int errno);
+                List<DirEntry>? entries = DirectoryHandle.TryList(todoDir, listing, out int errno);
                 if (entries is null)
                 {
                     notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: todoDir, errno: errno,
@@ -144,7 +147,7 @@ namespace QmailPS.Queue
             {
                 cancel.ThrowIfCancellationRequested();
                 string infoDir = _layout.SplitDir("info", n);
-                List<DirEntry>? entries = DirectoryHandle.TryList(infoDir, out int errno);
+                List<DirEntry>? entries = DirectoryHandle.TryList(infoDir, listing, out int errno);
                 if (entries is null)
                 {
                     notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: infoDir, errno: errno,
@@ -153,8 +156,8 @@ namespace QmailPS.Queue
                 else if (entries.Count > 0)
                 {
                     var odd = new HashSet<ulong>(); // channel entries not known to be regular files: read the careful way
-                    HashSet<ulong> local = ListIds(_layout.SplitDir("local", n), notes, odd);
-                    HashSet<ulong> remote = ListIds(_layout.SplitDir("remote", n), notes, odd);
+                    IdSet local = ListIds(_layout.SplitDir("local", n), notes, scratch, odd);
+                    IdSet remote = ListIds(_layout.SplitDir("remote", n), notes, scratch, odd);
                     var chunk = new List<DirEntry>(ChunkSize);
                     int split = n;
                     foreach (DirEntry e in entries)
@@ -184,23 +187,24 @@ namespace QmailPS.Queue
             yield return () => copy;
         }
 
-        private HashSet<ulong> ListIds(string dir, List<ScanEvent> notes, HashSet<ulong>? notRegular = null)
+        private IdSet ListIds(string dir, List<ScanEvent> notes, List<DirEntry> scratch, HashSet<ulong>? notRegular = null)
         {
-            var set = new HashSet<ulong>();
-            List<DirEntry>? entries = DirectoryHandle.TryList(dir, out int errno);
+            List<DirEntry>? entries = DirectoryHandle.TryList(dir, scratch, out int errno);
             if (entries is null)
             {
                 notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: dir, errno: errno,
                     text: $"unable to read {Rel(dir)}: {Errno.QmailText(errno)}"));
-                return set;
+                return IdSet.Empty;
             }
+            ulong[] array = new ulong[entries.Count];
+            int n = 0;
             foreach (DirEntry e in entries)
             {
                 if (!e.IsCanonical) continue;
-                set.Add(e.Id);
+                array[n++] = e.Id;
                 if (e.Kind != FileKind.Regular) notRegular?.Add(e.Id);
             }
-            return set;
+            return new IdSet(array, n);
         }
 
         private string Rel(string path) => path.StartsWith(_layout.Root + "/", StringComparison.Ordinal) ? path.Substring(_layout.Root.Length + 1) : path;
@@ -226,7 +230,7 @@ namespace QmailPS.Queue
 
         private bool BounceExists(ulong id) => PosixApi.Current.TryLstat(_layout.PathOf("bounce", id), out _, out _);
 
-        private List<ScanEvent> ReadTodoChunk(string todoDirPath, int? expectedSplit, List<DirEntry> entries, HashSet<ulong> bouncing, CancellationToken cancel)
+        private List<ScanEvent> ReadTodoChunk(string todoDirPath, int? expectedSplit, List<DirEntry> entries, IdSet bouncing, CancellationToken cancel)
         {
             var result = new List<ScanEvent>(entries.Count);
             using var reader = new ChunkReader(this, null);
@@ -250,8 +254,8 @@ namespace QmailPS.Queue
             return result;
         }
 
-        private List<ScanEvent> ReadInfoChunk(int split, List<DirEntry> entries, HashSet<ulong> local, HashSet<ulong> remote, HashSet<ulong> odd,
-            HashSet<ulong> bouncing, HashSet<ulong> todoSeen, RingPool? rings, CancellationToken cancel)
+        private List<ScanEvent> ReadInfoChunk(int split, List<DirEntry> entries, IdSet local, IdSet remote, HashSet<ulong> odd,
+            IdSet bouncing, HashSet<ulong> todoSeen, RingPool? rings, CancellationToken cancel)
         {
             var result = new List<ScanEvent>(entries.Count);
             using var reader = new ChunkReader(this, rings);
@@ -281,7 +285,7 @@ namespace QmailPS.Queue
         /// message twice (a duplicate delivery) and the message itself is listed from its canonical
         /// name; otherwise qmail cannot see it at all, and it is listed here as Damaged.
         /// </summary>
-        private ScanEvent ReadNonCanonical(string dirName, string dirPath, DirEntry e, bool misplaced, ChunkReader reader, HashSet<ulong> bouncing, HashSet<ulong>? todoSeen = null)
+        private ScanEvent ReadNonCanonical(string dirName, string dirPath, DirEntry e, bool misplaced, ChunkReader reader, IdSet bouncing, HashSet<ulong>? todoSeen = null)
         {
             string name = $"{Rel(dirPath)}/{e.Name}";
             string canonical = _layout.PathOf(dirName, e.Id);
@@ -370,7 +374,7 @@ namespace QmailPS.Queue
             /// (io_uring). Returns, per entry, its index in the batch (-1: not in it), or null when
             /// there is no ring (then everything is read with plain calls). The current split must be open.
             /// </summary>
-            public int[]? Prefetch(List<DirEntry> entries, Func<DirEntry, bool> eligible, HashSet<ulong> local, HashSet<ulong> remote)
+            public int[]? Prefetch(List<DirEntry> entries, Func<DirEntry, bool> eligible, IdSet local, IdSet remote)
             {
                 if (_rings is null || _info is null) return null;
                 _batch ??= _rings.Rent();
