@@ -19,17 +19,22 @@ namespace QmailPS
     /// <summary>qmail's two delivery channels: local/ (qmail-lspawn) and remote/ (qmail-rspawn).</summary>
     public enum RecipientChannel { Local, Remote }
 
-    /// <summary>One recipient record of a channel file (or of todo/ for an unprocessed message).</summary>
-    public sealed class QueueRecipient
+    /// <summary>
+    /// One recipient record of a channel file (or of todo/ for an unprocessed message). A value
+    /// type, stored inside its message's array: a listing of 100,000 messages keeps 200,000 fewer
+    /// objects alive for the garbage collector to trace and copy.
+    /// </summary>
+    public readonly struct QueueRecipient
     {
         internal QueueRecipient(string address, RecipientChannel channel, bool delivered, byte[]? rawIfLossy = null)
         {
-            Address = address; Channel = channel; Delivered = delivered; _raw = rawIfLossy;
+            _address = address; Channel = channel; Delivered = delivered; _raw = rawIfLossy;
         }
 
+        private readonly string? _address;
         private readonly byte[]? _raw;
 
-        public string Address { get; }
+        public string Address => _address ?? "";
         public RecipientChannel Channel { get; }
         /// <summary>True for a D record: delivered, or failed permanently (then it is in bounce/ID).</summary>
         public bool Delivered { get; }
