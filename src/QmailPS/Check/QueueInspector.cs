@@ -58,7 +58,7 @@ namespace QmailPS.Check
             found.Clear();
 
             int window = Math.Max(2, Environment.ProcessorCount) * 2;
-            RingPool? rings = UseRing ? new RingPool() : null;
+            RingPool? rings = UseRing ? new RingPool(Math.Min(4, Math.Max(2, Environment.ProcessorCount))) : null;
             try
             {
                 foreach (QueueIssue i in OrderedWork.Run(SplitWork(todo, intd, bounce, rings), window, cancel)) yield return i;

@@ -78,7 +78,7 @@ namespace QmailPS.Queue
         /// <summary>Every message of the queue, plus diagnostics, in queue order.</summary>
         public IEnumerable<ScanEvent> Scan(CancellationToken cancel = default)
         {
-            RingPool? rings = UseRing ? new RingPool() : null;
+            RingPool? rings = UseRing ? new RingPool(Parallelism) : null;
             try
             {
                 foreach (ScanEvent e in OrderedWork.Run(PlanChunks(rings, cancel), Parallelism * 3, cancel)) yield return e;

@@ -26,7 +26,7 @@ namespace QmailPS.Queue
         public const int MaxMessages = 256;
         /// <summary>Files opened and read (MessHead: the first bytes of mess, not stat'ed), and mess stat'ed by name.</summary>
         public const int Info = 0, Local = 1, Remote = 2, MessHead = 3, Mess = 4;
-        private const int Slots = 5, SlotBytes = 1024, HeadBytes = 64, NameBytes = 24, NotDone = int.MinValue;
+        private const int Slots = 5, SlotBytes = 512, HeadBytes = 64, NameBytes = 24, NotDone = int.MinValue;
         private const ulong OpenOp = 0, StatOp = 1UL << 32, ReadOp = 2UL << 32, CloseOp = 3UL << 32;
 
         private readonly IoUring _ring;
@@ -201,16 +201,31 @@ namespace QmailPS.Queue
         }
     }
 
-    /// <summary>Batches (rings and their memory) reused from chunk to chunk of one scan, all released when it ends.</summary>
+    /// <summary>
+    /// Batches (rings and their memory, about 1 MB each) reused from chunk to chunk of one scan, all
+    /// released when it ends. At most <c>max</c> exist: a chunk that finds none free reads with plain
+    /// calls, so memory stays bounded however many threads the pool runs.
+    /// </summary>
     internal sealed class RingPool
     {
         private readonly Stack<RingBatch> _free = new Stack<RingBatch>();
+        private readonly int _max;
+        private int _created;
         private bool _closed;
+
+        public RingPool(int max = 2) { _max = max; }
 
         public RingBatch? Rent()
         {
-            lock (_free) if (_free.Count > 0) return _free.Pop();
-            return RingBatch.TryCreate();
+            lock (_free)
+            {
+                if (_free.Count > 0) return _free.Pop();
+                if (_created >= _max || _closed) return null;
+                _created++;
+            }
+            RingBatch? b = RingBatch.TryCreate();
+            if (b is null) lock (_free) _created--;
+            return b;
         }
 
         public void Return(RingBatch batch)
