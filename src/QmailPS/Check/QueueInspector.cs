@@ -384,9 +384,17 @@ namespace QmailPS.Check
                 if (todo == null && !hasInfo)
                 {
                     if (hasChannel)
+                    {
                         Add(QueueIssueKind.ChannelWithoutInfo, IssueSeverity.Danger, id, messRel,
                             $"message {sid} has {messRel} and recipient files but neither info nor todo: qmail-send cannot see it, its recipients are silently dropped, and the message is deleted 36 h after its last access.",
-                            "Quarantine the message with its recipient list (the envelope sender cannot be recovered from the queue).");
+                            "Recover it: re-create info (the sender is lost: the null sender, so failures go to the postmaster as double bounces, or Repair-QmailQueue -RecoverySender) with the mess mtime as its birth, so its pending recipients are delivered; with no pending recipient left, quarantine it.");
+                        // Its recipient files and bounce text are the message's own: checked as for any
+                        // message, so that a recovery repairs them too (a cut-off record completed…).
+                        if (set.Local) CheckChannel(id, "local", false, reportAllDone: false);
+                        if (set.Remote) CheckChannel(id, "remote", false, reportAllDone: false);
+                        if (bounce != null) CheckOwned(id, bounce.Rel, _i._qmails, Mode.Rw_______, true, "qmail-send cannot append to it and stalls ('unable to append to bounce message; HELP!')", IssueSeverity.Stuck);
+                        return;
+                    }
                     else
                     {
                         long age = _i._now - mess.ATimeSeconds;
@@ -539,7 +547,7 @@ namespace QmailPS.Check
                         "Set its birth to now (Set-QmailMessageAge -Rejuvenate).");
             }
 
-            private void CheckChannel(ulong id, string dir, bool preprocessing)
+            private void CheckChannel(ulong id, string dir, bool preprocessing, bool reportAllDone = true)
             {
                 string rel = L.PathOf(dir, id).Substring(L.Root.Length + 1);
                 DirectoryHandle? h = _h[dir];
@@ -583,7 +591,7 @@ namespace QmailPS.Check
                         Add(QueueIssueKind.ChannelDuplicateRecipient, IssueSeverity.Danger, id, rel,
                             $"{rel} lists '{addr}' twice: qmail-send delivers it twice.", "Mark the second record done.");
                 }
-                if (!anyPending && recs.UnknownAt < 0 && recs.Truncated == null)
+                if (reportAllDone && !anyPending && recs.UnknownAt < 0 && recs.Truncated == null)
                     Add(QueueIssueKind.ChannelAllDone, IssueSeverity.Transient, id, rel,
                         $"{rel} has only done records: qmail-send removes it at its next pass.", "Nothing.");
             }

@@ -47,15 +47,23 @@ namespace QmailPS.Check
         private readonly Quarantine _q;
         private readonly uint? _qmailGid;
 
-        public QueueRepairer(QueueLayout layout, IPosix posix, string quarantinePath)
+        public QueueRepairer(QueueLayout layout, IPosix posix, string quarantinePath, string recoverySender = "")
         {
             _l = layout;
             _p = posix;
             _q = new Quarantine(quarantinePath, layout.Root, posix);
             _qmailGid = posix.LookupGroup(QmailUsers.QmailGroup);
+            RecoverySender = recoverySender;
         }
 
         public string QuarantinePath => _q.Root;
+
+        /// <summary>
+        /// The envelope sender given to a message recovered without its info (ChannelWithoutInfo):
+        /// the queue no longer has it, so '' (the null sender: a failure goes to the postmaster as a
+        /// double bounce) unless the admin names one. Checked like qmail-queue checks an address.
+        /// </summary>
+        public string RecoverySender { get; }
 
         /// <summary>Findings this version leaves alone, with the reason (reported, never silently skipped).</summary>
         public List<(QueueIssue Issue, string Why)> NotRepaired { get; } = new List<(QueueIssue, string)>();
@@ -104,6 +112,14 @@ namespace QmailPS.Check
                 plan.Add(new PlannedRepair(QueueIssueKind.IdNotInode, from, P("mess", from),
                     $"Renumber message {from} to {to} (its mess inode): move mess, info, local, remote, bounce, todo and intd together",
                     () => { Renumber(from, to); return null; }));
+            //    A renumbered message that had lost its info is recovered under its new number, once
+            //    no other name of its files is left (RecoverInfo checks that when it runs).
+            foreach (QueueIssue i in all.Where(i => i.Kind == QueueIssueKind.ChannelWithoutInfo && i.Id.HasValue && renumber.ContainsKey(i.Id.Value)))
+            {
+                ulong from = i.Id!.Value, to = renumber[from];
+                if (RecoveryBlocked(from, out bool messUsable) != null || !messUsable || PendingRecipients(from) == 0) continue; // judged again under its new number
+                plan.Add(new PlannedRepair(i.Kind, to, P("mess", from), RecoveryAction(to, from), () => { RecoverInfo(to); return null; }));
+            }
 
             // 3. Per-file and per-message fixes; names first: a message whose info or todo only has
             //    the wrong name is whole again once renamed, so it is not judged incomplete meanwhile.
@@ -322,9 +338,11 @@ namespace QmailPS.Check
                     break;
 
                 // messages qmail cannot deliver as they are
+                case QueueIssueKind.ChannelWithoutInfo:
+                    PlanChannelWithoutInfo(i, plan, done);
+                    break;
                 case QueueIssueKind.InfoWithoutMess:
                 case QueueIssueKind.TodoWithoutMess:
-                case QueueIssueKind.ChannelWithoutInfo:
                 case QueueIssueKind.TodoEmpty:
                 case QueueIssueKind.TodoWithoutSender:
                     PlanWholeMessage(i, plan, done);
@@ -367,6 +385,104 @@ namespace QmailPS.Check
                 return first;
             }));
         }
+
+        // ------------------------------------------------------------------ recovering a message without info
+
+        /// <summary>
+        /// mess + local/remote, no info, no todo: qmail-send never sees the message and its recipients
+        /// are silently dropped (queue-format.md §3.2). When the bytes allow it, the message is given
+        /// back to qmail-send with a new info file; only a message with nothing left to deliver goes
+        /// to the quarantine, as before.
+        /// </summary>
+        private void PlanChannelWithoutInfo(QueueIssue i, List<PlannedRepair> plan, HashSet<string> done)
+        {
+            ulong id = i.Id!.Value;
+            string? refuse = RecoveryBlocked(id, out bool messUsable);
+            if (refuse != null)
+            {
+                NotRepaired.Add((i, refuse));
+                done.Add("message|" + id);
+                return;
+            }
+            if (!messUsable || PendingRecipients(id) == 0) { PlanWholeMessage(i, plan, done); return; }
+            if (!done.Add("recover|" + id)) return;
+            plan.Add(new PlannedRepair(i.Kind, id, i.Path, RecoveryAction(id, null), () => { RecoverInfo(id); return null; }));
+        }
+
+        /// <summary>The -WhatIf text of a recovery: exactly what <see cref="RecoverInfo"/> writes.</summary>
+        private string RecoveryAction(ulong id, ulong? renumberedFrom)
+        {
+            string info = Rel(P("info", id)), mess = Rel(P("mess", id));
+            string sender = RecoverySender.Length == 0
+                ? "the null sender <> (the original sender is lost: a failure notice goes to the postmaster as a double bounce)"
+                : $"the sender <{RecoverySender}> (from -RecoverySender)";
+            string from = renumberedFrom.HasValue ? $" (message {renumberedFrom} once renumbered)" : "";
+            return $"Recover message {id}{from}: re-create {info} with {sender} and the mtime of {mess} as its birth, so qmail-send delivers its pending recipients; done recipients stay done";
+        }
+
+        /// <summary>
+        /// Why a message without info must not be recovered now (null: it may be). A name left by an
+        /// interrupted renumbering, or a mess file with a second name, is another message's file:
+        /// giving it an info would make qmail-send deliver that message twice.
+        /// </summary>
+        private string? RecoveryBlocked(ulong id, out bool messUsable)
+        {
+            messUsable = false;
+            if (!Exists(P("mess", id), out FileStatus m)) return null;
+            if (RenumberedTo(id) is ulong to)
+                return $"its files are the old names of message {to} (an interrupted renumbering); run Repair-QmailQueue on the whole queue to finish it";
+            messUsable = m.Kind == FileKind.Regular && _p.LookupUser(QmailUsers.Qmailq) is { } q && m.Uid == q.Uid;
+            if (messUsable && m.Links != 1)
+                return $"{Rel(P("mess", id))} has {m.Links} names (a renumbering or re-split in progress?): giving it an info could make qmail-send deliver it twice; run Repair-QmailQueue on the whole queue";
+            return null;
+        }
+
+        /// <summary>T records in the message's channel files; a cut-off last T counts (its completion is planned too).</summary>
+        private int PendingRecipients(ulong id)
+        {
+            int n = 0;
+            foreach (string k in new[] { "local", "remote" })
+            {
+                string path = P(k, id);
+                if (!Exists(path, out FileStatus st) || st.Kind != FileKind.Regular) continue;
+                byte[] data;
+                try { data = ReadNoFollow(path); } catch (IOException) { continue; }
+                ParsedRecords recs = QueueRecords.Parse(data, data.Length, "TD");
+                foreach (QueueRecord r in recs.Records) if (r.Type == 'T') n++;
+                if (recs.Truncated is { Length: > 0 } t && t[0] == 'T') n++;
+            }
+            return n;
+        }
+
+        private bool HasTodo(ulong id) => Exists(P("todo", id)) || Exists(_l.OtherLayoutPath("todo", id));
+
+        /// <summary>
+        /// Writes info/N/ID = F&lt;sender&gt;\0 (qmails:qmail 0600, like qmail-send's todo_do) with the mess
+        /// mtime as birth (now if that is in the future), so queuelifetime counts from the original
+        /// injection. Crash-safe: a name qmail ignores, fsync, owner, times, then one rename makes the
+        /// message visible; every condition is checked again first, as a rerun may find it done.
+        /// </summary>
+        private void RecoverInfo(ulong id)
+        {
+            string info = P("info", id), mess = P("mess", id);
+            if (Exists(info) || HasTodo(id)) return;                                    // visible already
+            if (RecoveryBlocked(id, out bool messUsable) != null || !messUsable) return; // not (or no longer) safe
+            if (PendingRecipients(id) == 0) return;
+            if (!Exists(mess, out FileStatus m)) return;
+            (uint Uid, uint Gid) qmails = _p.LookupUser(QmailUsers.Qmails) ?? throw new IOException("The user qmails does not exist: info cannot be given qmail-send's owner.");
+            long now = UnixTime.Now;
+            long birth = m.MTimeSeconds > now ? now : m.MTimeSeconds;
+            string dir = Path.GetDirectoryName(info)!;
+            string temp = Path.Combine(dir, "." + Path.GetFileName(info) + ".qmailps-new");
+            if (Exists(temp)) _q.Move(temp, "left by an interrupted repair", id);
+            _p.WriteNewFile(temp, QueueRecords.EncodeInfo(QueueRecords.EncodeAddress(RecoverySender)), Mode.Rw_______);
+            _p.Lchown(temp, qmails.Uid, _qmailGid ?? qmails.Gid);
+            _p.SetTimes(temp, birth, birth);
+            _p.Rename(temp, info);
+            _p.FsyncDirectory(dir);
+        }
+
+        private string Rel(string path) => path.Substring(_l.Root.Length + 1);
 
         // ------------------------------------------------------------------ renumbering (§3.3)
 
@@ -425,10 +541,10 @@ namespace QmailPS.Check
         private ulong? RenumberedTo(ulong from)
         {
             if (!Exists(P("mess", from), out FileStatus m) || m.Inode == from) return null;
-            if (Exists(P("info", from)) || Exists(P("todo", from))) return null;
+            if (Exists(P("info", from)) || HasTodo(from)) return null;
             ulong to = m.Inode;
             if (!Exists(P("mess", to), out FileStatus n) || n.Inode != m.Inode) return null;
-            return Exists(P("info", to)) || Exists(P("todo", to)) ? to : (ulong?)null;
+            return Exists(P("info", to)) || HasTodo(to) ? to : (ulong?)null;
         }
 
         private string? FinishRenumber(ulong from, ulong to)

@@ -37,7 +37,25 @@ namespace QmailPS.Commands
         [ValidateNotNullOrEmpty]
         public string? QuarantinePath { get; set; }
 
+        /// <summary>
+        /// Envelope sender for a message recovered without its info file (ChannelWithoutInfo); the
+        /// queue no longer has the original. Default '' (the null sender): failures go to the
+        /// postmaster as double bounces.
+        /// </summary>
+        [Parameter]
+        [AllowEmptyString]
+        public string RecoverySender { get; set; } = "";
+
         private readonly Dictionary<string, List<QueueIssue>> _piped = new Dictionary<string, List<QueueIssue>>(StringComparer.Ordinal);
+
+        protected override void BeginProcessing()
+        {
+            // Checked like qmail-queue checks a sender (and Add-QmailQueueMessage -Sender): it is
+            // written into info as F<sender>\0.
+            string? problem = QueueRecords.CheckAddress(QueueRecords.EncodeAddress(RecoverySender));
+            if (problem is null && (RecoverySender.IndexOf('\n') >= 0 || RecoverySender.IndexOf('\r') >= 0)) problem = "contains a line break";
+            if (problem != null) ThrowTerminatingError(QmailErrors.BadAddress("recovery sender", RecoverySender, problem));
+        }
 
         protected override void ProcessRecord()
         {
@@ -71,7 +89,7 @@ namespace QmailPS.Commands
             IEnumerable<QueueIssue> issues = only ?? new QueueInspector(layout, send).Inspect(CancelToken).ToList();
             string quarantine = QuarantinePath is null ? Quarantine.DefaultPath(layout.Root, DateTime.Now)
                 : SessionState.Path.GetUnresolvedProviderPathFromPSPath(QuarantinePath, out _, out _);
-            var repairer = new QueueRepairer(layout, PosixApi.Current, quarantine);
+            var repairer = new QueueRepairer(layout, PosixApi.Current, quarantine, RecoverySender);
             List<PlannedRepair> plan = repairer.Plan(issues);
             foreach (var (issue, why) in repairer.NotRepaired)
                 WriteWarning($"Not repaired: {issue.Kind} at {issue.Path}: {why}.");
