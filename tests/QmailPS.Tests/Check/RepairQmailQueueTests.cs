@@ -50,7 +50,7 @@ namespace QmailPS.Tests.Check
             return view;
         }
 
-        private static void AssertSameView(Dictionary<string, List<string>> expected, Dictionary<string, List<string>> actual, string when)
+        internal static void AssertSameView(Dictionary<string, List<string>> expected, Dictionary<string, List<string>> actual, string when)
         {
             foreach (var kv in actual) Assert.True(kv.Value.Count == 1, $"{when}: a message is visible {kv.Value.Count} times: {string.Join(" | ", kv.Value)}");
             Assert.True(expected.Keys.OrderBy(k => k).SequenceEqual(actual.Keys.OrderBy(k => k)), $"{when}: messages differ: expected {string.Join(" | ", expected.Values.SelectMany(v => v))}; actual {string.Join(" | ", actual.Values.SelectMany(v => v))}");
@@ -523,23 +523,24 @@ namespace QmailPS.Tests.Check
             }
         }
 
-        private static bool Crashes(Action run)
+        internal static bool Crashes(Action run)
         {
             try { run(); return false; }
             catch (InjectedCrash) { return true; }
         }
 
-        private static string RunRepair(TempQueue q, IPosix posix, int? split = null)
+        /// <summary>A whole-queue repair through <paramref name="posix"/>; <paramref name="bigTodo"/> is -TodoLayout (BigTodo or Vanilla).</summary>
+        internal static string RunRepair(TempQueue q, IPosix posix, int? split = null, bool? bigTodo = null)
         {
-            var layout = split.HasValue ? new QueueLayout(q.Root, split.Value, false) : QueueLayout.Detect(q.Root);
+            var layout = split.HasValue ? new QueueLayout(q.Root, split.Value, bigTodo ?? false) : QueueLayout.Detect(q.Root, null, bigTodo);
             var issues = new QueueInspector(layout, SendLock.Probe(layout)).Inspect().ToList();
-            var repairer = new QueueRepairer(layout, posix, q.Home + "/quarantine");
+            var repairer = new QueueRepairer(layout, posix, q.Home + "/quarantine", convertTodoLayout: bigTodo.HasValue);
             var log = new List<string>();
             foreach (PlannedRepair p in repairer.Plan(issues)) { log.Add(p.Action); p.Run(); }
             return "issues: " + string.Join(" | ", issues.Select(i => i.Kind + " " + i.Path)) + " || actions: " + string.Join(" | ", log);
         }
 
-        private static void RootOnly()
+        internal static void RootOnly()
         {
             Assert.True(PosixApi.Current.EffectiveUserId == 0, "Repair tests give files qmail's owners; they run as root (CI runs as root).");
             Assert.True(PosixApi.Current.LookupUser(QmailUsers.Qmailq) != null, "The qmail users must exist (.ci/run creates them).");
