@@ -108,6 +108,12 @@ namespace QmailPS.Check
             // 1. Structure: directories, then lock files (files need their directories).
             foreach (QueueIssue i in all.Where(i => i.Id is null).OrderBy(i => i.Path.Count(c => c == '/')))
             {
+                if (!_convert && layoutIssues.Count > 0 && IsTodoSplitDir(i.Path) && i.Kind == QueueIssueKind.DirectoryMissing)
+                {
+                    // Between layouts: making more big-todo directories is half a conversion nobody asked for.
+                    NotRepaired.Add((i, "the queue is between the vanilla and the big-todo layout: give -TodoLayout Vanilla or -TodoLayout BigTodo"));
+                    continue;
+                }
                 if (_convert && IsTodoSplitDir(i.Path))
                 {
                     if (conversion is null) { NotRepaired.Add((i, "the conversion of the todo layout is refused (see the error)")); continue; }

@@ -135,6 +135,73 @@ namespace QmailPS.Tests.Check
             }
         }
 
+        [Fact]
+        public void Without_TodoLayout_a_queue_that_looks_half_converted_gets_no_more_big_todo_directories()
+        {
+            RepairQmailQueueTests.RootOnly();
+            var (q, unprocessed, _) = Queue(false);
+            using (q)
+            {
+                // a conversion to big-todo killed after 12 of its 23 todo directories: it now looks big-todo
+                var big = new QueueLayout(q.Root, 23, true);
+                for (int n = 0; n < 12; n++) PosixApi.Current.Mkdir(big.SplitDir("todo", n), Mode.Rwxr_x___);
+                foreach (string dir in Enumerable.Range(0, 12).Select(n => big.SplitDir("todo", n)))
+                    PosixApi.Current.Lchown(dir, PosixApi.Current.LookupUser("qmailq")!.Value.Uid, PosixApi.Current.LookupGroup("qmail")!.Value);
+                Assert.True(QueueLayout.Detect(q.Root).BigTodo);
+                var listed = _ps.Run("Get-QmailQueueMessage -QueuePath $q -ErrorAction SilentlyContinue", q.Root).Objects<QueueMessage>();
+                foreach (ulong id in unprocessed) Assert.Single(listed, m => m.Id == id);
+
+                var snap = QueueSnapshot.Take(q.Root);
+                var r = _ps.Run("Repair-QmailQueue -QueuePath $q", q.Root).AssertClean();
+                QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
+                Assert.Contains(r.Warnings, w => w.Contains("Not repaired: BigTodoMismatch") && w.Contains("-TodoLayout"));
+                Assert.Contains(r.Warnings, w => w.Contains("Not repaired: DirectoryMissing") && w.Contains(big.SplitDir("todo", 12)) && w.Contains("between the vanilla and the big-todo layout"));
+
+                _ps.Run("Repair-QmailQueue -QueuePath $q -TodoLayout Vanilla", q.Root).AssertClean();
+                Assert.Empty(Test(q.Root));
+                Assert.False(QueueLayout.Detect(q.Root).BigTodo);
+                foreach (ulong id in unprocessed) Assert.True(File.Exists(q.PathOf("todo", id)));
+            }
+        }
+
+        [Fact]
+        public void A_second_name_in_the_other_place_is_unlinked_when_it_is_the_same_file_and_quarantined_when_not()
+        {
+            RepairQmailQueueTests.RootOnly();
+            var (q, unprocessed, _) = Queue(false);
+            using (q)
+            {
+                var before = RepairQmailQueueTests.QmailView(q.Layout);
+                var big = new QueueLayout(q.Root, 23, true);
+                ulong same = unprocessed[1], other = unprocessed[2];
+                Directory.CreateDirectory(big.SplitDir("todo", big.SplitOf(same)));
+                Directory.CreateDirectory(big.SplitDir("todo", big.SplitOf(other)));
+                PosixApi.Current.Link(q.PathOf("todo", same), big.PathOf("todo", same));        // a hard link
+                File.WriteAllText(big.PathOf("todo", other), "u0\0p1\0Fold@example.test\0Tolder@remote.test\0"); // another envelope
+
+                var findings = Test(q.Root);
+                Assert.Contains(findings, i => i.Kind == QueueIssueKind.BigTodoMismatch && i.Path == big.PathOf("todo", same) && i.Description.Contains("hard link"));
+                Assert.Contains(findings, i => i.Kind == QueueIssueKind.BigTodoMismatch && i.Path == big.PathOf("todo", other) && i.Description.Contains("two different"));
+                // listed once each, from the name vanilla qmail reads
+                var listed = _ps.Run("Get-QmailQueueMessage -QueuePath $q -WarningAction SilentlyContinue", q.Root).AssertClean().Objects<QueueMessage>();
+                Assert.Equal(QueueMessageState.Unprocessed, Assert.Single(listed, m => m.Id == same).State);
+                Assert.Equal("s1@example.test", Assert.Single(listed, m => m.Id == other).Sender);
+
+                string quarantine = q.Home + "/quarantine";
+                var r = _ps.Run($"Repair-QmailQueue -QueuePath $q -TodoLayout Vanilla -QuarantinePath '{quarantine}'", q.Root).AssertClean();
+                Assert.Empty(Test(q.Root));
+                RepairQmailQueueTests.AssertSameView(before, RepairQmailQueueTests.QmailView(QueueLayout.Detect(q.Root)), "after the conversion");
+                Assert.Empty(NumericDirs(q.Layout.Dir("todo")));
+                Assert.True(PosixApi.Current.TryLstat(q.PathOf("todo", same), out FileStatus st, out _));
+                Assert.Equal(2u, st.Links); // todo and intd again, the extra name gone
+                string manifest = File.ReadAllText(quarantine + "/manifest.tsv");
+                Assert.Contains(big.PathOf("todo", other), manifest);
+                Assert.DoesNotContain(big.PathOf("todo", same), manifest);
+                Assert.Equal("u0\0p1\0Fold@example.test\0Tolder@remote.test\0", File.ReadAllText(quarantine + "/todo/" + big.SplitOf(other) + "/" + other));
+                Assert.Single(r.Objects<RepairAction>(), a => a.QuarantinedTo != null);
+            }
+        }
+
         [Theory]
         [InlineData(true)]
         [InlineData(false)]
