@@ -496,7 +496,9 @@ namespace QmailPS.Check
             return n;
         }
 
-        private bool HasTodo(ulong id) => Exists(P("todo", id)) || Exists(_l.OtherLayoutPath("todo", id));
+        /// <summary>todo/ID in either layout's place (never a directory: big-todo's todo/N is not message N's todo).</summary>
+        private bool HasTodo(ulong id) =>
+            (Exists(P("todo", id), out FileStatus a) && a.Kind != FileKind.Directory) || (Exists(_l.OtherLayoutPath("todo", id), out FileStatus b) && b.Kind != FileKind.Directory);
 
         /// <summary>
         /// Writes info/N/ID = F&lt;sender&gt;\0 (qmails:qmail 0600, like qmail-send's todo_do) with the mess
@@ -617,7 +619,10 @@ namespace QmailPS.Check
             {
                 c.Moves[m.From] = m.To;
                 var (id, from, to) = (m.Id, m.From, m.To);
-                c.Steps.Add(new PlannedRepair(QueueIssueKind.BigTodoMismatch, id, from, $"Move {Rel(from)} to {Rel(to)} ({target} layout)", () => MoveToLayout(id, from, to)));
+                string action = !Exists(to, out FileStatus t) ? $"Move {Rel(from)} to {Rel(to)} ({target} layout)"
+                    : Exists(from, out FileStatus f) && f.Inode == t.Inode && f.Device == t.Device ? $"Remove {Rel(from)}, a second name (hard link) of {Rel(to)} ({target} layout)"
+                    : $"Move {Rel(from)} to the quarantine: {Rel(to)} is another {m.Dir} file of message {id}, the one qmail with the {target} layout reads";
+                c.Steps.Add(new PlannedRepair(QueueIssueKind.BigTodoMismatch, id, from, action, () => MoveToLayout(id, from, to)));
             }
             return c;
         }
