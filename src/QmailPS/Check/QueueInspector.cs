@@ -86,7 +86,7 @@ namespace QmailPS.Check
                 (uint? owner, uint mode) = ExpectedDir(d);
                 if (!CheckDir(d, owner, mode, found)) continue;
                 if (_l.IsSplit(d)) CheckSplitDirs(d, owner, mode, found);
-                else if (d == "todo" || d == "intd") CheckNoBigTodoDirs(d, found);
+                else if (IsTodoDir(d)) CheckNoBigTodoDirs(d, found);
             }
             CheckLock(found);
         }
@@ -155,12 +155,37 @@ namespace QmailPS.Check
             };
         }
 
+        private static bool IsTodoDir(string d) => d == "todo" || d == "intd";
+
+        /// <summary>d_type, or lstat when the file system does not fill it in.</summary>
+        private static FileKind KindOf(string dir, DirEntry e) =>
+            e.Kind != FileKind.Unknown ? e.Kind : PosixApi.Current.TryLstat(dir + "/" + e.Name, out FileStatus st, out _) ? st.Kind : FileKind.Unknown;
+
         private void CheckSplitDirs(string d, uint? owner, uint mode, List<QueueIssue> found)
         {
             List<DirEntry>? entries = DirectoryHandle.TryList(_l.Dir(d), out _);
             if (entries is null) return;
+            var occupied = new HashSet<ulong>(); // big-todo todo/K (K < split) held by message K's envelope
             foreach (DirEntry e in entries)
             {
+                FileKind kind = IsTodoDir(d) && e.IsNumeric ? KindOf(_l.Dir(d), e) : FileKind.Unknown;
+                bool splitPlace = e.IsCanonical && e.Id < (ulong)_l.Split;
+                if (IsTodoDir(d) && e.IsNumeric && kind != FileKind.Directory && (kind == FileKind.Regular || !splitPlace))
+                {
+                    // A file in the vanilla place of a big-todo queue: ListFlat reports it with its
+                    // message. Only message K in the place of the directory todo/K is a finding here
+                    // (anything else there is checked as that directory below).
+                    if (splitPlace)
+                    {
+                        occupied.Add(e.Id);
+                        string rel = d + "/" + e.Name;
+                        found.Add(Issue(QueueIssueKind.BigTodoMismatch, IssueSeverity.Stuck, e.Id, rel,
+                            $"{rel} is the {d} file of message {e.Id} in the vanilla place, where the big-todo layout needs the directory {rel}/: big-todo qmail-send loops on 'unable to opendir {rel}', and the queue cannot be converted while message {e.Id} has that name.",
+                            $"Move message {e.Id} out of the way by hand (for example Remove-QmailQueueMessage after saving it), then convert the layout (Repair-QmailQueue -TodoLayout)."));
+                    }
+                    else if (!e.IsCanonical) NameIssue(d, e, found);
+                    continue;
+                }
                 if (e.IsCanonical && e.Id < (ulong)_l.Split) continue;
                 if (e.IsNumeric && (e.Kind == FileKind.Directory || e.Kind == FileKind.Unknown))
                 {
@@ -177,21 +202,22 @@ namespace QmailPS.Check
                 else NameIssue(d, e, found);
             }
             for (int n = 0; n < _l.Split; n++)
-                CheckDir(d + "/" + n.ToString(CultureInfo.InvariantCulture), owner, mode, found); // reports a missing one too
+                if (!occupied.Contains((ulong)n))
+                    CheckDir(d + "/" + n.ToString(CultureInfo.InvariantCulture), owner, mode, found); // reports a missing one too
         }
 
+        /// <summary>Each numeric directory in a vanilla todo/ or intd/ (big-todo's split directories); the files in them are reported by ListFlat.</summary>
         private void CheckNoBigTodoDirs(string d, List<QueueIssue> found)
         {
             List<DirEntry>? entries = DirectoryHandle.TryList(_l.Dir(d), out _);
             if (entries is null) return;
             foreach (DirEntry e in entries)
-                if (e.IsNumeric && e.Kind == FileKind.Directory)
-                {
+                if (e.IsNumeric && KindOf(_l.Dir(d), e) == FileKind.Directory)
                     found.Add(Issue(QueueIssueKind.BigTodoMismatch, IssueSeverity.Stuck, null, d + "/" + e.Name,
-                        $"{d}/{e.Name} is a directory in a vanilla queue: big-todo binaries wrote it. Vanilla qmail-send takes it for message {e.Id} ('unable to stat mess/…') and never processes the files inside.",
-                        "Move its files to the layout the installed binaries use."));
-                    return; // one finding says it
-                }
+                        d == "todo"
+                            ? $"todo/{e.Name} is a directory in a vanilla queue: big-todo binaries made it. Vanilla qmail-send takes it for message {e.Id} ('unable to stat mess/{_l.SplitOf(e.Id)}/{e.Id}' at every todo scan) and never processes the files inside."
+                            : $"intd/{e.Name} is a directory in a vanilla queue: big-todo binaries made it; vanilla qmail-queue and qmail-clean never look inside.",
+                        "Convert the queue to the layout the installed qmail binaries use: Repair-QmailQueue -TodoLayout Vanilla (moves its files to " + d + "/ and removes it) or -TodoLayout BigTodo."));
         }
 
         private void CheckLock(List<QueueIssue> found)
@@ -251,13 +277,19 @@ namespace QmailPS.Check
             public string Rel => Dir + "/" + Entry.Name;
         }
 
-        /// <summary>Lists todo/, intd/ or bounce/ (or their split subdirectories): canonical files by id.</summary>
+        /// <summary>
+        /// Lists todo/, intd/ or bounce/ (or their split subdirectories): canonical files by id. For
+        /// todo/ and intd/ it also lists the other layout's place (todo/ID in a big-todo queue,
+        /// todo/N/ID in a vanilla one), so a queue between layouts (a conversion under way, binaries
+        /// of the other kind) still shows every message once, each such file a BigTodoMismatch.
+        /// </summary>
         private Dictionary<ulong, Named> ListFlat(string d, List<QueueIssue> found)
         {
             var byId = new Dictionary<ulong, Named>();
             var dirs = new List<string>();
             if (_l.IsSplit(d)) for (int n = 0; n < _l.Split; n++) dirs.Add(d + "/" + n.ToString(CultureInfo.InvariantCulture));
             else dirs.Add(d);
+            var otherDirs = new List<string>(); // vanilla: the big-todo directories todo/K
             foreach (string rel in dirs)
             {
                 List<DirEntry>? entries = DirectoryHandle.TryList(_l.Root + "/" + rel, out _);
@@ -265,11 +297,69 @@ namespace QmailPS.Check
                 int? split = _l.IsSplit(d) ? int.Parse(rel.Substring(d.Length + 1), CultureInfo.InvariantCulture) : (int?)null;
                 foreach (DirEntry e in entries)
                 {
-                    if (!_l.IsSplit(d) && e.IsNumeric && e.Kind == FileKind.Directory && (d == "todo" || d == "intd")) continue; // BigTodoMismatch
+                    if (!_l.IsSplit(d) && IsTodoDir(d) && e.IsNumeric && KindOf(_l.Root + "/" + rel, e) == FileKind.Directory) { otherDirs.Add(rel + "/" + e.Name); continue; }
                     if (!e.IsCanonical) { NameIssue(rel, e, found); continue; }
                     if (split.HasValue && _l.SplitOf(e.Id) != split.Value) { Misplaced(rel, e, d, found); continue; }
                     byId[e.Id] = new Named(rel, e);
                 }
+            }
+            if (!IsTodoDir(d)) return byId;
+
+            // The other layout's place.
+            var other = new List<Named>();
+            if (_l.IsSplit(d))
+            {
+                List<DirEntry>? top = DirectoryHandle.TryList(_l.Dir(d), out _);
+                if (top != null)
+                    foreach (DirEntry e in top)
+                    {
+                        FileKind kind = e.IsCanonical ? KindOf(_l.Dir(d), e) : FileKind.Directory;
+                        if (kind == FileKind.Directory) continue; // the split directories, and names: CheckSplitDirs
+                        if (e.Id < (ulong)_l.Split) // in the place of todo/K: CheckSplitDirs says so
+                        {
+                            if (kind == FileKind.Regular && !byId.ContainsKey(e.Id)) byId[e.Id] = new Named(d, e);
+                            continue;
+                        }
+                        other.Add(new Named(d, e));
+                    }
+            }
+            else
+            {
+                foreach (string rel in otherDirs)
+                {
+                    List<DirEntry>? entries = DirectoryHandle.TryList(_l.Root + "/" + rel, out _);
+                    if (entries is null) continue;
+                    foreach (DirEntry e in entries)
+                    {
+                        if (!e.IsCanonical) { NameIssue(rel, e, found); continue; }
+                        if (KindOf(_l.Root + "/" + rel, e) == FileKind.Directory) continue; // left for the rmdir to refuse
+                        other.Add(new Named(rel, e));
+                    }
+                }
+            }
+            string layout = _l.BigTodo ? "big-todo" : "vanilla";
+            string otherLayout = _l.BigTodo ? "vanilla" : "big-todo";
+            string fix = $"Convert the queue to the layout the installed qmail binaries use: Repair-QmailQueue -TodoLayout {(_l.BigTodo ? "BigTodo" : "Vanilla")} moves it to {{0}}; -TodoLayout {(_l.BigTodo ? "Vanilla" : "BigTodo")} converts the other way.";
+            foreach (Named n in other)
+            {
+                ulong id = n.Entry.Id;
+                string canonical = _l.PathOf(d, id).Substring(_l.Root.Length + 1);
+                if (byId.TryGetValue(id, out Named? first))
+                {
+                    bool same = PosixApi.Current.TryLstat(_l.Root + "/" + first.Rel, out FileStatus a, out _) && PosixApi.Current.TryLstat(_l.Root + "/" + n.Rel, out FileStatus b, out _)
+                                && a.Inode == b.Inode && a.Device == b.Device;
+                    found.Add(Issue(QueueIssueKind.BigTodoMismatch, d == "todo" ? IssueSeverity.Stuck : IssueSeverity.Cosmetic, id, n.Rel,
+                        same ? $"{n.Rel} is a second name (a hard link) of {canonical}, in the place the {otherLayout} layout uses: qmail with the {layout} layout ignores it, and it would outlive the message."
+                             : $"{n.Rel} and {canonical} are two different {d} files of message {id}: qmail with the {layout} layout reads only {canonical}.",
+                        same ? $"Remove the extra name (Repair-QmailQueue -TodoLayout {(_l.BigTodo ? "BigTodo" : "Vanilla")})." : string.Format(CultureInfo.InvariantCulture, fix, canonical) + " The other file goes to the quarantine."));
+                    continue;
+                }
+                byId[id] = n;
+                found.Add(Issue(QueueIssueKind.BigTodoMismatch, d == "todo" ? IssueSeverity.Stuck : IssueSeverity.Cosmetic, id, n.Rel,
+                    d == "todo"
+                        ? $"{n.Rel} is where {otherLayout} qmail-queue puts message {id}'s envelope, but this queue has the {layout} layout: qmail-send looks for {canonical} and never preprocesses the message."
+                        : $"{n.Rel} is where {otherLayout} qmail-queue writes, but this queue has the {layout} layout: qmail-clean removes {canonical}, never it.",
+                    string.Format(CultureInfo.InvariantCulture, fix, canonical)));
             }
             return byId;
         }
@@ -428,9 +518,17 @@ namespace QmailPS.Check
                 if (todo == null && !hasInfo)
                 {
                     if (hasChannel)
+                    {
                         Add(QueueIssueKind.ChannelWithoutInfo, IssueSeverity.Danger, id, messRel,
                             $"message {sid} has {messRel} and recipient files but neither info nor todo: qmail-send cannot see it, its recipients are silently dropped, and the message is deleted 36 h after its last access.",
-                            "Quarantine the message with its recipient list (the envelope sender cannot be recovered from the queue).");
+                            "Recover it: re-create info (the sender is lost: the null sender, so failures go to the postmaster as double bounces, or Repair-QmailQueue -RecoverySender) with the mess mtime as its birth, so its pending recipients are delivered; with no pending recipient left, quarantine it.");
+                        // Its recipient files and bounce text are the message's own: checked as for any
+                        // message, so that a recovery repairs them too (a cut-off record completed…).
+                        if (set.Local) CheckChannel(id, "local", false, reportAllDone: false);
+                        if (set.Remote) CheckChannel(id, "remote", false, reportAllDone: false);
+                        if (bounce != null) CheckOwned(id, bounce.Rel, _i._qmails, Mode.Rw_______, true, "qmail-send cannot append to it and stalls ('unable to append to bounce message; HELP!')", IssueSeverity.Stuck);
+                        return;
+                    }
                     else
                     {
                         long age = _i._now - mess.ATimeSeconds;
@@ -588,7 +686,7 @@ namespace QmailPS.Check
                         "Set its birth to now (Set-QmailMessageAge -Rejuvenate).");
             }
 
-            private void CheckChannel(ulong id, string dir, bool preprocessing)
+            private void CheckChannel(ulong id, string dir, bool preprocessing, bool reportAllDone = true)
             {
                 string rel = L.PathOf(dir, id).Substring(L.Root.Length + 1);
                 DirectoryHandle? h = _h[dir];
@@ -636,7 +734,7 @@ namespace QmailPS.Check
                         Add(QueueIssueKind.ChannelDuplicateRecipient, IssueSeverity.Danger, id, rel,
                             $"{rel} lists '{addr}' twice: qmail-send delivers it twice.", "Mark the second record done.");
                 }
-                if (!anyPending && recs.UnknownAt < 0 && recs.Truncated == null)
+                if (reportAllDone && !anyPending && recs.UnknownAt < 0 && recs.Truncated == null)
                     Add(QueueIssueKind.ChannelAllDone, IssueSeverity.Transient, id, rel,
                         $"{rel} has only done records: qmail-send removes it at its next pass.", "Nothing.");
             }

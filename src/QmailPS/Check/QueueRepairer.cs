@@ -47,15 +47,31 @@ namespace QmailPS.Check
         private readonly Quarantine _q;
         private readonly uint? _qmailGid;
 
-        public QueueRepairer(QueueLayout layout, IPosix posix, string quarantinePath)
+        /// <param name="convertTodoLayout">The admin said which todo layout the qmail binaries use (Repair-QmailQueue
+        /// -TodoLayout): <paramref name="layout"/>.BigTodo is that layout, and todo/ and intd/ are converted to it.</param>
+        public QueueRepairer(QueueLayout layout, IPosix posix, string quarantinePath, string recoverySender = "", bool convertTodoLayout = false)
         {
             _l = layout;
             _p = posix;
             _q = new Quarantine(quarantinePath, layout.Root, posix);
             _qmailGid = posix.LookupGroup(QmailUsers.QmailGroup);
+            RecoverySender = recoverySender;
+            _convert = convertTodoLayout;
         }
 
+        private readonly bool _convert;
+
+        /// <summary>Why a requested todo layout conversion was refused (nothing of it is planned then).</summary>
+        public List<string> Conflicts { get; } = new List<string>();
+
         public string QuarantinePath => _q.Root;
+
+        /// <summary>
+        /// The envelope sender given to a message recovered without its info (ChannelWithoutInfo):
+        /// the queue no longer has it, so '' (the null sender: a failure goes to the postmaster as a
+        /// double bounce) unless the admin names one. Checked like qmail-queue checks an address.
+        /// </summary>
+        public string RecoverySender { get; }
 
         /// <summary>Findings this version leaves alone, with the reason (reported, never silently skipped).</summary>
         public List<(QueueIssue Issue, string Why)> NotRepaired { get; } = new List<(QueueIssue, string)>();
@@ -70,11 +86,39 @@ namespace QmailPS.Check
         {
             var all = issues.Where(i => i.QueuePath == _l.Root).ToList();
             var plan = new List<PlannedRepair>();
+            var last = new List<PlannedRepair>();
+
+            // 0. The todo layout (vanilla ⇄ big-todo) is the admin's to say: without -TodoLayout the
+            //    findings are reported, once; with it the conversion is planned from what is on disk,
+            //    so it also completes one a crash cut short.
+            List<QueueIssue> layoutIssues = all.Where(i => i.Kind == QueueIssueKind.BigTodoMismatch).ToList();
+            all = all.Where(i => i.Kind != QueueIssueKind.BigTodoMismatch).ToList();
+            Conversion? conversion = null;
+            if (_convert) conversion = PlanConversion();
+            else if (layoutIssues.Count > 0)
+                NotRepaired.Add((layoutIssues[0], "moving todo/ and intd/ files between the vanilla and the big-todo layout needs to know which one the installed qmail binaries use: " +
+                    "run Repair-QmailQueue -TodoLayout Vanilla or -TodoLayout BigTodo" + (layoutIssues.Count > 1 ? $" ({layoutIssues.Count - 1} more finding(s) of this kind)" : "")));
+            if (conversion != null)
+            {
+                // Findings on files the conversion moves are planned at the files' new names.
+                all = all.Select(i => i.Id.HasValue && conversion.Moves.TryGetValue(i.Path, out string? to)
+                    ? new QueueIssue(i.Kind, i.Severity, i.Id, to, i.Description, i.Fix, i.QueuePath) : i).ToList();
+            }
 
             // 1. Structure: directories, then lock files (files need their directories).
-            var last = new List<PlannedRepair>();
             foreach (QueueIssue i in all.Where(i => i.Id is null).OrderBy(i => i.Path.Count(c => c == '/')))
             {
+                if (!_convert && layoutIssues.Count > 0 && IsTodoSplitDir(i.Path) && i.Kind == QueueIssueKind.DirectoryMissing)
+                {
+                    // Between layouts: making more big-todo directories is half a conversion nobody asked for.
+                    NotRepaired.Add((i, "the queue is between the vanilla and the big-todo layout: give -TodoLayout Vanilla or -TodoLayout BigTodo"));
+                    continue;
+                }
+                if (_convert && IsTodoSplitDir(i.Path))
+                {
+                    if (conversion is null) { NotRepaired.Add((i, "the conversion of the todo layout is refused (see the error)")); continue; }
+                    if (conversion.Dirs.Contains(i.Path) && i.Kind == QueueIssueKind.DirectoryMissing) continue; // created by the conversion
+                }
                 if (i.Kind == QueueIssueKind.SplitDirectoryExtra)
                 {
                     // After every file has moved out (step 3); rmdir refuses a directory that is not empty.
@@ -84,6 +128,11 @@ namespace QmailPS.Check
                     continue;
                 }
                 PlanStructure(i, plan);
+            }
+            if (conversion != null)
+            {
+                plan.AddRange(conversion.Steps);
+                last.AddRange(conversion.Last);
             }
 
             // 2. Renumbering, in dependency order; findings on the ids it touches are its business.
@@ -104,6 +153,14 @@ namespace QmailPS.Check
                 plan.Add(new PlannedRepair(QueueIssueKind.IdNotInode, from, P("mess", from),
                     $"Renumber message {from} to {to} (its mess inode): move mess, info, local, remote, bounce, todo and intd together",
                     () => { Renumber(from, to); return null; }));
+            //    A renumbered message that had lost its info is recovered under its new number, once
+            //    no other name of its files is left (RecoverInfo checks that when it runs).
+            foreach (QueueIssue i in all.Where(i => i.Kind == QueueIssueKind.ChannelWithoutInfo && i.Id.HasValue && renumber.ContainsKey(i.Id.Value)))
+            {
+                ulong from = i.Id!.Value, to = renumber[from];
+                if (RecoveryBlocked(from, out bool messUsable) != null || !messUsable || PendingRecipients(from) == 0) continue; // judged again under its new number
+                plan.Add(new PlannedRepair(i.Kind, to, P("mess", from), RecoveryAction(to, from), () => { RecoverInfo(to); return null; }));
+            }
 
             // 3. Per-file and per-message fixes; names first: a message whose info or todo only has
             //    the wrong name is whole again once renamed, so it is not judged incomplete meanwhile.
@@ -322,15 +379,17 @@ namespace QmailPS.Check
                     break;
 
                 // messages qmail cannot deliver as they are
+                case QueueIssueKind.ChannelWithoutInfo:
+                    PlanChannelWithoutInfo(i, plan, done);
+                    break;
                 case QueueIssueKind.InfoWithoutMess:
                 case QueueIssueKind.TodoWithoutMess:
-                case QueueIssueKind.ChannelWithoutInfo:
                 case QueueIssueKind.TodoEmpty:
                 case QueueIssueKind.TodoWithoutSender:
                     PlanWholeMessage(i, plan, done);
                     break;
                 case QueueIssueKind.InfoBad:
-                    if (Exists(P("todo", id))) break; // qmail-send redoes info from todo
+                    if (HasTodo(id)) break; // qmail-send redoes info from todo
                     PlanWholeMessage(i, plan, done);
                     break;
 
@@ -358,14 +417,238 @@ namespace QmailPS.Check
                 string reason = i.Description + " Recipients: " + DescribeRecipients(id);
                 string? first = null;
                 foreach (string dir in MessageEditor.RemovalOrder)
-                {
-                    string path = P(dir, id);
-                    if (!Exists(path)) continue;
-                    string to = _q.Move(path, reason, id);
-                    first ??= to;
-                }
+                    foreach (string path in dir is "todo" or "intd" ? new[] { P(dir, id), _l.OtherLayoutPath(dir, id) } : new[] { P(dir, id) })
+                    {
+                        // A message's files are where either todo layout puts them; a directory is never one.
+                        if (!Exists(path, out FileStatus st) || st.Kind == FileKind.Directory) continue;
+                        string to = _q.Move(path, reason, id);
+                        first ??= to;
+                    }
                 return first;
             }));
+        }
+
+        // ------------------------------------------------------------------ recovering a message without info
+
+        /// <summary>
+        /// mess + local/remote, no info, no todo: qmail-send never sees the message and its recipients
+        /// are silently dropped (queue-format.md §3.2). When the bytes allow it, the message is given
+        /// back to qmail-send with a new info file; only a message with nothing left to deliver goes
+        /// to the quarantine, as before.
+        /// </summary>
+        private void PlanChannelWithoutInfo(QueueIssue i, List<PlannedRepair> plan, HashSet<string> done)
+        {
+            ulong id = i.Id!.Value;
+            string? refuse = RecoveryBlocked(id, out bool messUsable);
+            if (refuse != null)
+            {
+                NotRepaired.Add((i, refuse));
+                done.Add("message|" + id);
+                return;
+            }
+            if (!messUsable || PendingRecipients(id) == 0) { PlanWholeMessage(i, plan, done); return; }
+            if (!done.Add("recover|" + id)) return;
+            plan.Add(new PlannedRepair(i.Kind, id, i.Path, RecoveryAction(id, null), () => { RecoverInfo(id); return null; }));
+        }
+
+        /// <summary>The -WhatIf text of a recovery: exactly what <see cref="RecoverInfo"/> writes.</summary>
+        private string RecoveryAction(ulong id, ulong? renumberedFrom)
+        {
+            string info = Rel(P("info", id)), mess = Rel(P("mess", id));
+            string sender = RecoverySender.Length == 0
+                ? "the null sender <> (the original sender is lost: a failure notice goes to the postmaster as a double bounce)"
+                : $"the sender <{RecoverySender}> (from -RecoverySender)";
+            string from = renumberedFrom.HasValue ? $" (message {renumberedFrom} once renumbered)" : "";
+            return $"Recover message {id}{from}: re-create {info} with {sender} and the mtime of {mess} as its birth, so qmail-send delivers its pending recipients; done recipients stay done";
+        }
+
+        /// <summary>
+        /// Why a message without info must not be recovered now (null: it may be). A name left by an
+        /// interrupted renumbering, or a mess file with a second name, is another message's file:
+        /// giving it an info would make qmail-send deliver that message twice.
+        /// </summary>
+        private string? RecoveryBlocked(ulong id, out bool messUsable)
+        {
+            messUsable = false;
+            if (!Exists(P("mess", id), out FileStatus m)) return null;
+            if (RenumberedTo(id) is ulong to)
+                return $"its files are the old names of message {to} (an interrupted renumbering); run Repair-QmailQueue on the whole queue to finish it";
+            messUsable = m.Kind == FileKind.Regular && _p.LookupUser(QmailUsers.Qmailq) is { } q && m.Uid == q.Uid;
+            if (messUsable && m.Links != 1)
+                return $"{Rel(P("mess", id))} has {m.Links} names (a renumbering or re-split in progress?): giving it an info could make qmail-send deliver it twice; run Repair-QmailQueue on the whole queue";
+            return null;
+        }
+
+        /// <summary>T records in the message's channel files; a cut-off last T counts (its completion is planned too).</summary>
+        private int PendingRecipients(ulong id)
+        {
+            int n = 0;
+            foreach (string k in new[] { "local", "remote" })
+            {
+                string path = P(k, id);
+                if (!Exists(path, out FileStatus st) || st.Kind != FileKind.Regular) continue;
+                byte[] data;
+                try { data = ReadNoFollow(path); } catch (IOException) { continue; }
+                ParsedRecords recs = QueueRecords.Parse(data, data.Length, "TD");
+                foreach (QueueRecord r in recs.Records) if (r.Type == 'T') n++;
+                if (recs.Truncated is { Length: > 0 } t && t[0] == 'T') n++;
+            }
+            return n;
+        }
+
+        /// <summary>todo/ID in either layout's place (never a directory: big-todo's todo/N is not message N's todo).</summary>
+        private bool HasTodo(ulong id) =>
+            (Exists(P("todo", id), out FileStatus a) && a.Kind != FileKind.Directory) || (Exists(_l.OtherLayoutPath("todo", id), out FileStatus b) && b.Kind != FileKind.Directory);
+
+        /// <summary>
+        /// Writes info/N/ID = F&lt;sender&gt;\0 (qmails:qmail 0600, like qmail-send's todo_do) with the mess
+        /// mtime as birth (now if that is in the future), so queuelifetime counts from the original
+        /// injection. Crash-safe: a name qmail ignores, fsync, owner, times, then one rename makes the
+        /// message visible; every condition is checked again first, as a rerun may find it done.
+        /// </summary>
+        private void RecoverInfo(ulong id)
+        {
+            string info = P("info", id), mess = P("mess", id);
+            if (Exists(info) || HasTodo(id)) return;                                    // visible already
+            if (RecoveryBlocked(id, out bool messUsable) != null || !messUsable) return; // not (or no longer) safe
+            if (PendingRecipients(id) == 0) return;
+            if (!Exists(mess, out FileStatus m)) return;
+            (uint Uid, uint Gid) qmails = _p.LookupUser(QmailUsers.Qmails) ?? throw new IOException("The user qmails does not exist: info cannot be given qmail-send's owner.");
+            long now = UnixTime.Now;
+            long birth = m.MTimeSeconds > now ? now : m.MTimeSeconds;
+            string dir = Path.GetDirectoryName(info)!;
+            string temp = Path.Combine(dir, "." + Path.GetFileName(info) + ".qmailps-new");
+            if (Exists(temp)) _q.Move(temp, "left by an interrupted repair", id);
+            _p.WriteNewFile(temp, QueueRecords.EncodeInfo(QueueRecords.EncodeAddress(RecoverySender)), Mode.Rw_______);
+            _p.Lchown(temp, qmails.Uid, _qmailGid ?? qmails.Gid);
+            _p.SetTimes(temp, birth, birth);
+            _p.Rename(temp, info);
+            _p.FsyncDirectory(dir);
+        }
+
+        private string Rel(string path) => path.Substring(_l.Root.Length + 1);
+
+        // ------------------------------------------------------------------ todo layout (§8.1 big-todo)
+
+        /// <summary>What converting todo/ and intd/ to the layout of _l takes, as found on disk.</summary>
+        private sealed class Conversion
+        {
+            /// <summary>mkdir of the split directories (big-todo), then one rename per file.</summary>
+            public List<PlannedRepair> Steps { get; } = new List<PlannedRepair>();
+            /// <summary>rmdir of the big-todo directories (vanilla), once empty.</summary>
+            public List<PlannedRepair> Last { get; } = new List<PlannedRepair>();
+            /// <summary>Directories the conversion creates or removes.</summary>
+            public HashSet<string> Dirs { get; } = new HashSet<string>(StringComparer.Ordinal);
+            /// <summary>Files it moves: old path to new path.</summary>
+            public Dictionary<string, string> Moves { get; } = new Dictionary<string, string>(StringComparer.Ordinal);
+        }
+
+        private static readonly string[] TodoDirs = { "intd", "todo" };
+
+        /// <summary>todo/N or intd/N (N a number): a directory of the big-todo layout.</summary>
+        private bool IsTodoSplitDir(string path)
+        {
+            if (path.Length <= _l.Root.Length + 1) return false;
+            string[] parts = Rel(path).Split('/');
+            return parts.Length == 2 && (parts[0] == "todo" || parts[0] == "intd") && parts[1].Length > 0 && parts[1].All(c => c >= '0' && c <= '9');
+        }
+
+        private FileKind KindOf(string dir, DirEntry e) =>
+            e.Kind != FileKind.Unknown ? e.Kind : Exists(dir + "/" + e.Name, out FileStatus st) ? st.Kind : FileKind.Unknown;
+
+        /// <summary>
+        /// Vanilla → big-todo: create todo/0…split-1 and intd/0…split-1 (qmail's installer's owners and
+        /// modes), then rename each todo/ID and intd/ID to …/ID%split/ID. Big-todo → vanilla: rename
+        /// each todo/N/ID and intd/N/ID to todo/ID and intd/ID, then remove the empty N directories.
+        /// rename(2) is atomic, so a message is never under both names nor under neither, and every
+        /// step is idempotent: a rerun after a crash finishes the job. Refused as a whole (Conflicts)
+        /// when a message's name is the name of a directory the other layout needs.
+        /// </summary>
+        private Conversion? PlanConversion()
+        {
+            var c = new Conversion();
+            string target = _l.BigTodo ? "big-todo" : "vanilla";
+            var moves = new List<(ulong Id, string Dir, string From, string To)>();
+            foreach (string d in TodoDirs)
+            {
+                string top = _l.Dir(d);
+                List<DirEntry>? entries = DirectoryHandle.TryList(top, out _);
+                if (entries is null) continue; // a missing or broken todo/: the structure fixes
+                if (_l.BigTodo)
+                {
+                    foreach (DirEntry e in entries)
+                    {
+                        if (!e.IsCanonical || KindOf(top, e) != FileKind.Regular) continue; // names and foreign types: their own fixes
+                        if (e.Id < (ulong)_l.Split)
+                            Conflicts.Add($"{d}/{e.Id} is the {d} file of message {e.Id}, and the big-todo layout needs a directory of that name: move message {e.Id} out of the queue by hand first");
+                        else moves.Add((e.Id, d, top + "/" + e.Name, _l.PathOf(d, e.Id)));
+                    }
+                    for (int n = 0; n < _l.Split; n++)
+                    {
+                        string dir = _l.SplitDir(d, n);
+                        if (Exists(dir)) continue; // something else there: the structure fixes report it
+                        c.Dirs.Add(dir);
+                        c.Steps.Add(new PlannedRepair(QueueIssueKind.BigTodoMismatch, null, dir, $"Create {Rel(dir)}/ ({DirShape(d)}) for the big-todo layout",
+                            () => { MakeDir(dir, d); return null; }));
+                    }
+                }
+                else
+                {
+                    foreach (DirEntry k in entries)
+                    {
+                        if (!k.IsNumeric || KindOf(top, k) != FileKind.Directory) continue;
+                        string dir = top + "/" + k.Name;
+                        List<DirEntry>? inside = DirectoryHandle.TryList(dir, out _);
+                        foreach (DirEntry e in inside ?? new List<DirEntry>())
+                        {
+                            if (!e.IsCanonical || KindOf(dir, e) != FileKind.Regular) continue;
+                            string to = _l.PathOf(d, e.Id);
+                            if (Exists(to, out FileStatus t) && t.Kind == FileKind.Directory)
+                                Conflicts.Add($"{Rel(dir)}/{e.Id} is the {d} file of message {e.Id}, and the vanilla layout needs that name, where the directory {Rel(to)}/ is: move message {e.Id} out of the queue by hand first");
+                            else moves.Add((e.Id, d, dir + "/" + e.Name, to));
+                        }
+                        c.Dirs.Add(dir);
+                        c.Last.Add(new PlannedRepair(QueueIssueKind.BigTodoMismatch, null, dir, $"Remove {Rel(dir)}/, a directory of the big-todo layout, once its files have moved to {d}/",
+                            () => { if (Exists(dir)) { _p.Rmdir(dir); _p.FsyncDirectory(top); } return null; }));
+                    }
+                }
+            }
+            if (Conflicts.Count > 0) return null;
+            // Per message: intd first, then todo, the name qmail-send reads; the message is whole in the new layout from that rename on.
+            foreach (var m in moves.OrderBy(m => m.Id).ThenBy(m => m.Dir == "todo" ? 1 : 0))
+            {
+                c.Moves[m.From] = m.To;
+                var (id, from, to) = (m.Id, m.From, m.To);
+                string action = !Exists(to, out FileStatus t) ? $"Move {Rel(from)} to {Rel(to)} ({target} layout)"
+                    : Exists(from, out FileStatus f) && f.Inode == t.Inode && f.Device == t.Device ? $"Remove {Rel(from)}, a second name (hard link) of {Rel(to)} ({target} layout)"
+                    : $"Move {Rel(from)} to the quarantine: {Rel(to)} is another {m.Dir} file of message {id}, the one qmail with the {target} layout reads";
+                c.Steps.Add(new PlannedRepair(QueueIssueKind.BigTodoMismatch, id, from, action, () => MoveToLayout(id, from, to)));
+            }
+            return c;
+        }
+
+        /// <summary>One file to its place in the new layout. Never overwrites: the same file under both
+        /// names loses the extra one (a hard link), a different one goes to the quarantine.</summary>
+        private string? MoveToLayout(ulong id, string from, string to)
+        {
+            if (!Exists(from, out FileStatus f)) return null; // moved already
+            string toDir = Path.GetDirectoryName(to)!;
+            if (!Exists(toDir, out FileStatus ds) || ds.Kind != FileKind.Directory) // never into a symbolic link
+                throw new IOException($"{Rel(toDir)} is not a directory: {Rel(from)} cannot move there. Repair the directory first.");
+            if (Exists(to, out FileStatus t))
+            {
+                if (t.Inode == f.Inode && t.Device == f.Device)
+                {
+                    _p.Unlink(from); // rename(2) would keep both names of one inode
+                    _p.FsyncDirectory(Path.GetDirectoryName(from)!);
+                    return null;
+                }
+                return _q.Move(from, $"{Rel(from)} and {Rel(to)} are two different files of message {id}; qmail with the {(_l.BigTodo ? "big-todo" : "vanilla")} layout reads only {Rel(to)}", id);
+            }
+            _p.Rename(from, to);
+            _p.FsyncDirectory(Path.GetDirectoryName(to)!);
+            _p.FsyncDirectory(Path.GetDirectoryName(from)!);
+            return null;
         }
 
         // ------------------------------------------------------------------ renumbering (§3.3)
@@ -425,10 +708,10 @@ namespace QmailPS.Check
         private ulong? RenumberedTo(ulong from)
         {
             if (!Exists(P("mess", from), out FileStatus m) || m.Inode == from) return null;
-            if (Exists(P("info", from)) || Exists(P("todo", from))) return null;
+            if (Exists(P("info", from)) || HasTodo(from)) return null;
             ulong to = m.Inode;
             if (!Exists(P("mess", to), out FileStatus n) || n.Inode != m.Inode) return null;
-            return Exists(P("info", to)) || Exists(P("todo", to)) ? to : (ulong?)null;
+            return Exists(P("info", to)) || HasTodo(to) ? to : (ulong?)null;
         }
 
         private string? FinishRenumber(ulong from, ulong to)
@@ -524,6 +807,7 @@ namespace QmailPS.Check
             foreach (string k in new[] { "local", "remote", "todo" })
             {
                 string path = P(k, id);
+                if (k == "todo" && !Exists(path)) path = _l.OtherLayoutPath(k, id);
                 if (!Exists(path, out FileStatus st) || st.Kind != FileKind.Regular) continue;
                 byte[] data;
                 try { data = ReadNoFollow(path); } catch (IOException) { continue; }

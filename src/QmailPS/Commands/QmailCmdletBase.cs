@@ -28,7 +28,7 @@ namespace QmailPS.Commands
         /// A path that is not a queue, or one this user cannot read, stops the command: nothing
         /// else can proceed.
         /// </summary>
-        protected QueueLayout ResolveQueue(string? queuePath, int? split = null)
+        protected QueueLayout ResolveQueue(string? queuePath, int? split = null, TodoLayout? todoLayout = null)
         {
             string key = queuePath ?? "";
             if (_layouts.TryGetValue(key, out QueueLayout? cached)) return cached;
@@ -49,11 +49,11 @@ namespace QmailPS.Commands
             }
             WriteVerbose($"Reading the qmail queue at {root}.");
             QueueLayout layout = null!;
-            try { layout = QueueLayout.Detect(root!, split); }
+            try { layout = QueueLayout.Detect(root!, split, todoLayout.HasValue ? todoLayout.Value == TodoLayout.BigTodo : (bool?)null); }
             catch (NotAQueueException e) { ThrowTerminatingError(QmailErrors.NotAQueue(e)); }
             catch (QueueAccessException e) { ThrowTerminatingError(QmailErrors.AccessDenied(e)); }
             WriteVerbose($"Queue {layout.Root}: split {layout.Split}{(split.HasValue ? " (given)" : " (from the split directories)")}, " +
-                         (layout.BigTodo ? "big-todo layout (todo/ and intd/ split)." : "vanilla todo/ and intd/."));
+                         (layout.BigTodo ? "big-todo layout (todo/ and intd/ split)" : "vanilla todo/ and intd/") + (todoLayout.HasValue ? " (given)." : " (from todo/)."));
             _layouts[key] = layout;
             return layout;
         }

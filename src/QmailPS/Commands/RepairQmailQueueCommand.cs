@@ -32,16 +32,41 @@ namespace QmailPS.Commands
         [ValidateRange(1, 100000)]
         public int? Split { get; set; }
 
+        /// <summary>
+        /// The todo layout the installed qmail binaries use. When the queue's todo/ and intd/ files
+        /// are laid out otherwise (or partly), they are moved to it (BigTodoMismatch).
+        /// </summary>
+        [Parameter]
+        public TodoLayout? TodoLayout { get; set; }
+
         /// <summary>Where damaged data goes; default: a timestamped sibling of the queue.</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
         public string? QuarantinePath { get; set; }
 
+        /// <summary>
+        /// Envelope sender for a message recovered without its info file (ChannelWithoutInfo); the
+        /// queue no longer has the original. Default '' (the null sender): failures go to the
+        /// postmaster as double bounces.
+        /// </summary>
+        [Parameter]
+        [AllowEmptyString]
+        public string RecoverySender { get; set; } = "";
+
         private readonly Dictionary<string, List<QueueIssue>> _piped = new Dictionary<string, List<QueueIssue>>(StringComparer.Ordinal);
+
+        protected override void BeginProcessing()
+        {
+            // Checked like qmail-queue checks a sender (and Add-QmailQueueMessage -Sender): it is
+            // written into info as F<sender>\0.
+            string? problem = QueueRecords.CheckAddress(QueueRecords.EncodeAddress(RecoverySender));
+            if (problem is null && (RecoverySender.IndexOf('\n') >= 0 || RecoverySender.IndexOf('\r') >= 0)) problem = "contains a line break";
+            if (problem != null) ThrowTerminatingError(QmailErrors.BadAddress("recovery sender", RecoverySender, problem));
+        }
 
         protected override void ProcessRecord()
         {
-            if (ParameterSetName == QueueSet) { Repair(ResolveQueue(QueuePath, Split), null); return; }
+            if (ParameterSetName == QueueSet) { Repair(ResolveQueue(QueuePath, Split, TodoLayout), null); return; }
             foreach (QueueIssue i in InputObject)
             {
                 if (i is null) continue;
@@ -53,7 +78,7 @@ namespace QmailPS.Commands
         protected override void EndProcessing()
         {
             // Piped findings are planned together: renumbering needs to see every finding of a queue.
-            foreach (var kv in _piped) Repair(ResolveQueue(kv.Key, Split), kv.Value);
+            foreach (var kv in _piped) Repair(ResolveQueue(kv.Key, Split, TodoLayout), kv.Value);
         }
 
         private void Repair(QueueLayout layout, List<QueueIssue>? only)
@@ -71,8 +96,11 @@ namespace QmailPS.Commands
             IEnumerable<QueueIssue> issues = only ?? new QueueInspector(layout, send).Inspect(CancelToken).ToList();
             string quarantine = QuarantinePath is null ? Quarantine.DefaultPath(layout.Root, DateTime.Now)
                 : SessionState.Path.GetUnresolvedProviderPathFromPSPath(QuarantinePath, out _, out _);
-            var repairer = new QueueRepairer(layout, PosixApi.Current, quarantine);
+            var repairer = new QueueRepairer(layout, PosixApi.Current, quarantine, RecoverySender, convertTodoLayout: TodoLayout.HasValue);
             List<PlannedRepair> plan = repairer.Plan(issues);
+            foreach (string conflict in repairer.Conflicts)
+                WriteError(new ErrorRecord(new RepairConflictException($"Cannot convert {layout.Root} to the {(layout.BigTodo ? "big-todo" : "vanilla")} todo layout: {conflict}. Nothing of the conversion is done."),
+                    "QmailTodoLayoutConflict", ErrorCategory.ResourceExists, layout.Root));
             foreach (var (issue, why) in repairer.NotRepaired)
                 WriteWarning($"Not repaired: {issue.Kind} at {issue.Path}: {why}.");
             WriteVerbose($"{plan.Count} repair(s) planned for {layout.Root}; damaged data goes to {quarantine}.");

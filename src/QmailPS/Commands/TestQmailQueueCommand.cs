@@ -25,6 +25,10 @@ namespace QmailPS.Commands
         [ValidateRange(1, 100000)]
         public int? Split { get; set; }
 
+        /// <summary>Check against this todo layout instead of the one detected from todo/.</summary>
+        [Parameter]
+        public TodoLayout? TodoLayout { get; set; }
+
         /// <summary>Only findings of these severities.</summary>
         [Parameter(ParameterSetName = IssuesSet)]
         public IssueSeverity[]? Severity { get; set; }
@@ -35,7 +39,7 @@ namespace QmailPS.Commands
 
         protected override void ProcessRecord()
         {
-            QueueLayout layout = ResolveQueue(QueuePath, Split);
+            QueueLayout layout = ResolveQueue(QueuePath, Split, TodoLayout);
             SendMutexState send = SendLock.Probe(layout);
             WriteVerbose($"Is qmail-send running? {send.Method}.");
             var inspector = new QueueInspector(layout, send);

@@ -66,6 +66,13 @@ namespace QmailPS.Queue
         /// <summary>fmtqfn: the canonical path of a message's file in one of the queue directories.</summary>
         public string PathOf(string name, ulong id) => DirFor(name, id) + "/" + id.ToString(CultureInfo.InvariantCulture);
 
+        /// <summary>
+        /// Where todo/ID or intd/ID is in the other todo layout (todo/ID with big-todo, todo/N/ID
+        /// without): a file there is one that binaries built for this layout never see.
+        /// </summary>
+        public string OtherLayoutPath(string name, ulong id) =>
+            (BigTodo ? Dir(name) : SplitDir(name, SplitOf(id))) + "/" + id.ToString(CultureInfo.InvariantCulture);
+
         /// <summary>qmail's control directory, next to the queue (&lt;home&gt;/control).</summary>
         public string ControlDirectory => Path.Combine(Path.GetDirectoryName(Root) ?? "/", "control");
 

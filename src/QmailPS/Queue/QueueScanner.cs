@@ -99,9 +99,12 @@ namespace QmailPS.Queue
             IdSet bouncing = ListIds(_layout.Dir("bounce"), notes, scratch);
             foreach (var n in FlushNotes(notes)) yield return n;
 
-            // 1. todo/ (or todo/0…split-1 with big-todo): not yet preprocessed.
+            // 1. todo/ (or todo/0…split-1 with big-todo): not yet preprocessed. Then the other
+            //    layout's place (todo/N/ID in a vanilla queue, todo/ID in a big-todo one): a queue
+            //    between layouts still shows every message once.
             var todoSeen = new HashSet<ulong>();
             var todoDirs = new List<string>();
+            var otherDirs = new List<string>();
             if (_layout.BigTodo) for (int n = 0; n < _layout.Split; n++) todoDirs.Add(_layout.SplitDir("todo", n));
             else todoDirs.Add(_layout.Dir("todo"));
             int step = 0, steps = todoDirs.Count + _layout.Split;
@@ -128,7 +131,8 @@ namespace QmailPS.Queue
                         if (e.Kind == FileKind.Directory && !_layout.BigTodo)
                         {
                             notes.Add(new ScanEvent(ScanEventKind.Warning, path: todoDir + "/" + e.Name, id: e.Id,
-                                text: $"todo/{e.Name} is a directory: this looks like a big-todo queue read as vanilla (qmail-send warns 'unable to stat mess/{_layout.SplitOf(e.Id)}/{e.Id}' at every scan)"));
+                                text: $"todo/{e.Name} is a directory: this looks like a big-todo queue read as vanilla (qmail-send warns 'unable to stat mess/{_layout.SplitOf(e.Id)}/{e.Id}' at every scan); its messages are listed as damaged"));
+                            otherDirs.Add(todoDir + "/" + e.Name);
                             continue;
                         }
                         todoSeen.Add(e.Id);
@@ -139,6 +143,39 @@ namespace QmailPS.Queue
                 }
                 step++;
                 notes.Add(new ScanEvent(ScanEventKind.Progress, percent: step * 100 / steps, path: todoDir));
+                foreach (var n in FlushNotes(notes)) yield return n;
+            }
+            if (_layout.BigTodo) otherDirs.Add(_layout.Dir("todo"));
+            foreach (string dir in otherDirs)
+            {
+                cancel.ThrowIfCancellationRequested();
+                List<DirEntry>? entries = DirectoryHandle.TryList(dir, out int errno);
+                if (entries is null)
+                {
+                    notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: dir, errno: errno, text: $"unable to read {Rel(dir)}: {Errno.QmailText(errno)}"));
+                    continue;
+                }
+                var chunk = new List<DirEntry>(ChunkSize);
+                foreach (DirEntry e in entries)
+                {
+                    if (e.Kind == FileKind.Directory || (e.Kind == FileKind.Unknown && PosixApi.Current.TryLstat(dir + "/" + e.Name, out FileStatus st, out _) && st.Kind == FileKind.Directory))
+                        continue; // big-todo: the split directories themselves
+                    if (!e.IsNumeric)
+                    {
+                        notes.Add(new ScanEvent(ScanEventKind.Ignored, path: dir + "/" + e.Name, text: $"{Rel(dir)}/{e.Name} is not a message name (qmail ignores it)"));
+                        continue;
+                    }
+                    if (todoSeen.Contains(e.Id))
+                    {
+                        notes.Add(new ScanEvent(ScanEventKind.Warning, id: e.Id, path: dir + "/" + e.Name,
+                            text: $"{Rel(dir)}/{e.Name} is another todo file of message {e.Id}, in the place the {(_layout.BigTodo ? "vanilla" : "big-todo")} layout uses (Test-QmailQueue: BigTodoMismatch)"));
+                        continue;
+                    }
+                    todoSeen.Add(e.Id);
+                    chunk.Add(e);
+                    if (chunk.Count == ChunkSize) { var c = chunk; string d = dir; yield return () => ReadOtherLayoutChunk(d, c, bouncing, cancel); chunk = new List<DirEntry>(ChunkSize); }
+                }
+                if (chunk.Count > 0) { var c = chunk; string d = dir; yield return () => ReadOtherLayoutChunk(d, c, bouncing, cancel); }
                 foreach (var n in FlushNotes(notes)) yield return n;
             }
 
@@ -221,6 +258,16 @@ namespace QmailPS.Queue
                     using var todoDir = DirectoryHandle.TryOpen(_layout.DirFor("todo", id), out _);
                     if (todoDir != null) return reader.ReadTodo(todoDir, id, null, BounceExists(id));
                 }
+                string otherPath = _layout.OtherLayoutPath("todo", id);
+                if (PosixApi.Current.TryLstat(otherPath, out FileStatus ost, out _) && ost.Kind != FileKind.Directory)
+                {
+                    using var otherDir = DirectoryHandle.TryOpen(System.IO.Path.GetDirectoryName(otherPath)!, out _);
+                    if (otherDir != null)
+                    {
+                        var e = new DirEntry(id, true, true, ost.Kind, null);
+                        return ReadOtherLayout(otherDir, e, reader, BounceExists(id));
+                    }
+                }
                 if (!PosixApi.Current.TryLstat(_layout.PathOf("info", id), out _, out _)) return null;
                 reader.OpenSplit(_layout.SplitOf(id));
                 return reader.ReadInfo(id, null, inLocal: true, inRemote: true, BounceExists(id));
@@ -252,6 +299,42 @@ namespace QmailPS.Queue
                 result.Add(reader.ReadTodo(todoDir, e.Id, null, bouncing.Contains(e.Id)));
             }
             return result;
+        }
+
+        /// <summary>
+        /// todo files where the other layout keeps them: qmail-send built for this queue's layout never
+        /// sees them, so each message is listed, once, as damaged (a conversion under way, or binaries
+        /// of the other kind).
+        /// </summary>
+        private List<ScanEvent> ReadOtherLayoutChunk(string dirPath, List<DirEntry> entries, IdSet bouncing, CancellationToken cancel)
+        {
+            var result = new List<ScanEvent>(entries.Count);
+            using var reader = new ChunkReader(this, null);
+            using DirectoryHandle? dir = DirectoryHandle.TryOpen(dirPath, out int errno);
+            if (dir is null)
+            {
+                result.Add(new ScanEvent(ScanEventKind.DirectoryError, path: dirPath, errno: errno, text: $"unable to read {Rel(dirPath)}: {Errno.QmailText(errno)}"));
+                return result;
+            }
+            foreach (DirEntry e in entries)
+            {
+                if (cancel.IsCancellationRequested) break;
+                result.Add(ReadOtherLayout(dir, e, reader, bouncing.Contains(e.Id)));
+            }
+            return result;
+        }
+
+        private ScanEvent ReadOtherLayout(DirectoryHandle dir, DirEntry e, ChunkReader reader, bool bouncing)
+        {
+            ScanEvent ev = reader.ReadTodo(dir, e.Id, e.NameZ(), bouncing);
+            if (ev.Message != null)
+            {
+                string name = $"{Rel(dir.Path)}/{e.Name}";
+                string layout = _layout.BigTodo ? "big-todo" : "vanilla";
+                ev.Message.AddDamage($"{name} is where the {(_layout.BigTodo ? "vanilla" : "big-todo")} layout keeps todo files, but this queue has the {layout} layout: qmail-send looks for {Rel(_layout.PathOf("todo", e.Id))} and never preprocesses it (Repair-QmailQueue -TodoLayout converts the queue)");
+                ev.Message.State = QueueMessageState.Damaged;
+            }
+            return ev;
         }
 
         private List<ScanEvent> ReadInfoChunk(int split, List<DirEntry> entries, IdSet local, IdSet remote, HashSet<ulong> odd,

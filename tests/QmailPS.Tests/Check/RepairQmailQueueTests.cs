@@ -50,7 +50,7 @@ namespace QmailPS.Tests.Check
             return view;
         }
 
-        private static void AssertSameView(Dictionary<string, List<string>> expected, Dictionary<string, List<string>> actual, string when)
+        internal static void AssertSameView(Dictionary<string, List<string>> expected, Dictionary<string, List<string>> actual, string when)
         {
             foreach (var kv in actual) Assert.True(kv.Value.Count == 1, $"{when}: a message is visible {kv.Value.Count} times: {string.Join(" | ", kv.Value)}");
             Assert.True(expected.Keys.OrderBy(k => k).SequenceEqual(actual.Keys.OrderBy(k => k)), $"{when}: messages differ: expected {string.Join(" | ", expected.Values.SelectMany(v => v))}; actual {string.Join(" | ", actual.Values.SelectMany(v => v))}");
@@ -123,7 +123,8 @@ namespace QmailPS.Tests.Check
             using (q)
             {
                 string quarantine = q.Home + "/quarantine";
-                var healthy = QmailView(q.Layout);
+                var ids = new Dictionary<string, ulong>();
+                var healthy = QmailView(q.Layout, ids);
                 TestQmailQueueTests.Apply(q, damage, remote, mixed, unprocessed);
                 var snap = QueueSnapshot.Take(q.Root);
                 _ps.Run("Repair-QmailQueue -QueuePath $q -WhatIf", q.Root).AssertClean();
@@ -142,9 +143,281 @@ namespace QmailPS.Tests.Check
                     if (after.TryGetValue(kv.Key, out var now))
                     {
                         Assert.Single(now);
-                        if (now[0] != kv.Value[0]) Assert.True(IsExpectedChange(damage, kv.Value[0], now[0]), $"{damage}: {kv.Value[0]} became {now[0]}");
+                        // A message with the null sender that lost its info is recovered under the same key, born anew from its mess.
+                        bool recoveredInPlace = damage is "info missing" or "info split dir missing" && now[0] == AsRecovered(kv.Value[0], "", MessMtime(q.Layout, ids[kv.Key]));
+                        if (now[0] != kv.Value[0]) Assert.True(IsExpectedChange(damage, kv.Value[0], now[0]) || recoveredInPlace, $"{damage}: {kv.Value[0]} became {now[0]}");
+                    }
+                    else if (RecoveredAs(after, kv.Key, "") is string recovered)
+                    {
+                        // info lost: the message is back with the null sender, born when its mess was written
+                        Assert.True(damage is "info missing" or "info split dir missing", $"{damage}: {kv.Value[0]} became {recovered}");
+                        Assert.Equal(AsRecovered(kv.Value[0], "", MessMtime(q.Layout, ids[kv.Key])), recovered);
                     }
                     else Assert.True(manifest.Length > 0, $"{damage}: a message vanished without a quarantine entry: {kv.Value[0]}");
+                }
+                if (damage == "info missing") // recovered, not quarantined: every recipient is still delivered
+                    Assert.Contains(r.Objects<RepairAction>(), a => a.Kind == QueueIssueKind.ChannelWithoutInfo && a.Id == remote && a.QuarantinedTo is null && a.Action.StartsWith("Recover message", StringComparison.Ordinal));
+            }
+        }
+
+        /// <summary>The body part of a <see cref="QmailView"/> key (body hash, then " &lt;sender&gt;").</summary>
+        internal static string BodyOf(string key) => key.Substring(0, key.IndexOf(" <", StringComparison.Ordinal));
+
+        /// <summary>The message with the same body under <paramref name="sender"/>, if it is visible exactly once.</summary>
+        internal static string? RecoveredAs(Dictionary<string, List<string>> view, string key, string sender) =>
+            view.TryGetValue(BodyOf(key) + " <" + sender + ">", out var list) && list.Count == 1 ? list[0] : null;
+
+        /// <summary>
+        /// How a message looks once recovered without its info (ChannelWithoutInfo): the same state,
+        /// recipients, done marks and bounce flag, the recovery sender, born when its mess was written.
+        /// </summary>
+        internal static string AsRecovered(string before, string sender, DateTime messMtimeUtc)
+        {
+            var m = System.Text.RegularExpressions.Regex.Match(before, @"^(\S+) <.*?> (.*) born \S+ (bounce=\S+)$");
+            Assert.True(m.Success, before);
+            var born = new DateTime(messMtimeUtc.Ticks - messMtimeUtc.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc);
+            return $"{m.Groups[1].Value} <{sender}> {m.Groups[2].Value} born {born:o} {m.Groups[3].Value}";
+        }
+
+        internal static DateTime MessMtime(QueueLayout layout, ulong id)
+        {
+            Assert.True(PosixApi.Current.TryLstat(layout.PathOf("mess", id), out FileStatus st, out _), $"no mess for {id}");
+            return UnixTime.ToUtc(st.MTimeSeconds);
+        }
+
+        // ---------------------------------------------------------------- recovering a message without info
+
+        [Fact]
+        public void A_message_without_info_is_recovered_with_the_RecoverySender_and_its_birth_from_mess()
+        {
+            RootOnly();
+            var (q, remote, mixed, _) = TestQmailQueueTests.Healthy();
+            using (q)
+            {
+                var ids = new Dictionary<string, ulong>();
+                var healthy = QmailView(q.Layout, ids);
+                string remoteKey = ids.Single(kv => kv.Value == remote).Key, mixedKey = ids.Single(kv => kv.Value == mixed).Key;
+                File.Delete(q.PathOf("info", remote));
+                File.Delete(q.PathOf("info", mixed)); // with a done local, a done remote and a bounce text
+                // a mess from the future: the birth is now, never later
+                long future = UnixTime.Now + 86400;
+                PosixApi.Current.SetTimes(q.PathOf("mess", mixed), future, future);
+
+                var snap = QueueSnapshot.Take(q.Root);
+                var w = _ps.Run("Repair-QmailQueue -QueuePath $q -RecoverySender 'postmaster@example.test' -WhatIf", q.Root).AssertClean();
+                QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
+                Assert.Equal(2, w.HostText.Split('\n').Count(l => l.StartsWith("What if:") && l.Contains("Recover message") && l.Contains("<postmaster@example.test> (from -RecoverySender)")));
+
+                long before = UnixTime.Now;
+                var r = _ps.Run($"Repair-QmailQueue -QueuePath $q -RecoverySender 'postmaster@example.test' -QuarantinePath '{q.Home}/quarantine'", q.Root).AssertClean();
+                Assert.Equal(new ulong?[] { remote, mixed }.OrderBy(x => x), r.Objects<RepairAction>().Select(a => a.Id).OrderBy(x => x));
+                Assert.All(r.Objects<RepairAction>(), a => Assert.Equal(QueueIssueKind.ChannelWithoutInfo, a.Kind));
+                Assert.False(Directory.Exists(q.Home + "/quarantine"), "nothing was quarantined");
+                Assert.Empty(Test(q.Root));
+
+                var after = QmailView(q.Layout);
+                Assert.Equal(AsRecovered(healthy[remoteKey][0], "postmaster@example.test", MessMtime(q.Layout, remote)), RecoveredAs(after, remoteKey, "postmaster@example.test"));
+                string mixedNow = RecoveredAs(after, mixedKey, "postmaster@example.test")!;
+                Assert.NotNull(mixedNow);
+                Assert.Contains("Local:alice@example.test:D,Local:defer@example.test:T,Remote:x@remote.test:T,Remote:gone@reject.test:D", mixedNow);
+                Assert.Contains("bounce=True", mixedNow); // its bounce text stays with it
+                foreach (ulong id in new[] { remote, mixed })
+                {
+                    string info = q.PathOf("info", id);
+                    Assert.Equal("Fpostmaster@example.test\0", File.ReadAllText(info));
+                    Assert.True(PosixApi.Current.TryLstat(info, out FileStatus st, out _));
+                    Assert.Equal((PosixApi.Current.LookupUser("qmails")!.Value.Uid, PosixApi.Current.LookupGroup("qmail")!.Value, Mode.Rw_______), (st.Uid, st.Gid, st.Permissions));
+                    if (id == mixed) Assert.InRange(st.MTimeSeconds, before, UnixTime.Now); // mess in the future: born now
+                    else Assert.Equal(UnixTime.ToSeconds(MessMtime(q.Layout, id)), st.MTimeSeconds);
+                }
+                Assert.Empty(Directory.GetFiles(q.Layout.Dir("info"), ".*", SearchOption.AllDirectories)); // no temporary file left
+                foreach (var kv in healthy.Where(kv => kv.Key != remoteKey && kv.Key != mixedKey)) Assert.Equal(kv.Value, after[kv.Key]);
+            }
+        }
+
+        [Theory]
+        [InlineData("Ta@remote.test\0Tb@rem", true)]    // cut off: recovered, and the last recipient completed
+        [InlineData("Xa@remote.test\0Tb@remote.test\0", true)] // unknown record: recovered, the record dropped
+        [InlineData("Da@remote.test\0Db@remote.test\0", false)] // nothing left to deliver: quarantined
+        public void A_message_without_info_and_damaged_recipients_is_recovered_only_when_something_is_deliverable(string remoteBytes, bool recovered)
+        {
+            RootOnly();
+            var (q, remote, _, _) = TestQmailQueueTests.Healthy();
+            using (q)
+            {
+                File.Delete(q.PathOf("info", remote));
+                File.WriteAllBytes(q.PathOf("remote", remote), System.Text.Encoding.Latin1.GetBytes(remoteBytes));
+                string quarantine = q.Home + "/quarantine";
+                var r = _ps.Run($"Repair-QmailQueue -QueuePath $q -QuarantinePath '{quarantine}'", q.Root).AssertClean();
+                Assert.Empty(Test(q.Root).Where(i => i.Severity != IssueSeverity.Transient));
+                var m = new QueueScanner(q.Layout).Read(remote)?.Message;
+                if (recovered)
+                {
+                    Assert.NotNull(m);
+                    Assert.Equal("", m!.Sender);
+                    Assert.Equal(remoteBytes.StartsWith("T") ? new[] { "a@remote.test:T", "b@rem:T" } : new[] { "b@remote.test:T" },
+                        m.Recipients.Select(x => x.Address + ":" + (x.Delivered ? "D" : "T")));
+                }
+                else
+                {
+                    Assert.Null(m);
+                    Assert.False(File.Exists(q.PathOf("mess", remote)));
+                    string manifest = File.ReadAllText(quarantine + "/manifest.tsv");
+                    Assert.Contains("done:remote:a@remote.test, done:remote:b@remote.test", manifest);
+                    Assert.Contains(r.Objects<RepairAction>(), a => a.Action.StartsWith("Move every file of message " + remote, StringComparison.Ordinal));
+                }
+            }
+        }
+
+        [Fact]
+        public void A_bounce_without_info_comes_back_as_a_bounce_born_when_it_was_queued()
+        {
+            RootOnly();
+            var (q, _, _, _) = TestQmailQueueTests.Healthy();
+            using (q)
+            {
+                var ids = new Dictionary<string, ulong>();
+                var healthy = QmailView(q.Layout, ids);
+                var (key, id) = ids.Single(kv => kv.Key.EndsWith(" <>", StringComparison.Ordinal));
+                File.Delete(q.PathOf("info", id));
+                _ps.Run("Repair-QmailQueue -QueuePath $q", q.Root).AssertClean();
+                Assert.Empty(Test(q.Root));
+                var after = QmailView(q.Layout);
+                Assert.Equal(AsRecovered(healthy[key][0], "", MessMtime(q.Layout, id)), Assert.Single(after[key]));
+                Assert.Equal("F\0", File.ReadAllText(q.PathOf("info", id)));
+            }
+        }
+
+        [Fact]
+        public void RecoverySender_is_checked_like_a_sender_qmail_queue_accepts()
+        {
+            RootOnly();
+            var (q, remote, _, _) = TestQmailQueueTests.Healthy();
+            using (q)
+            {
+                File.Delete(q.PathOf("info", remote));
+                var snap = QueueSnapshot.Take(q.Root);
+                foreach (string bad in new[] { "a\nb@example.test", new string('x', 1003), "a\0b" })
+                {
+                    var r = _ps.Run("Repair-QmailQueue -QueuePath $q -RecoverySender $s -Confirm:$false", new Dictionary<string, object?> { ["q"] = q.Root, ["s"] = bad });
+                    Assert.Equal("QmailBadAddress,QmailPS.Commands.RepairQmailQueueCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
+                    QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
+                }
+                _ps.Run("Repair-QmailQueue -QueuePath $q -RecoverySender $s", new Dictionary<string, object?> { ["q"] = q.Root, ["s"] = new string('x', 1002) }).AssertClean();
+                Assert.Equal("F" + new string('x', 1002) + "\0", File.ReadAllText(q.PathOf("info", remote)));
+            }
+        }
+
+        /// <summary>
+        /// A renumbering killed after its identity switch leaves the old number with mess and channel
+        /// files (hard links of the message's own) and no info: ChannelWithoutInfo. Recovering that
+        /// would make qmail-send deliver the message twice; it is finished as a renumbering instead.
+        /// </summary>
+        [Fact]
+        public void A_renumbering_leftover_is_finished_never_recovered_as_a_second_message()
+        {
+            RootOnly();
+            var (q, remote, _, _) = TestQmailQueueTests.Healthy();
+            using (q)
+            {
+                var healthy = QmailView(q.Layout);
+                ulong old = remote + 1000003; // the number it had before (any free one)
+                foreach (string k in new[] { "mess", "remote" }) PosixApi.Current.Link(q.PathOf(k, remote), q.PathOf(k, old));
+                Assert.Contains(Test(q.Root), i => i.Kind == QueueIssueKind.ChannelWithoutInfo && i.Id == old);
+
+                // piped alone, as Test-QmailQueue | Where-Object lets one do
+                var piped = _ps.Run("Test-QmailQueue -QueuePath $q | Where-Object Kind -eq ChannelWithoutInfo | Repair-QmailQueue", q.Root).AssertClean();
+                Assert.DoesNotContain(piped.Objects<RepairAction>(), a => a.Action.StartsWith("Recover", StringComparison.Ordinal));
+                AssertSameView(healthy, QmailView(q.Layout), "after the piped repair");
+                _ps.Run("Repair-QmailQueue -QueuePath $q", q.Root).AssertClean();
+                Assert.Empty(Test(q.Root));
+                AssertSameView(healthy, QmailView(q.Layout), "after the repair");
+                Assert.False(File.Exists(q.PathOf("mess", old)));
+            }
+        }
+
+        /// <summary>
+        /// The other half: killed before the switch, the new number has mess and channel links but no
+        /// info while the old number is still the message. Piped alone, that finding is refused (the
+        /// mess has two names); the whole-queue repair renumbers.
+        /// </summary>
+        [Fact]
+        public void The_target_of_an_unfinished_renumbering_is_not_recovered()
+        {
+            RootOnly();
+            var (q, remote, _, _) = TestQmailQueueTests.Healthy();
+            using (q)
+            {
+                var healthy = QmailView(q.Layout);
+                ulong old = remote + 1000003;
+                foreach (string k in new[] { "mess", "remote" }) PosixApi.Current.Link(q.PathOf(k, remote), q.PathOf(k, old));
+                File.Move(q.PathOf("info", remote), q.PathOf("info", old)); // the message is still "old"
+                Assert.Contains(Test(q.Root), i => i.Kind == QueueIssueKind.ChannelWithoutInfo && i.Id == remote);
+                var snap = QueueSnapshot.Take(q.Root);
+                var piped = _ps.Run("Test-QmailQueue -QueuePath $q | Where-Object Kind -eq ChannelWithoutInfo | Repair-QmailQueue", q.Root).AssertClean();
+                Assert.Contains(piped.Warnings, w => w.Contains("Not repaired: ChannelWithoutInfo") && w.Contains("names"));
+                QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
+                _ps.Run("Repair-QmailQueue -QueuePath $q", q.Root).AssertClean();
+                Assert.Empty(Test(q.Root));
+                AssertSameView(healthy, QmailView(q.Layout), "after the repair");
+            }
+        }
+
+        [Fact]
+        public void A_copied_message_without_info_is_renumbered_and_recovered_in_one_run()
+        {
+            RootOnly();
+            using var q = Misnumbered();
+            var ids = new Dictionary<string, ulong>();
+            var before = QmailView(q.Layout, ids);
+            var (key, id) = ids.First(kv => kv.Key.EndsWith("<bob@example.test>"));
+            File.Delete(q.PathOf("info", id));
+            _ps.Run("Repair-QmailQueue -QueuePath $q", q.Root).AssertClean();
+            Assert.Empty(Test(q.Root));
+            var after = QmailView(q.Layout, ids);
+            string? recovered = RecoveredAs(after, key, "");
+            Assert.NotNull(recovered);
+            ulong newId = ids[BodyOf(key) + " <>"];
+            Assert.NotEqual(id, newId);
+            Assert.Equal(AsRecovered(before[key][0], "", MessMtime(q.Layout, newId)), recovered);
+            foreach (var kv in before.Where(kv => kv.Key != key)) Assert.Equal(kv.Value, after[kv.Key]);
+        }
+
+        [Fact]
+        public void Recovery_killed_at_every_write_step_shows_the_message_at_most_once_and_a_rerun_delivers_it_once()
+        {
+            RootOnly();
+            int total;
+            var (q0, remote0, _, _) = TestQmailQueueTests.Healthy();
+            using (q0)
+            {
+                var counter = new FaultyPosix(PosixApi.Current, int.MaxValue);
+                File.Delete(q0.PathOf("info", remote0));
+                RunRepair(q0, counter);
+                total = counter.Calls;
+            }
+            Assert.True(total >= 5, $"only {total} write steps?");
+            for (int failAt = 1; failAt <= total + 1; failAt++)
+            {
+                var (q, remote, _, _) = TestQmailQueueTests.Healthy();
+                using (q)
+                {
+                    var ids = new Dictionary<string, ulong>();
+                    var healthy = QmailView(q.Layout, ids);
+                    string key = ids.Single(kv => kv.Value == remote).Key;
+                    var expected = healthy.ToDictionary(kv => kv.Key == key ? BodyOf(key) + " <>" : kv.Key, kv => kv.Key == key ? new List<string> { AsRecovered(kv.Value[0], "", MessMtime(q.Layout, remote)) } : kv.Value);
+                    File.Delete(q.PathOf("info", remote));
+                    var faulty = new FaultyPosix(PosixApi.Current, failAt);
+                    bool crashed = Crashes(() => RunRepair(q, faulty));
+                    Assert.Equal(failAt <= total, crashed);
+                    var mid = QmailView(q.Layout);
+                    foreach (var kv in mid) Assert.True(kv.Value.Count == 1, $"killed at write {failAt} ({faulty.LastCall}): visible twice: {kv.Value[0]}");
+                    // either still invisible or whole: never a message with other recipients
+                    if (RecoveredAs(mid, key, "") is string m) Assert.Equal(expected[BodyOf(key) + " <>"][0], m);
+                    string did = RunRepair(q, PosixApi.Current);
+                    var left = Test(q.Root).Where(i => i.Severity != IssueSeverity.Transient).ToList();
+                    Assert.True(left.Count == 0, $"killed at write {failAt} ({faulty.LastCall}), rerun left: {string.Join(" | ", left)}; {did}");
+                    AssertSameView(expected, QmailView(q.Layout), $"rerun after a kill at write {failAt} ({faulty.LastCall}); {did}");
                 }
             }
         }
@@ -192,8 +465,8 @@ namespace QmailPS.Tests.Check
             var q = TempQueue.Create();
             var ids = new List<ulong>
             {
-                q.AddProcessed("bob@example.test", new[] { new RecipientSpec("a@example.test", RecipientChannel.Local), new RecipientSpec("b@remote.test", RecipientChannel.Remote, delivered: true), new RecipientSpec("c@remote.test", RecipientChannel.Remote) }),
-                q.AddProcessed("", "postmaster@remote.test"),
+                q.AddProcessed("bob@example.test", new[] { new RecipientSpec("a@example.test", RecipientChannel.Local), new RecipientSpec("b@remote.test", RecipientChannel.Remote, delivered: true), new RecipientSpec("c@remote.test", RecipientChannel.Remote) }, subject: "bob"),
+                q.AddProcessed("", new[] { new RecipientSpec("postmaster@remote.test", RecipientChannel.Remote) }, subject: "bounce"),
                 q.AddUnprocessed("carol@example.test", "d@remote.test", "e@example.test"),
             };
             q.Writer.AppendBounce(ids[0], "b@remote.test", "550 no");
@@ -271,23 +544,24 @@ namespace QmailPS.Tests.Check
             }
         }
 
-        private static bool Crashes(Action run)
+        internal static bool Crashes(Action run)
         {
             try { run(); return false; }
             catch (InjectedCrash) { return true; }
         }
 
-        private static string RunRepair(TempQueue q, IPosix posix, int? split = null)
+        /// <summary>A whole-queue repair through <paramref name="posix"/>; <paramref name="bigTodo"/> is -TodoLayout (BigTodo or Vanilla).</summary>
+        internal static string RunRepair(TempQueue q, IPosix posix, int? split = null, bool? bigTodo = null)
         {
-            var layout = split.HasValue ? new QueueLayout(q.Root, split.Value, false) : QueueLayout.Detect(q.Root);
+            var layout = split.HasValue ? new QueueLayout(q.Root, split.Value, bigTodo ?? false) : QueueLayout.Detect(q.Root, null, bigTodo);
             var issues = new QueueInspector(layout, SendLock.Probe(layout)).Inspect().ToList();
-            var repairer = new QueueRepairer(layout, posix, q.Home + "/quarantine");
+            var repairer = new QueueRepairer(layout, posix, q.Home + "/quarantine", convertTodoLayout: bigTodo.HasValue);
             var log = new List<string>();
             foreach (PlannedRepair p in repairer.Plan(issues)) { log.Add(p.Action); p.Run(); }
             return "issues: " + string.Join(" | ", issues.Select(i => i.Kind + " " + i.Path)) + " || actions: " + string.Join(" | ", log);
         }
 
-        private static void RootOnly()
+        internal static void RootOnly()
         {
             Assert.True(PosixApi.Current.EffectiveUserId == 0, "Repair tests give files qmail's owners; they run as root (CI runs as root).");
             Assert.True(PosixApi.Current.LookupUser(QmailUsers.Qmailq) != null, "The qmail users must exist (.ci/run creates them).");

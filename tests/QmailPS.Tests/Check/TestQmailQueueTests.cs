@@ -29,17 +29,18 @@ namespace QmailPS.Tests.Check
         internal static (TempQueue Q, ulong Remote, ulong Mixed, ulong Unprocessed) Healthy(bool bigTodo = false)
         {
             var q = TempQueue.Create(bigTodo: bigTodo);
-            ulong remote = q.AddProcessed("bob@example.test", "a@remote.test", "b@remote.test");
+            // Each body its own subject: a message recovered under another sender is still found by its body.
+            ulong remote = q.AddProcessed("bob@example.test", new[] { new RecipientSpec("a@remote.test", RecipientChannel.Remote), new RecipientSpec("b@remote.test", RecipientChannel.Remote) }, subject: "remote");
             ulong mixed = q.AddProcessed("carol@example.test", new[]
             {
                 new RecipientSpec("alice@example.test", RecipientChannel.Local, delivered: true),
                 new RecipientSpec("defer@example.test", RecipientChannel.Local),
                 new RecipientSpec("x@remote.test", RecipientChannel.Remote),
                 new RecipientSpec("gone@reject.test", RecipientChannel.Remote, delivered: true),
-            });
+            }, subject: "mixed");
             q.Writer.AppendBounce(mixed, "gone@reject.test", "550 no such user");
-            q.AddProcessed("", "postmaster@remote.test");
-            q.AddProcessed("#@[]", new[] { new RecipientSpec("postmaster@example.test", RecipientChannel.Local) });
+            q.AddProcessed("", new[] { new RecipientSpec("postmaster@remote.test", RecipientChannel.Remote) }, subject: "bounce");
+            q.AddProcessed("#@[]", new[] { new RecipientSpec("postmaster@example.test", RecipientChannel.Local) }, subject: "double bounce");
             ulong unprocessed = q.AddUnprocessed("dave@example.test", "alice@example.test", "e@remote.test");
             return (q, remote, mixed, unprocessed);
         }
