@@ -26,20 +26,21 @@ namespace QmailPS.Tests.Check
             _ps.Run($"Test-QmailQueue -QueuePath $q {args}", q.Root).AssertClean().Objects<QueueIssue>();
 
         /// <summary>A queue with a message in every healthy state the module writes.</summary>
-        internal static (TempQueue Q, ulong Remote, ulong Mixed, ulong Unprocessed) Healthy(bool bigTodo = false)
+        internal static (TempQueue Q, ulong Remote, ulong Mixed, ulong Unprocessed) Healthy(bool bigTodo = false, int split = 23)
         {
-            var q = TempQueue.Create(bigTodo: bigTodo);
-            ulong remote = q.AddProcessed("bob@example.test", "a@remote.test", "b@remote.test");
+            var q = TempQueue.Create(split, bigTodo);
+            // One subject each: tests tell messages apart by body and sender, and a damage may change the sender.
+            ulong remote = q.AddProcessed("bob@example.test", new[] { new RecipientSpec("a@remote.test", RecipientChannel.Remote), new RecipientSpec("b@remote.test", RecipientChannel.Remote) }, subject: "remote");
             ulong mixed = q.AddProcessed("carol@example.test", new[]
             {
                 new RecipientSpec("alice@example.test", RecipientChannel.Local, delivered: true),
                 new RecipientSpec("defer@example.test", RecipientChannel.Local),
                 new RecipientSpec("x@remote.test", RecipientChannel.Remote),
                 new RecipientSpec("gone@reject.test", RecipientChannel.Remote, delivered: true),
-            });
+            }, subject: "mixed");
             q.Writer.AppendBounce(mixed, "gone@reject.test", "550 no such user");
-            q.AddProcessed("", "postmaster@remote.test");
-            q.AddProcessed("#@[]", new[] { new RecipientSpec("postmaster@example.test", RecipientChannel.Local) });
+            q.AddProcessed("", new[] { new RecipientSpec("postmaster@remote.test", RecipientChannel.Remote) }, subject: "bounce");
+            q.AddProcessed("#@[]", new[] { new RecipientSpec("postmaster@example.test", RecipientChannel.Local) }, subject: "double bounce");
             ulong unprocessed = q.AddUnprocessed("dave@example.test", "alice@example.test", "e@remote.test");
             return (q, remote, mixed, unprocessed);
         }
@@ -150,7 +151,12 @@ namespace QmailPS.Tests.Check
             ulong Orphan() { ulong id = q.AddUnprocessed("o@example.test", "x@remote.test"); File.Delete(P("todo", id)); File.Delete(P("intd", id)); return id; }
             switch (damage)
             {
-                case "info split dir missing": Directory.Delete(L.SplitDir("info", 7), true); return L.SplitDir("info", 7);
+                case "info split dir missing":
+                {
+                    // An empty one: with a message's info in it, the damage would also depend on inode luck.
+                    string dir = Enumerable.Range(0, L.Split).Reverse().Select(n => L.SplitDir("info", n)).First(d => !Directory.EnumerateFileSystemEntries(d).Any());
+                    Directory.Delete(dir); return dir;
+                }
                 case "bounce dir wrong owner": p.Lchown(L.Dir("bounce"), 0, 0); return L.Dir("bounce");
                 case "extra split dir": Directory.CreateDirectory(L.SplitDir("mess", 23)); return L.SplitDir("mess", 23);
                 case "big-todo dir in vanilla todo": Directory.CreateDirectory(L.Dir("todo") + "/0"); return L.Dir("todo") + "/0";
