@@ -416,7 +416,12 @@ namespace QmailPS.Check
             {
                 string reason = i.Description + " Recipients: " + DescribeRecipients(id);
                 string? first = null;
-                foreach (string dir in MessageEditor.RemovalOrder)
+                // mess first (unlike a deletion's order): if the run is killed part way, what is left
+                // (info, todo, channels, intd or bounce without mess) is a finding the next run moves
+                // too, and qmail-send only defers it. Left last, a lone mess would be a young orphan,
+                // which the next run leaves alone and qmail-send deletes after 36 h: the body lost
+                // (found by RepairCrashTests, "info missing" killed at write 7, "todo empty" at 6).
+                foreach (string dir in MessageEditor.RemovalOrder.Where(d => d == "mess").Concat(MessageEditor.RemovalOrder.Where(d => d != "mess")))
                     foreach (string path in dir is "todo" or "intd" ? new[] { P(dir, id), _l.OtherLayoutPath(dir, id) } : new[] { P(dir, id) })
                     {
                         // A message's files are where either todo layout puts them; a directory is never one.

@@ -93,35 +93,50 @@ namespace QmailPS.Commands
                 ThrowTerminatingError(QmailErrors.QmailSendRunning(layout.Root, SendLock.Probe(layout), "Repair-QmailQueue"));
             if (hold != null) WriteVerbose("Holding lock/sendmutex while repairing, so qmail-send cannot start meanwhile.");
 
-            IEnumerable<QueueIssue> issues = only ?? new QueueInspector(layout, send).Inspect(CancelToken).ToList();
             string quarantine = QuarantinePath is null ? Quarantine.DefaultPath(layout.Root, DateTime.Now)
                 : SessionState.Path.GetUnresolvedProviderPathFromPSPath(QuarantinePath, out _, out _);
-            var repairer = new QueueRepairer(layout, PosixApi.Current, quarantine, RecoverySender, convertTodoLayout: TodoLayout.HasValue);
-            List<PlannedRepair> plan = repairer.Plan(issues);
-            foreach (string conflict in repairer.Conflicts)
-                WriteError(new ErrorRecord(new RepairConflictException($"Cannot convert {layout.Root} to the {(layout.BigTodo ? "big-todo" : "vanilla")} todo layout: {conflict}. Nothing of the conversion is done."),
-                    "QmailTodoLayoutConflict", ErrorCategory.ResourceExists, layout.Root));
-            foreach (var (issue, why) in repairer.NotRepaired)
-                WriteWarning($"Not repaired: {issue.Kind} at {issue.Path}: {why}.");
-            WriteVerbose($"{plan.Count} repair(s) planned for {layout.Root}; damaged data goes to {quarantine}.");
-
-            int n = 0;
-            foreach (PlannedRepair p in plan)
+            var warned = new HashSet<string>(StringComparer.Ordinal);
+            // A pass that moved names (renumbered, renamed into the right split or to the canonical
+            // name) may uncover findings the wrong name hid: a message whose info was misplaced is
+            // judged "recipients without info", so its duplicate recipients only show once info is
+            // back. Such a pass is followed by a fresh inspection and another pass (at most three), so
+            // one run leaves nothing a second run would repair. Found by RandomDamageTests ('remote
+            // duplicate' then 'info in wrong split' on one message). Piped findings get one pass.
+            for (int pass = 1; ; pass++)
             {
-                if (Stopping) return;
-                Progress($"Repairing qmail queue {layout.Root}", p.Action, plan.Count == 0 ? 100 : n++ * 100 / plan.Count);
-                if (!ShouldProcess(p.Path, p.Action)) continue;
-                try
+                IEnumerable<QueueIssue> issues = only ?? new QueueInspector(layout, send).Inspect(CancelToken).ToList();
+                var repairer = new QueueRepairer(layout, PosixApi.Current, quarantine, RecoverySender, convertTodoLayout: TodoLayout.HasValue);
+                List<PlannedRepair> plan = repairer.Plan(issues);
+                foreach (string conflict in repairer.Conflicts)
+                    if (warned.Add("conflict|" + conflict))
+                        WriteError(new ErrorRecord(new RepairConflictException($"Cannot convert {layout.Root} to the {(layout.BigTodo ? "big-todo" : "vanilla")} todo layout: {conflict}. Nothing of the conversion is done."),
+                            "QmailTodoLayoutConflict", ErrorCategory.ResourceExists, layout.Root));
+                foreach (var (issue, why) in repairer.NotRepaired)
+                    if (warned.Add(issue.Kind + "|" + issue.Path)) WriteWarning($"Not repaired: {issue.Kind} at {issue.Path}: {why}.");
+                WriteVerbose($"{plan.Count} repair(s) planned for {layout.Root}{(pass > 1 ? $" (pass {pass})" : "")}; damaged data goes to {quarantine}.");
+
+                int n = 0;
+                bool renamed = false, failed = false;
+                foreach (PlannedRepair p in plan)
                 {
-                    string? to = p.Run();
-                    WriteObject(new RepairAction(p.Kind, p.Id, p.Action, p.Path, to, layout.Root));
+                    if (Stopping) return;
+                    Progress($"Repairing qmail queue {layout.Root}", p.Action, plan.Count == 0 ? 100 : n++ * 100 / plan.Count);
+                    if (!ShouldProcess(p.Path, p.Action)) continue;
+                    try
+                    {
+                        string? to = p.Run();
+                        WriteObject(new RepairAction(p.Kind, p.Id, p.Action, p.Path, to, layout.Root));
+                        renamed |= p.Kind is QueueIssueKind.IdNotInode or QueueIssueKind.NonCanonicalName or QueueIssueKind.WrongSplitDirectory;
+                    }
+                    catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
+                    {
+                        failed = true;
+                        WriteError(new ErrorRecord(e, e is RepairConflictException ? "QmailRepairConflict" : "QmailRepairFailed",
+                            e is PosixIOException px ? QmailErrors.FromErrno(px.Errno) : ErrorCategory.WriteError, (object?)p.Id ?? p.Path)
+                        { ErrorDetails = new ErrorDetails($"{p.Action}: {e.Message}") });
+                    }
                 }
-                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
-                {
-                    WriteError(new ErrorRecord(e, e is RepairConflictException ? "QmailRepairConflict" : "QmailRepairFailed",
-                        e is PosixIOException px ? QmailErrors.FromErrno(px.Errno) : ErrorCategory.WriteError, (object?)p.Id ?? p.Path)
-                    { ErrorDetails = new ErrorDetails($"{p.Action}: {e.Message}") });
-                }
+                if (only != null || !renamed || failed || pass == 3) break;
             }
             CompleteProgress();
         }

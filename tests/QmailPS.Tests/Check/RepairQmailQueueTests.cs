@@ -29,9 +29,13 @@ namespace QmailPS.Tests.Check
         /// </summary>
         internal static Dictionary<string, List<string>> QmailView(QueueLayout layout) => QmailView(layout, null);
 
-        internal static Dictionary<string, List<string>> QmailView(QueueLayout layout, Dictionary<string, ulong>? ids)
+        internal static Dictionary<string, List<string>> QmailView(QueueLayout layout, Dictionary<string, ulong>? ids) =>
+            QmailMessages(layout, ids).ToDictionary(kv => kv.Key, kv => kv.Value.Select(Describe).ToList());
+
+        /// <summary>The messages behind QmailView, same keys: body hash and sender.</summary>
+        internal static Dictionary<string, List<QueueMessage>> QmailMessages(QueueLayout layout, Dictionary<string, ulong>? ids = null)
         {
-            var view = new Dictionary<string, List<string>>();
+            var view = new Dictionary<string, List<QueueMessage>>();
             foreach (ScanEvent e in new QueueScanner(layout).Scan())
             {
                 if (e.Message is not QueueMessage m) continue;
@@ -40,14 +44,18 @@ namespace QmailPS.Tests.Check
                 string path = layout.PathOf("mess", m.Id);
                 string body = File.Exists(path) ? Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(path))) : "mess-not-in-place:" + m.Id;
                 string key = body + " <" + m.Sender + ">"; // fixtures reuse bodies
-                string state = m.State == QueueMessageState.Unprocessed ? "todo" : "queued";
-                string what = $"{state} <{m.Sender}> {string.Join(",", m.Recipients.Select(r => $"{r.Channel}:{r.Address}:{(r.Delivered ? "D" : "T")}"))} born {(m.State == QueueMessageState.Unprocessed ? "-" : m.QueuedAt.ToString("o"))}" +
-                              $" bounce={m.HasBounce}";
-                if (!view.TryGetValue(key, out var list)) view[key] = list = new List<string>();
-                list.Add(what);
+                if (!view.TryGetValue(key, out var list)) view[key] = list = new List<QueueMessage>();
+                list.Add(m);
                 if (ids != null) ids[key] = m.Id;
             }
             return view;
+        }
+
+        internal static string Describe(QueueMessage m)
+        {
+            string state = m.State == QueueMessageState.Unprocessed ? "todo" : "queued";
+            return $"{state} <{m.Sender}> {string.Join(",", m.Recipients.Select(r => $"{r.Channel}:{r.Address}:{(r.Delivered ? "D" : "T")}"))} born {(m.State == QueueMessageState.Unprocessed ? "-" : m.QueuedAt.ToString("o"))}" +
+                   $" bounce={m.HasBounce}";
         }
 
         internal static void AssertSameView(Dictionary<string, List<string>> expected, Dictionary<string, List<string>> actual, string when)
@@ -423,7 +431,7 @@ namespace QmailPS.Tests.Check
         }
 
         /// <summary>Changes a repair makes on purpose (a recovered recipient, birth reset from the future).</summary>
-        private static bool IsExpectedChange(string damage, string before, string after) => damage switch
+        internal static bool IsExpectedChange(string damage, string before, string after) => damage switch
         {
             "info in future" => before.Split(" born ")[0] == after.Split(" born ")[0],
             "remote duplicate" or "remote unknown record" or "remote all done" or "remote truncated" or "remote empty" => true, // the damage changed the recipients themselves

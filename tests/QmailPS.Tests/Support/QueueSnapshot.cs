@@ -32,7 +32,7 @@ namespace QmailPS.Tests.Support
             return false;
         }
 
-        private static byte[] ReadNoLock(string path)
+        internal static byte[] ReadNoLock(string path)
         {
             using var dir = QmailPS.Posix.DirectoryHandle.Open(Path.GetDirectoryName(path)!);
             byte[] buffer = new byte[4096];

@@ -1,0 +1,132 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using QmailPS.Check;
+using QmailPS.Posix;
+using QmailPS.Queue;
+using QmailPS.Tests.Support;
+using Xunit;
+
+namespace QmailPS.Tests.Check
+{
+    /// <summary>
+    /// Issue 4's "killed at any point (kill -9) and run again, it converges, and no recipient is lost
+    /// or gets delivered twice", for every repairable damage of TestQmailQueueTests.Damages(): the
+    /// repair is cut short before its 1st, 2nd, 3rd … write (every mutating IPosix call, fsync of a
+    /// directory included, in the repairer and in the quarantine alike) until a run gets through.
+    /// Each crashed queue is checked as qmail would find it, then repaired again without faults.
+    /// </summary>
+    public sealed class RepairCrashTests
+    {
+        public static IEnumerable<object[]> Cases() => RepairQmailQueueTests.Repairable();
+
+        /// <summary>
+        /// Split 8, not 23: a third of the directories to make, inspect and remove, hundreds of times;
+        /// every repairable damage still applies (the highest split directory a damage names is 7).
+        /// </summary>
+        private const int Split = 8;
+
+        /// <summary>A Healthy() queue with one damage applied, and what qmail saw before and after the damage.</summary>
+        private sealed class DamagedQueue : IDisposable
+        {
+            private readonly string _trash;
+
+            public DamagedQueue(string damage, string trash)
+            {
+                Damage = damage;
+                _trash = trash;
+                var (q, remote, mixed, unprocessed) = TestQmailQueueTests.Healthy(split: Split);
+                Q = q;
+                Witness = new RepairWitness(q, () => TestQmailQueueTests.Apply(q, damage, remote, mixed, unprocessed));
+            }
+
+            public string Damage { get; }
+            public TempQueue Q { get; }
+            public RepairWitness Witness { get; }
+            /// <summary>A rename out of the way; the test removes the lot with one rm -rf (much faster than one recursive delete each).</summary>
+            public void Dispose() => Directory.Move(Q.Home, Path.Combine(_trash, Path.GetFileName(Q.Home)));
+        }
+
+        [Theory]
+        [MemberData(nameof(Cases))]
+        public void Repair_killed_at_each_write_then_rerun_converges_and_never_loses_or_duplicates_a_recipient(string damage, QueueIssueKind kind, IssueSeverity severity)
+        {
+            RootOnly();
+            _ = kind; _ = severity;
+            string trash = TempQueue.NewHome();
+            try { KillAtEachWrite(damage, trash); }
+            finally { GoldenQueue.Run("rm", "-rf", trash); }
+        }
+
+        private static void KillAtEachWrite(string damage, string trash)
+        {
+            // Crash before write 1, 2, 3 … until a run gets through: that one is the uninterrupted
+            // repair, whose result every killed-and-rerun repair must reach as well.
+            var reruns = new List<(string At, List<string> Result, string Did)>();
+            for (int k = 1; ; k++)
+            {
+                using var c = new DamagedQueue(damage, trash);
+                var before = k == 1 ? QueueSnapshot.Take(c.Q.Home) : null;
+                var faulty = new FaultyPosix(PosixApi.Current, k);
+                string did = "";
+                if (!RepairQmailQueueTests.Crashes(() => did = Repair(c.Q, faulty).Did))
+                {
+                    Assert.True(k > 1, $"{damage}: the repair wrote nothing: {did}");
+                    Assert.True(faulty.Calls == k - 1, $"{damage}: a run set to crash at write {k} made {faulty.Calls} writes and finished: {did}; earlier runs crashed at: {string.Join(" | ", reruns.Select(r => r.At))}");
+                    var reference = AssertRepaired(c, $"{damage}, uninterrupted ({k - 1} writes)", did);
+                    foreach (var (at, result, rerun) in reruns)
+                        Assert.True(reference.SequenceEqual(result),
+                            $"{at}, then rerun: the queue differs from an uninterrupted repair's: expected {string.Join(" | ", reference)}; actual {string.Join(" | ", result)}; rerun did: {rerun}");
+                    return;
+                }
+                string where = $"{damage}: killed before write {k} ({faulty.LastCall})";
+                // Killed before its first IPosix write, the repair has changed nothing at all: no write goes around IPosix.
+                if (before != null) QueueSnapshot.AssertSame(before, QueueSnapshot.Take(c.Q.Home));
+                c.Witness.AssertSafeMeanwhile(where);
+
+                string again = Repair(c.Q, PosixApi.Current).Did;
+                reruns.Add((where, AssertRepaired(c, where + ", then rerun", again), again));
+            }
+        }
+
+        /// <summary>One Repair-QmailQueue run as the cmdlet does it (inspect, plan, run each step), through POSIX.</summary>
+        private static (int Issues, string Did) Repair(TempQueue q, IPosix posix)
+        {
+            var layout = QueueLayout.Detect(q.Root);
+            var issues = new QueueInspector(layout, SendLock.Probe(layout)).Inspect().ToList();
+            var repairer = new QueueRepairer(layout, posix, q.Home + "/quarantine");
+            var log = new List<string>();
+            foreach (PlannedRepair p in repairer.Plan(issues)) { log.Add(p.Action); p.Run(); }
+            return (issues.Count, "issues: " + string.Join(" | ", issues.Select(i => $"{i.Kind}/{i.Severity} {i.Path}")) + " || actions: " + string.Join(" | ", log));
+        }
+
+        /// <summary>
+        /// A finished repair: the inspector finds nothing (not even transient debris), another run
+        /// writes nothing, the witness's checks hold, and every message qmail delivered before the
+        /// damage is delivered the same way, or it is in the quarantine.
+        /// </summary>
+        private static List<string> AssertRepaired(DamagedQueue c, string at, string did)
+        {
+            var counter = new FaultyPosix(PosixApi.Current, int.MaxValue);
+            var (issues, again) = Repair(c.Q, counter);
+            Assert.True(issues == 0 && counter.Calls == 0, $"{at}: one more run still found or wrote something: {again}; the repair did: {did}");
+
+            // Beyond the witness's checks: with a single damage, each message ends as the plain repair test expects.
+            var after = c.Witness.AssertDelivered(at);
+            foreach (var kv in c.Witness.Healthy)
+            {
+                if (!after.TryGetValue(kv.Key, out var now)) continue; // quarantined: checked by the witness
+                string was = RepairQmailQueueTests.Describe(kv.Value[0]), nowText = RepairQmailQueueTests.Describe(now[0]);
+                Assert.True(nowText == was || RepairQmailQueueTests.IsExpectedChange(c.Damage, was, nowText), $"{at}: message {c.Witness.HealthyIds[kv.Key]}: {was} became {nowText}");
+            }
+            return RepairWitness.Normalized(after);
+        }
+
+        private static void RootOnly()
+        {
+            Assert.True(PosixApi.Current.EffectiveUserId == 0, "Repair tests give files qmail's owners; they run as root (CI runs as root).");
+            Assert.True(PosixApi.Current.LookupUser(QmailUsers.Qmailq) != null, "The qmail users must exist (.ci/run creates them).");
+        }
+    }
+}
