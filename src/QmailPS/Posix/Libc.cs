@@ -100,12 +100,18 @@ namespace QmailPS.Posix
         /// <summary>NUL-terminated decimal name of a message id, written into a caller buffer.</summary>
         public static int FormatId(ulong id, byte[] buffer)
         {
+            fixed (byte* b = buffer) return FormatId(id, b);
+        }
+
+        /// <summary>The same into unmanaged memory (the names an io_uring batch points at); at least 21 bytes.</summary>
+        public static int FormatId(ulong id, byte* to)
+        {
             int len = 0;
             ulong v = id;
             do { len++; v /= 10; } while (v != 0);
-            buffer[len] = 0;
+            to[len] = 0;
             v = id;
-            for (int i = len - 1; i >= 0; i--) { buffer[i] = (byte)('0' + (int)(v % 10)); v /= 10; }
+            for (int i = len - 1; i >= 0; i--) { to[i] = (byte)('0' + (int)(v % 10)); v /= 10; }
             return len;
         }
     }

@@ -173,9 +173,9 @@ namespace QmailPS.Queue
                     }
                     todoSeen.Add(e.Id);
                     chunk.Add(e);
-                    if (chunk.Count == ChunkSize) { var c = chunk; string d = dir; yield return () => ReadOtherLayoutChunk(d, c, bouncing, cancel); chunk = new List<DirEntry>(ChunkSize); }
+                    if (chunk.Count == ChunkSize) { var c = chunk; string d = dir; yield return () => ReadTodoChunk(d, null, c, bouncing, cancel, otherLayout: true); chunk = new List<DirEntry>(ChunkSize); }
                 }
-                if (chunk.Count > 0) { var c = chunk; string d = dir; yield return () => ReadOtherLayoutChunk(d, c, bouncing, cancel); }
+                if (chunk.Count > 0) { var c = chunk; string d = dir; yield return () => ReadTodoChunk(d, null, c, bouncing, cancel, otherLayout: true); }
                 foreach (var n in FlushNotes(notes)) yield return n;
             }
 
@@ -277,7 +277,12 @@ namespace QmailPS.Queue
 
         private bool BounceExists(ulong id) => PosixApi.Current.TryLstat(_layout.PathOf("bounce", id), out _, out _);
 
-        private List<ScanEvent> ReadTodoChunk(string todoDirPath, int? expectedSplit, List<DirEntry> entries, IdSet bouncing, CancellationToken cancel)
+        /// <summary>
+        /// Reads todo files of one directory. <paramref name="otherLayout"/>: the place the other todo
+        /// layout uses (todo/N/ID in a vanilla queue, todo/ID in a big-todo one); qmail-send built for
+        /// this queue's layout never sees those, so each such message is listed, once, as damaged.
+        /// </summary>
+        private List<ScanEvent> ReadTodoChunk(string todoDirPath, int? expectedSplit, List<DirEntry> entries, IdSet bouncing, CancellationToken cancel, bool otherLayout = false)
         {
             var result = new List<ScanEvent>(entries.Count);
             using var reader = new ChunkReader(this, null);
@@ -290,6 +295,7 @@ namespace QmailPS.Queue
             foreach (DirEntry e in entries)
             {
                 if (cancel.IsCancellationRequested) break;
+                if (otherLayout) { result.Add(ReadOtherLayout(todoDir, e, reader, bouncing.Contains(e.Id))); continue; }
                 bool misplaced = expectedSplit.HasValue && _layout.SplitOf(e.Id) != expectedSplit.Value;
                 if (!e.IsCanonical || misplaced)
                 {
@@ -297,29 +303,6 @@ namespace QmailPS.Queue
                     continue;
                 }
                 result.Add(reader.ReadTodo(todoDir, e.Id, null, bouncing.Contains(e.Id)));
-            }
-            return result;
-        }
-
-        /// <summary>
-        /// todo files where the other layout keeps them: qmail-send built for this queue's layout never
-        /// sees them, so each message is listed, once, as damaged (a conversion under way, or binaries
-        /// of the other kind).
-        /// </summary>
-        private List<ScanEvent> ReadOtherLayoutChunk(string dirPath, List<DirEntry> entries, IdSet bouncing, CancellationToken cancel)
-        {
-            var result = new List<ScanEvent>(entries.Count);
-            using var reader = new ChunkReader(this, null);
-            using DirectoryHandle? dir = DirectoryHandle.TryOpen(dirPath, out int errno);
-            if (dir is null)
-            {
-                result.Add(new ScanEvent(ScanEventKind.DirectoryError, path: dirPath, errno: errno, text: $"unable to read {Rel(dirPath)}: {Errno.QmailText(errno)}"));
-                return result;
-            }
-            foreach (DirEntry e in entries)
-            {
-                if (cancel.IsCancellationRequested) break;
-                result.Add(ReadOtherLayout(dir, e, reader, bouncing.Contains(e.Id)));
             }
             return result;
         }

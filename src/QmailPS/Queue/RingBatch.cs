@@ -74,7 +74,7 @@ namespace QmailPS.Queue
                 {
                     RingRequest r = requests[k];
                     byte* name = _names + k * NameBytes;
-                    FormatId(r.Id, name);
+                    Libc.FormatId(r.Id, name);
                     if ((r.Open & (1 << Info)) != 0 && info != null) _ring.PrepOpenat(info.Fd, name, flags, OpenOp | (uint)(k * Slots + Info));
                     if ((r.Open & (1 << Local)) != 0 && local != null) _ring.PrepOpenat(local.Fd, name, flags, OpenOp | (uint)(k * Slots + Local));
                     if ((r.Open & (1 << Remote)) != 0 && remote != null) _ring.PrepOpenat(remote.Fd, name, flags, OpenOp | (uint)(k * Slots + Remote));
@@ -185,14 +185,6 @@ namespace QmailPS.Queue
             return true;
         }
 
-        private static void FormatId(ulong id, byte* to)
-        {
-            int len = 0;
-            ulong v = id;
-            do { len++; v /= 10; } while (v != 0);
-            to[len] = 0;
-            for (int i = len - 1; i >= 0; i--) { to[i] = (byte)('0' + (int)(id % 10)); id /= 10; }
-        }
 
         public void Dispose()
         {
