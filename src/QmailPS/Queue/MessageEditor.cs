@@ -26,9 +26,15 @@ namespace QmailPS.Queue
             var removed = new List<string>();
             foreach (string dir in RemovalOrder)
             {
-                string path = Layout.PathOf(dir, id);
-                try { _posix.Unlink(path); removed.Add(path); }
-                catch (FileNotFoundException) { }
+                // todo and intd also where the other todo layout keeps them (a queue between layouts
+                // lists such a message too); a directory there is big-todo's todo/N, never the message's.
+                string[] paths = dir is "todo" or "intd" ? new[] { Layout.PathOf(dir, id), Layout.OtherLayoutPath(dir, id) } : new[] { Layout.PathOf(dir, id) };
+                foreach (string path in paths)
+                {
+                    if (!_posix.TryLstat(path, out FileStatus st, out _) || st.Kind == FileKind.Directory) continue;
+                    try { _posix.Unlink(path); removed.Add(path); }
+                    catch (FileNotFoundException) { }
+                }
             }
             return removed;
         }

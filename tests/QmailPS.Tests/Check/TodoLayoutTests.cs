@@ -136,6 +136,33 @@ namespace QmailPS.Tests.Check
         }
 
         [Fact]
+        public void Remove_takes_todo_and_intd_from_the_other_layouts_place_too()
+        {
+            RepairQmailQueueTests.RootOnly();
+            var (q, unprocessed, _) = Queue(false);
+            using (q)
+            {
+                // a big-todo qmail-queue wrote one message (todo/N/ID, intd/N/ID) into this vanilla queue
+                var big = new QueueLayout(q.Root, 23, true);
+                ulong id = unprocessed[2];
+                foreach (string d in new[] { "todo", "intd" })
+                {
+                    Directory.CreateDirectory(big.SplitDir(d, big.SplitOf(id)));
+                    File.Move(q.PathOf(d, id), big.PathOf(d, id));
+                }
+                _ps.Run($"Remove-QmailQueueMessage -QueuePath $q -Id {id} -Confirm:$false", q.Root).AssertClean();
+                foreach (string d in new[] { "todo", "intd", "mess" })
+                {
+                    Assert.False(File.Exists(q.PathOf(d, id)), d);
+                    Assert.False(File.Exists(big.PathOf(d, id)), d + " (other layout's place)");
+                }
+                Assert.True(Directory.Exists(big.SplitDir("todo", big.SplitOf(id)))); // big-todo's directory itself stays
+                Assert.DoesNotContain(_ps.Run("Get-QmailQueueMessage -QueuePath $q", q.Root).AssertClean().Objects<QueueMessage>(), m => m.Id == id);
+                Assert.Equal(unprocessed.Length - 1, _ps.Run("Get-QmailQueueMessage -QueuePath $q -State Unprocessed", q.Root).AssertClean().Objects<QueueMessage>().Count);
+            }
+        }
+
+        [Fact]
         public void Without_TodoLayout_a_queue_that_looks_half_converted_gets_no_more_big_todo_directories()
         {
             RepairQmailQueueTests.RootOnly();
