@@ -710,7 +710,7 @@ namespace QmailPS.Check
                 {
                     Add(QueueIssueKind.ChannelEmpty, sev(IssueSeverity.Danger), id, rel,
                         $"{rel} is empty: qmail-send takes it as 'all done', removes it and finishes the message; its recipients are lost.",
-                        "Recover the recipients from todo, the bounce text or the message headers, or quarantine the message.");
+                        "Move the empty file to the quarantine (manifest line): its recipients are gone with its bytes, and nothing else in the queue names them (the headers are not the envelope). The message then finishes with its other recipients, as qmail would.");
                     return;
                 }
                 ParsedRecords recs = QueueRecords.Parse(_buffer, len, "TD");
