@@ -55,6 +55,14 @@ namespace QmailPS.Posix
         [DllImport(Lib, SetLastError = true)]
         public static extern int closedir(IntPtr dir);
 
+        public const int RLIMIT_NOFILE = 7; // x86_64 and arm64 (the generic numbering)
+
+        [StructLayout(LayoutKind.Sequential)]
+        public struct RLimit { public ulong Cur, Max; }
+
+        [DllImport(Lib, SetLastError = true)]
+        public static extern int getrlimit(int resource, out RLimit limit);
+
         /// <summary>For io_uring_setup/enter/register, which glibc does not wrap (same numbers on every Linux architecture).</summary>
         [DllImport(Lib, SetLastError = true)]
         public static extern long syscall(long number, long a1, long a2, long a3, long a4, long a5, long a6);

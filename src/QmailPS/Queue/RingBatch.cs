@@ -52,6 +52,27 @@ namespace QmailPS.Queue
             _onComplete = OnComplete;
         }
 
+        /// <summary>
+        /// Descriptors one batch may hold open at once: a quarter of what the soft RLIMIT_NOFILE still
+        /// leaves (less a reserve), so other batches, plain calls and the host keep theirs. A file
+        /// beyond it is read with a plain call: a low limit costs speed, never a message.
+        /// </summary>
+        private static int OpenBudget()
+        {
+            const int all = MaxMessages * 4;
+            ulong soft;
+            try
+            {
+                if (Libc.getrlimit(Libc.RLIMIT_NOFILE, out Libc.RLimit l) != 0) return 16;
+                soft = l.Cur;
+            }
+            catch (EntryPointNotFoundException) { return 16; }
+            if (soft >= 1UL << 20) return all; // the usual raised limit: no need to count
+            List<DirEntry>? open = DirectoryHandle.TryList("/proc/self/fd", out _);
+            long inUse = open?.Count ?? 256;
+            return (int)Math.Max(0, Math.Min(all, ((long)Math.Min(soft, int.MaxValue) - inUse - 64) / 4));
+        }
+
         /// <summary>A batch with its own ring, or null where io_uring is not usable.</summary>
         public static RingBatch? TryCreate()
         {
@@ -69,16 +90,23 @@ namespace QmailPS.Queue
             _valid = true;
             try
             {
-                // 1. open the files asked for; stat mess.
+                // 1. open the files asked for (within the descriptor budget); stat mess.
+                int budget = OpenBudget();
+                void Open(DirectoryHandle? dir, byte* name, int how, int j)
+                {
+                    if (dir is null || budget <= 0) return; // not done here: a plain call reads it
+                    budget--;
+                    _ring.PrepOpenat(dir.Fd, name, how, OpenOp | (uint)j);
+                }
                 for (int k = 0; k < count; k++)
                 {
                     RingRequest r = requests[k];
                     byte* name = _names + k * NameBytes;
                     Libc.FormatId(r.Id, name);
-                    if ((r.Open & (1 << Info)) != 0 && info != null) _ring.PrepOpenat(info.Fd, name, flags, OpenOp | (uint)(k * Slots + Info));
-                    if ((r.Open & (1 << Local)) != 0 && local != null) _ring.PrepOpenat(local.Fd, name, flags, OpenOp | (uint)(k * Slots + Local));
-                    if ((r.Open & (1 << Remote)) != 0 && remote != null) _ring.PrepOpenat(remote.Fd, name, flags, OpenOp | (uint)(k * Slots + Remote));
-                    if ((r.Open & (1 << MessHead)) != 0 && mess != null) _ring.PrepOpenat(mess.Fd, name, flags | Libc.O_NOATIME, OpenOp | (uint)(k * Slots + MessHead));
+                    if ((r.Open & (1 << Info)) != 0) Open(info, name, flags, k * Slots + Info);
+                    if ((r.Open & (1 << Local)) != 0) Open(local, name, flags, k * Slots + Local);
+                    if ((r.Open & (1 << Remote)) != 0) Open(remote, name, flags, k * Slots + Remote);
+                    if ((r.Open & (1 << MessHead)) != 0) Open(mess, name, flags | Libc.O_NOATIME, k * Slots + MessHead);
                     if (r.StatMess && mess != null) _ring.PrepStatx(mess.Fd, name, Libc.AT_SYMLINK_NOFOLLOW, Libc.STATX_BASIC_STATS, _stat + k * Slots + Mess, StatOp | (uint)(k * Slots + Mess));
                 }
                 _ring.SubmitAndWait(_onComplete);
@@ -112,6 +140,9 @@ namespace QmailPS.Queue
             }
         }
 
+        /// <summary>The batch ran out of descriptors (another thread's, or the host's): a plain call, made after the batch closed its own, will do.</summary>
+        private static bool OutOfDescriptors(int result) => result == -Errno.EMFILE || result == -Errno.ENFILE;
+
         private void CloseAll(int count)
         {
             for (int j = 0; j < count * Slots; j++) if (_open[j] >= 0) { Libc.close(_open[j]); _open[j] = NotDone; }
@@ -133,7 +164,7 @@ namespace QmailPS.Queue
         {
             int j = k * Slots + kind;
             int o = k < _count ? _open[j] : NotDone;
-            if (!_valid || o == NotDone || (o >= 0 && (_statRes[j] == NotDone || _readRes[j] == NotDone)))
+            if (!_valid || o == NotDone || OutOfDescriptors(o) || (o >= 0 && (_statRes[j] == NotDone || _readRes[j] == NotDone)))
                 return dir.TryReadFile(nameZ, ref buffer, out st, out errno);
             st = default;
             if (o < 0) { errno = -o; return -1; }
@@ -157,7 +188,7 @@ namespace QmailPS.Queue
         {
             int j = k * Slots + MessHead;
             int o = k < _count ? _open[j] : NotDone;
-            if (!_valid || maxBytes > HeadBytes || o == NotDone || o == -Errno.EPERM || (o >= 0 && _readRes[j] == NotDone))
+            if (!_valid || maxBytes > HeadBytes || o == NotDone || o == -Errno.EPERM || OutOfDescriptors(o) || (o >= 0 && _readRes[j] == NotDone))
                 return dir.TryReadFile(nameZ, ref buffer, out _, out errno, maxBytes, noAtime: true);
             if (o < 0) { errno = -o; return -1; }
             int n = _readRes[j];

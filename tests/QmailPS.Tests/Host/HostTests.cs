@@ -142,6 +142,23 @@ namespace QmailPS.Tests.Host
             Assert.Equal("", r.Stderr.Trim());
         }
 
+        /// <summary>
+        /// A low descriptor limit (a container, a service with LimitNOFILE) slows the batched reads
+        /// down to plain calls; it never costs a message or marks one damaged. 2,000 messages: more
+        /// files than the limit, so the batches must ration their descriptors.
+        /// </summary>
+        [Fact]
+        public void Under_a_low_descriptor_limit_every_message_is_still_listed_and_judged()
+        {
+            using TempQueue q = TempQueue.Create();
+            for (int i = 0; i < 2000; i++)
+                q.AddProcessed($"s{i}@example.test", new[] { new RecipientSpec($"l{i}@example.test", RecipientChannel.Local), new RecipientSpec($"r{i}@remote.test", RecipientChannel.Remote) });
+            string cmd = "$m = @(Get-QmailQueueMessage); \"listed=$($m.Count) damaged=$(@($m | Where-Object State -eq Damaged).Count) findings=$(@(Test-QmailQueue).Count)\"";
+            HostRun r = Run("/bin/bash", new[] { "-c", "ulimit -n 300 && exec \"$0\" \"$@\"", Dotnet, HostDll, "-QueuePath", q.Root, "-Command", cmd });
+            Assert.True(r.ExitCode == 0, r.ToString());
+            Assert.Contains("listed=2000 damaged=0 findings=0", r.Stdout);
+        }
+
         [Fact]
         public void A_non_terminating_error_exits_1_and_WhatIf_text_reaches_stdout()
         {
