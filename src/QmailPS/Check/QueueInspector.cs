@@ -414,7 +414,7 @@ namespace QmailPS.Check
                     {
                         requests.Clear();
                         foreach (var kv in chunk) requests.Add(new RingRequest(kv.Key, kv.Value.Regular, kv.Value.Mess));
-                        batch.Run(requests, handles["info"], handles["mess"], handles["local"], handles["remote"]);
+                        batch.Run(requests, handles["info"], handles["mess"], handles["local"], handles["remote"], rings!.OpenBudget);
                     }
                     for (int k = 0; k < chunk.Count; k++)
                     {

@@ -457,7 +457,7 @@ namespace QmailPS.Queue
                     if (remote.Contains(e.Id)) open |= 1 << RingBatch.Remote;
                     ids.Add(new RingRequest(e.Id, open, statMess: true));
                 }
-                _batch.Run(ids, _info, _mess, _local, _remote);
+                _batch.Run(ids, _info, _mess, _local, _remote, _rings.OpenBudget);
                 return index;
             }
 

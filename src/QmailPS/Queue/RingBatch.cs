@@ -57,7 +57,7 @@ namespace QmailPS.Queue
         /// leaves (less a reserve), so other batches, plain calls and the host keep theirs. A file
         /// beyond it is read with a plain call: a low limit costs speed, never a message.
         /// </summary>
-        private static int OpenBudget()
+        internal static int OpenBudget()
         {
             const int all = MaxMessages * 4;
             ulong soft;
@@ -81,7 +81,7 @@ namespace QmailPS.Queue
         }
 
         /// <summary>Makes the calls for <paramref name="requests"/> (at most <see cref="MaxMessages"/>) in the directories of one split.</summary>
-        public void Run(List<RingRequest> requests, DirectoryHandle? info, DirectoryHandle? mess, DirectoryHandle? local, DirectoryHandle? remote)
+        public void Run(List<RingRequest> requests, DirectoryHandle? info, DirectoryHandle? mess, DirectoryHandle? local, DirectoryHandle? remote, int openBudget = MaxMessages * 4)
         {
             int count = Math.Min(requests.Count, MaxMessages);
             int flags = Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NOFOLLOW | Libc.O_NONBLOCK;
@@ -91,7 +91,7 @@ namespace QmailPS.Queue
             try
             {
                 // 1. open the files asked for (within the descriptor budget); stat mess.
-                int budget = OpenBudget();
+                int budget = openBudget;
                 void Open(DirectoryHandle? dir, byte* name, int how, int j)
                 {
                     if (dir is null || budget <= 0) return; // not done here: a plain call reads it
@@ -236,7 +236,10 @@ namespace QmailPS.Queue
         private int _created;
         private bool _closed;
 
-        public RingPool(int max = 2) { _max = max; }
+        public RingPool(int max = 2) { _max = max; OpenBudget = RingBatch.OpenBudget(); }
+
+        /// <summary>Descriptors each batch of this scan may hold open (counted once, when the scan starts).</summary>
+        public int OpenBudget { get; }
 
         public RingBatch? Rent()
         {
