@@ -570,8 +570,7 @@ namespace QmailPS.Check
                 if (h is null) return false;
                 var name = new byte[24];
                 Libc.FormatId(id, name);
-                if (_k >= 0 && dir == "mess") return _batch!.Stat(_k, h, name, out st, out _);
-                return h.TryStat(name, out st, out _);
+                return dir == "mess" ? RingBatch.Stat(_batch, _k, h, name, out st, out _) : h.TryStat(name, out st, out _);
             }
 
             private void CheckMess(ulong id, string rel, FileStatus mess)
@@ -603,8 +602,7 @@ namespace QmailPS.Check
                 {
                     var name = new byte[24];
                     Libc.FormatId(id, name);
-                    int n = _k >= 0 ? _batch!.ReadHead(_k, h, name, ref _buffer, 17, out _)
-                          : h.TryReadFile(name, ref _buffer, out _, out _, 17, noAtime: true);
+                    int n = RingBatch.ReadHead(_batch, _k, h, name, ref _buffer, 17, out _);
                     if (n >= 0 && (n < 17 || Encoding.ASCII.GetString(_buffer, 0, 17) != "Received: (qmail "))
                         Add(QueueIssueKind.MessNoReceivedLine, IssueSeverity.Cosmetic, id, rel,
                             $"{rel} does not start with qmail-queue's 'Received: (qmail ' line: it was not queued by qmail-queue.", "Nothing, if another queueing program is in use.");
@@ -658,10 +656,7 @@ namespace QmailPS.Check
                 if (h is null) return;
                 var name = new byte[24];
                 Libc.FormatId(id, name);
-                FileStatus st;
-                int errno;
-                int len = _k >= 0 ? _batch!.Read(_k, RingBatch.Info, h, name, ref _buffer, out st, out errno)
-                        : h.TryReadFile(name, ref _buffer, out st, out errno);
+                int len = RingBatch.Read(_batch, _k, RingBatch.Info, h, name, ref _buffer, out FileStatus st, out int errno);
                 if (len < 0)
                 {
                     if (errno == Errno.ENOENT) return;
@@ -693,10 +688,7 @@ namespace QmailPS.Check
                 if (h is null) return;
                 var name = new byte[24];
                 Libc.FormatId(id, name);
-                FileStatus st;
-                int errno;
-                int len = _k >= 0 ? _batch!.Read(_k, dir == "local" ? RingBatch.Local : RingBatch.Remote, h, name, ref _buffer, out st, out errno)
-                        : h.TryReadFile(name, ref _buffer, out st, out errno);
+                int len = RingBatch.Read(_batch, _k, dir == "local" ? RingBatch.Local : RingBatch.Remote, h, name, ref _buffer, out FileStatus st, out int errno);
                 if (len < 0)
                 {
                     if (errno == Errno.ENOENT) return; // finished while we looked

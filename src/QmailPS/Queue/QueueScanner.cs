@@ -481,8 +481,7 @@ namespace QmailPS.Queue
                 // info/N/ID: sender and birth.
                 FileStatus ist = default;
                 int errno = Errno.ENOENT;
-                int len = _k >= 0 ? _batch!.Read(_k, RingBatch.Info, infoDir!, nameZ, ref _buffer, out ist, out errno)
-                        : infoDir is null ? -1 : infoDir.TryReadFile(nameZ, ref _buffer, out ist, out errno);
+                int len = infoDir is null ? -1 : RingBatch.Read(_batch, _k, RingBatch.Info, infoDir, nameZ, ref _buffer, out ist, out errno);
                 if (len < 0)
                 {
                     if (errno == Errno.ENOENT) return new ScanEvent(ScanEventKind.Vanished, id: id, text: $"message {id} finished while it was being read");
@@ -589,8 +588,7 @@ namespace QmailPS.Queue
                 Libc.FormatId(id, _name);
                 FileStatus mst = default;
                 int errno = Errno.ENOENT;
-                bool ok = _k >= 0 ? _batch!.Stat(_k, _mess, _name, out mst, out errno)
-                        : _mess != null && _mess.TryStat(_name, out mst, out errno);
+                bool ok = RingBatch.Stat(_batch, _k, _mess, _name, out mst, out errno);
                 if (!ok)
                 {
                     if (errno == Errno.ENOENT && !(envelopeDir != null && envelopeDir.TryStat(envelopeName, out _, out _))) { vanished = true; return; }
@@ -644,10 +642,7 @@ namespace QmailPS.Queue
                 string rel() => P(channel == RecipientChannel.Local ? "local" : "remote", id);
                 if (dir is null) return;
                 Libc.FormatId(id, _name);
-                FileStatus st;
-                int errno;
-                int len = _k >= 0 ? _batch!.Read(_k, channel == RecipientChannel.Local ? RingBatch.Local : RingBatch.Remote, dir, _name, ref _buffer, out st, out errno)
-                        : dir.TryReadFile(_name, ref _buffer, out st, out errno);
+                int len = RingBatch.Read(_batch, _k, channel == RecipientChannel.Local ? RingBatch.Local : RingBatch.Remote, dir, _name, ref _buffer, out FileStatus st, out int errno);
                 if (len < 0)
                 {
                     if (errno == Errno.ENOENT) return; // finished while we looked

@@ -159,6 +159,22 @@ namespace QmailPS.Queue
             }
         }
 
+        // The choice every reader makes: message k of a batch, or a plain call when there is no
+        // batch (no io_uring) or the message is not in it (k = -1).
+
+        public static int Read(RingBatch? batch, int k, int kind, DirectoryHandle dir, byte[] nameZ, ref byte[] buffer, out FileStatus st, out int errno) =>
+            batch != null && k >= 0 ? batch.Read(k, kind, dir, nameZ, ref buffer, out st, out errno) : dir.TryReadFile(nameZ, ref buffer, out st, out errno);
+
+        public static int ReadHead(RingBatch? batch, int k, DirectoryHandle dir, byte[] nameZ, ref byte[] buffer, int maxBytes, out int errno) =>
+            batch != null && k >= 0 ? batch.ReadHead(k, dir, nameZ, ref buffer, maxBytes, out errno) : dir.TryReadFile(nameZ, ref buffer, out _, out errno, maxBytes, noAtime: true);
+
+        public static bool Stat(RingBatch? batch, int k, DirectoryHandle? dir, byte[] nameZ, out FileStatus st, out int errno)
+        {
+            if (batch != null && k >= 0) return batch.Stat(k, dir, nameZ, out st, out errno);
+            if (dir != null) return dir.TryStat(nameZ, out st, out errno);
+            st = default; errno = Errno.ENOENT; return false;
+        }
+
         /// <summary>What DirectoryHandle.TryReadFile would have returned for file <paramref name="kind"/> of message <paramref name="k"/>.</summary>
         public int Read(int k, int kind, DirectoryHandle dir, byte[] nameZ, ref byte[] buffer, out FileStatus st, out int errno)
         {
