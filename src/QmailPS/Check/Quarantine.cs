@@ -37,14 +37,46 @@ namespace QmailPS.Check
             // which the next run moves again; the other order could lose track of a moved file.
             Record(id, path, target, reason);
             try { _posix.Rename(path, target); }
-            catch (PosixIOException e) when (e.Errno == Errno.EXDEV)
-            {
-                // Another file system: copy (regular files only), fsync, then unlink the original.
-                _posix.WriteNewFile(target, File.ReadAllBytes(path), Mode.Rw_______);
-                _posix.Unlink(path);
-            }
+            catch (PosixIOException e) when (e.Errno == Errno.EXDEV) { MoveAcross(path, target); }
             _posix.FsyncDirectory(Path.GetDirectoryName(path)!);
             return target;
+        }
+
+        /// <summary>
+        /// The quarantine is on another file system (say the queue is its own partition): rename(2)
+        /// cannot move there, so the entry is made again there (same kind, bytes, owner, mode and
+        /// mtime; a symlink as a symlink, never its target; a directory entry by entry), made durable,
+        /// and only then removed from the queue. Killed in between, it is in both places; the next
+        /// run moves the queue's copy again, under a ".1" name. Sockets and device nodes cannot be
+        /// copied faithfully: they stay where they are, with an error.
+        /// </summary>
+        private void MoveAcross(string from, string to)
+        {
+            if (!_posix.TryLstat(from, out FileStatus st, out int errno)) throw Errno.ToException(errno, "lstat", from);
+            switch (st.Kind)
+            {
+                case FileKind.Regular:
+                    _posix.WriteNewFile(to, DirectoryHandle.ReadFile(from), st.Permissions);
+                    break;
+                case FileKind.Symlink:
+                    _posix.Symlink(_posix.ReadLink(from), to);
+                    break;
+                case FileKind.Fifo:
+                    _posix.Mkfifo(to, st.Permissions);
+                    break;
+                case FileKind.Directory:
+                    _posix.Mkdir(to, st.Permissions);
+                    foreach (DirEntry e in DirectoryHandle.List(from))
+                        MoveAcross(from + "/" + e.Name, to + "/" + e.Name);
+                    break;
+                default:
+                    throw new IOException($"{from} is a {st.Kind}; it cannot be copied to the quarantine {Root} on another file system, so it stays in the queue. Give -QuarantinePath a folder on the queue's file system.");
+            }
+            _posix.Lchown(to, st.Uid, st.Gid);
+            _posix.SetTimes(to, st.ATimeSeconds, st.MTimeSeconds);
+            _posix.FsyncDirectory(Path.GetDirectoryName(to)!);
+            if (st.Kind == FileKind.Directory) _posix.Rmdir(from);
+            else _posix.Unlink(from);
         }
 
         /// <summary>Saves a copy of bytes about to be replaced in the queue (the file itself stays).</summary>
@@ -81,7 +113,7 @@ namespace QmailPS.Check
         private void Record(ulong? id, string from, string to, string reason)
         {
             string line = string.Join("\t", DateTime.UtcNow.ToString("o", CultureInfo.InvariantCulture),
-                id?.ToString(CultureInfo.InvariantCulture) ?? "-", from, to, reason.Replace('\t', ' ').Replace('\n', ' ')) + "\n";
+                id?.ToString(CultureInfo.InvariantCulture) ?? "-", PathName.Printable(from), PathName.Printable(to), PathName.Printable(reason)) + "\n";
             _posix.Append(Path.Combine(Root, "manifest.tsv"), Encoding.UTF8.GetBytes(line));
         }
     }

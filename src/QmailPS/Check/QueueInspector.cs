@@ -486,30 +486,34 @@ namespace QmailPS.Check
                 // --- which files exist together
                 if (!hasMess)
                 {
-                    if (todo != null)
+                    // A directory, FIFO, socket or link under a message's name is reported by its kind
+                    // and quarantined as it is: a whole-message move takes files, never a directory.
+                    bool todoFile = todo != null && !NotAFile(id, todo.Rel, messRel);
+                    bool infoFile = hasInfo && !NotAFile(id, infoRel, messRel);
+                    if (todoFile)
                         Add(QueueIssueKind.TodoWithoutMess, IssueSeverity.Stuck, id, todo.Rel,
                             $"{todo.Rel} has no {messRel}: qmail-send warns 'unable to stat {messRel}' at every todo scan and never cleans it.",
                             "Quarantine the envelope (there is no message to deliver).");
-                    else if (hasInfo)
+                    else if (infoFile)
                         Add(QueueIssueKind.InfoWithoutMess, IssueSeverity.Stuck, id, infoRel,
                             $"message {sid} has {infoRel} but no {messRel}: every delivery is deferred ('qmail-spawn unable to open message'), and after queuelifetime the bounce can never be made.",
                             "Quarantine the envelope with a manifest of its recipients.");
                     else
                     {
-                        if (intd != null)
+                        if (intd != null && !NotAFile(id, intd.Rel, messRel))
                             Add(QueueIssueKind.IntdWithoutMess, IssueSeverity.Garbage, id, intd.Rel,
                                 $"{intd.Rel} has no message: qmail never looks at it.", "Remove it (to the quarantine).");
                         foreach (string d in new[] { "local", "remote" })
-                            if (d == "local" ? set.Local : set.Remote)
+                            if ((d == "local" ? set.Local : set.Remote) && !NotAFile(id, $"{d}/{L.SplitOf(id)}/{sid}", messRel))
                                 Add(QueueIssueKind.StrayFile, IssueSeverity.Garbage, id, $"{d}/{L.SplitOf(id)}/{sid}",
                                     $"{d}/{L.SplitOf(id)}/{sid} belongs to no message (no info, no mess): qmail ignores it, but a future message {sid} would inherit it.",
                                     "Move it to the quarantine.");
-                        if (bounce != null)
+                        if (bounce != null && !NotAFile(id, bounce.Rel, messRel))
                             Add(QueueIssueKind.StrayFile, IssueSeverity.Garbage, id, bounce.Rel,
                                 $"{bounce.Rel} belongs to no message: a future message {sid} would get this old bounce text attached.",
                                 "Move it to the quarantine.");
                     }
-                    if (todo != null) CheckTodo(id, todo, preprocessing);
+                    if (todoFile) CheckTodo(id, todo!, preprocessing);
                     return;
                 }
 
@@ -755,6 +759,14 @@ namespace QmailPS.Check
                 return true;
             }
 
+            private bool NotAFile(ulong id, string rel, string messRel)
+            {
+                if (!PosixApi.Current.TryLstat(L.Root + "/" + rel, out FileStatus st, out _) || st.Kind == FileKind.Regular) return false;
+                Add(st.Kind == FileKind.Symlink ? QueueIssueKind.Symlink : QueueIssueKind.ForeignFileType, IssueSeverity.Stuck, id, rel,
+                    $"{rel} is a {Describe(st.Kind)} where qmail expects a file, and there is no {messRel}.", "Move it to the quarantine.");
+                return true;
+            }
+
             private void CheckOwned(ulong id, string rel, uint? owner, uint mode, bool needWrite, string? effect, IssueSeverity severity)
             {
                 if (!PosixApi.Current.TryLstat(L.Root + "/" + rel, out FileStatus st, out _)) return;
@@ -813,6 +825,7 @@ namespace QmailPS.Check
                     "Move it to the quarantine."));
                 return;
             }
+            if (NotAFile(rel, e, "not its canonical name", found)) return;
             string top = rel.Split('/')[0];
             string canonical = _l.PathOf(top, e.Id);
             bool twin = PosixApi.Current.TryLstat(canonical, out _, out _);
@@ -822,8 +835,25 @@ namespace QmailPS.Check
                 twin ? "Compare the two and quarantine the alias." : "Rename it to its canonical name."));
         }
 
+        /// <summary>
+        /// A symlink, FIFO, directory… under a name qmail does not read is reported by its kind and
+        /// goes to the quarantine: renaming it to where qmail reads it would hand qmail-send a file
+        /// it cannot use (and a link it would follow). Never a whole-message finding: its message, if
+        /// any, is at the canonical name.
+        /// </summary>
+        private bool NotAFile(string rel, DirEntry e, string why, List<QueueIssue> found)
+        {
+            FileKind kind = KindOf(_l.Root + "/" + rel, e);
+            if (kind == FileKind.Regular || kind == FileKind.Unknown) return false;
+            string path = rel + "/" + e.Name;
+            found.Add(Issue(kind == FileKind.Symlink ? QueueIssueKind.Symlink : QueueIssueKind.ForeignFileType, IssueSeverity.Garbage, e.Id, path,
+                $"{path} is a {Describe(kind)} under a name qmail does not read ({why}): qmail ignores it.", "Move it to the quarantine."));
+            return true;
+        }
+
         private void Misplaced(string rel, DirEntry e, string top, List<QueueIssue> found)
         {
+            if (NotAFile(rel, e, "the wrong split directory", found)) return;
             string path = rel + "/" + e.Name;
             string canonical = _l.PathOf(top, e.Id).Substring(_l.Root.Length + 1);
             bool twin = PosixApi.Current.TryLstat(_l.PathOf(top, e.Id), out _, out _);

@@ -20,8 +20,11 @@ namespace QmailPS.Check
         public ulong? Id { get; }
         public string Path { get; }
         public string Action { get; }
-        /// <summary>Does it; returns where data was quarantined, if anywhere.</summary>
+        /// <summary>Does it; returns where data was quarantined, if anywhere, or <see cref="NothingLeft"/>.</summary>
         public Func<string?> Run { get; }
+
+        /// <summary>What Run returns when the file was gone by then: no change was made, so none is reported.</summary>
+        public static readonly string NothingLeft = new string('-', 1);
     }
 
     /// <summary>A repair that cannot go ahead as planned (a target occupied by another message).</summary>
@@ -293,7 +296,7 @@ namespace QmailPS.Check
             {
                 PlannedRepair p = plan[k];
                 if (p.Action.StartsWith("Move every file of message", StringComparison.Ordinal)) continue;
-                plan[k] = new PlannedRepair(p.Kind, p.Id, p.Path, p.Action, () => Exists(p.Path) ? p.Run() : null);
+                plan[k] = new PlannedRepair(p.Kind, p.Id, p.Path, p.Action, () => Exists(p.Path) ? p.Run() : PlannedRepair.NothingLeft);
             }
         }
 
@@ -313,7 +316,7 @@ namespace QmailPS.Check
                 case QueueIssueKind.ChannelEmpty:
                 case QueueIssueKind.Symlink:
                 case QueueIssueKind.ForeignFileType:
-                    if (i.Kind == QueueIssueKind.Symlink && top == "mess") { PlanWholeMessage(i, plan, done); break; }
+                    if (i.Kind == QueueIssueKind.Symlink && top == "mess" && i.Id.HasValue && i.Path == P("mess", id)) { PlanWholeMessage(i, plan, done); break; }
                     plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Move {rel} to the quarantine", () => _q.Move(i.Path, i.Description, i.Id)));
                     break;
                 case QueueIssueKind.OrphanMess when i.Severity == IssueSeverity.Garbage:
@@ -493,7 +496,7 @@ namespace QmailPS.Check
                 string path = P(k, id);
                 if (!Exists(path, out FileStatus st) || st.Kind != FileKind.Regular) continue;
                 byte[] data;
-                try { data = ReadNoFollow(path); } catch (IOException) { continue; }
+                try { data = DirectoryHandle.ReadFile(path); } catch (IOException) { continue; }
                 ParsedRecords recs = QueueRecords.Parse(data, data.Length, "TD");
                 foreach (QueueRecord r in recs.Records) if (r.Type == 'T') n++;
                 if (recs.Truncated is { Length: > 0 } t && t[0] == 'T') n++;
@@ -752,7 +755,7 @@ namespace QmailPS.Check
 
         private string? CompleteLastRecord(string path, ulong id)
         {
-            byte[] data = ReadNoFollow(path);
+            byte[] data = DirectoryHandle.ReadFile(path);
             if (data.Length == 0 || data[data.Length - 1] == 0) return null; // already complete
             _q.SaveCopy(path, data, "last record cut off; completed with its NUL", id);
             _p.Append(path, new byte[] { 0 });
@@ -761,7 +764,7 @@ namespace QmailPS.Check
 
         private void MarkDuplicatesDone(string path)
         {
-            byte[] data = ReadNoFollow(path);
+            byte[] data = DirectoryHandle.ReadFile(path);
             var seen = new HashSet<string>(StringComparer.Ordinal);
             foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, "TD").Records)
                 if (r.Type == 'T' && !seen.Add(Convert.ToBase64String(r.Value)))
@@ -776,7 +779,7 @@ namespace QmailPS.Check
         private string? Rewrite(string path, ulong id, string types, bool firstOnly, string reason)
         {
             if (!Exists(path, out FileStatus st) || st.Kind != FileKind.Regular) return null;
-            byte[] data = ReadNoFollow(path);
+            byte[] data = DirectoryHandle.ReadFile(path);
             var kept = new List<byte>(data.Length);
             foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, types).Records)
             {
@@ -795,17 +798,6 @@ namespace QmailPS.Check
             return saved;
         }
 
-        private byte[] ReadNoFollow(string path)
-        {
-            using DirectoryHandle dir = DirectoryHandle.Open(Path.GetDirectoryName(path)!);
-            byte[] buffer = new byte[4096];
-            int n = dir.TryReadFile(Libc.PathBytes(Path.GetFileName(path)), ref buffer, out _, out int errno);
-            if (n < 0) throw Errno.ToException(errno == DirectoryHandle.NotRegular ? Errno.EINVAL : errno, "read", path);
-            var result = new byte[n];
-            Buffer.BlockCopy(buffer, 0, result, 0, n);
-            return result;
-        }
-
         private string DescribeRecipients(ulong id)
         {
             var list = new List<string>();
@@ -815,7 +807,7 @@ namespace QmailPS.Check
                 if (k == "todo" && !Exists(path)) path = _l.OtherLayoutPath(k, id);
                 if (!Exists(path, out FileStatus st) || st.Kind != FileKind.Regular) continue;
                 byte[] data;
-                try { data = ReadNoFollow(path); } catch (IOException) { continue; }
+                try { data = DirectoryHandle.ReadFile(path); } catch (IOException) { continue; }
                 foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, "TDupF").Records)
                     if (r.Type == 'T' || r.Type == 'D') list.Add((r.Type == 'D' ? "done:" : "") + k + ":" + Encoding.UTF8.GetString(r.Value));
             }

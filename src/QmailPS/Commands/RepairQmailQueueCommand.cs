@@ -125,6 +125,11 @@ namespace QmailPS.Commands
                     try
                     {
                         string? to = p.Run();
+                        if (ReferenceEquals(to, PlannedRepair.NothingLeft))
+                        {
+                            WriteVerbose($"Nothing done for {p.Path}: it was gone when its repair came (qmail-send finished it, or an earlier repair moved it).");
+                            continue;
+                        }
                         WriteObject(new RepairAction(p.Kind, p.Id, p.Action, p.Path, to, layout.Root));
                         renamed |= p.Kind is QueueIssueKind.IdNotInode or QueueIssueKind.NonCanonicalName or QueueIssueKind.WrongSplitDirectory;
                     }

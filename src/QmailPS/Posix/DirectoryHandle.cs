@@ -24,7 +24,7 @@ namespace QmailPS.Posix
         /// <summary>The name's bytes without NUL; null for canonical numeric names.</summary>
         public byte[]? RawName { get; }
 
-        public string Name => RawName is null ? Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : Encoding.UTF8.GetString(RawName);
+        public string Name => RawName is null ? Id.ToString(System.Globalization.CultureInfo.InvariantCulture) : PathName.FromBytes(RawName, RawName.Length);
 
         /// <summary>NUL-terminated bytes to pass to openat/statx.</summary>
         public byte[] NameZ()
@@ -118,14 +118,8 @@ namespace QmailPS.Posix
                 }
             }
             // Only on the fallback path: the full name is built when it is needed, not on every read.
-            string full = selfPath ?? System.IO.Path.Combine(Path, DecodeZ(nameZ!));
+            string full = selfPath ?? System.IO.Path.Combine(Path, PathName.FromBytesZ(nameZ!));
             return PosixApi.Current.TryLstat(full, out st, out errno);
-        }
-
-        private static string DecodeZ(byte[] z)
-        {
-            int n = Array.IndexOf(z, (byte)0);
-            return Encoding.UTF8.GetString(z, 0, n < 0 ? z.Length : n);
         }
 
         /// <summary>
@@ -178,6 +172,18 @@ namespace QmailPS.Posix
                 return total;
             }
             finally { Libc.close(fd); }
+        }
+
+        /// <summary>A whole regular file, never through a symlink and never blocking on a FIFO (EINVAL for anything but a regular file).</summary>
+        public static byte[] ReadFile(string path)
+        {
+            using DirectoryHandle dir = Open(System.IO.Path.GetDirectoryName(path)!);
+            byte[] buffer = new byte[4096];
+            int n = dir.TryReadFile(Libc.PathBytes(System.IO.Path.GetFileName(path)), ref buffer, out _, out int errno);
+            if (n < 0) throw Errno.ToException(errno == NotRegular ? Errno.EINVAL : errno, "read", path);
+            var result = new byte[n];
+            Buffer.BlockCopy(buffer, 0, result, 0, n);
+            return result;
         }
 
         /// <summary>Lists the directory (raw readdir order, '.' and '..' skipped).</summary>

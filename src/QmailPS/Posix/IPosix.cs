@@ -23,6 +23,9 @@ namespace QmailPS.Posix
         void Unlink(string path);
         void Rename(string from, string to);
         void Mkfifo(string path, uint mode);
+        /// <summary>The target a symbolic link names (the link is read, never followed).</summary>
+        string ReadLink(string path);
+        void Symlink(string target, string path);
         void Mkdir(string path, uint mode);
         /// <summary>Removes an empty directory (fails with ENOTEMPTY otherwise: nothing is ever deleted by it).</summary>
         void Rmdir(string path);

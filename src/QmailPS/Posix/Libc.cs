@@ -97,13 +97,7 @@ namespace QmailPS.Posix
         public static int LastErrno => Marshal.GetLastWin32Error();
 
         /// <summary>NUL-terminated UTF-8 bytes of a path, for the byte* parameters.</summary>
-        public static byte[] PathBytes(string path)
-        {
-            int n = Encoding.UTF8.GetByteCount(path);
-            var b = new byte[n + 1];
-            Encoding.UTF8.GetBytes(path, 0, path.Length, b, 0);
-            return b;
-        }
+        public static byte[] PathBytes(string path) => PathName.ToBytesZ(path);
 
         /// <summary>NUL-terminated decimal name of a message id, written into a caller buffer.</summary>
         public static int FormatId(ulong id, byte[] buffer)

@@ -74,6 +74,17 @@ namespace QmailPS.Posix
             ChmodNoFollow(path, mode); // mkfifo is subject to the umask
         }
 
+        public string ReadLink(string path)
+        {
+            // Mono's string overload decodes the target with its escape for non-UTF-8 bytes, which
+            // symlink() encodes back: the copy names exactly what the original named.
+            var sb = new System.Text.StringBuilder(4096);
+            Check(Syscall.readlink(path, sb), "readlink", path);
+            return sb.ToString();
+        }
+
+        public void Symlink(string target, string path) => Check(Syscall.symlink(target, path), "symlink", path);
+
         public void Mkdir(string path, uint mode)
         {
             Check(Syscall.mkdir(path, (FilePermissions)mode), "mkdir", path);

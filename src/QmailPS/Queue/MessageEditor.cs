@@ -54,7 +54,7 @@ namespace QmailPS.Queue
                 byte[] data;
                 if (!_posix.TryLstat(path, out FileStatus st, out _)) continue;
                 if (st.Kind != FileKind.Regular) throw new IOException($"{path} is not a regular file; not touching it.");
-                data = File.ReadAllBytes(path);
+                data = DirectoryHandle.ReadFile(path);
                 foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, "TD").Records)
                 {
                     if (r.Type != 'T') continue;

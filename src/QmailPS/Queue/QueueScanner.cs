@@ -476,7 +476,7 @@ namespace QmailPS.Queue
                 byte[] nameZ = rawName ?? _name;
                 var m = new QueueMessage(id, L.Root) { HasBounce = bouncing };
                 DirectoryHandle? infoDir = infoDirOverride ?? _info;
-                string InfoRel() => infoDirOverride != null ? $"{RelOf(infoDirOverride.Path)}/{Decode(nameZ)}" : P("info", id);
+                string InfoRel() => infoDirOverride != null ? $"{RelOf(infoDirOverride.Path)}/{PathName.FromBytesZ(nameZ)}" : P("info", id);
 
                 // info/N/ID: sender and birth.
                 FileStatus ist = default;
@@ -522,7 +522,7 @@ namespace QmailPS.Queue
             {
                 Libc.FormatId(id, _name);
                 byte[] nameZ = rawName ?? (byte[])_name.Clone();
-                string todoRel = $"{RelOf(todoDir.Path)}/{Decode(nameZ)}";
+                string todoRel = $"{RelOf(todoDir.Path)}/{PathName.FromBytesZ(nameZ)}";
                 int len = todoDir.TryReadFile(nameZ, ref _buffer, out FileStatus tst, out int errno);
                 if (len < 0 && errno == Errno.ENOENT)
                 {
@@ -689,12 +689,6 @@ namespace QmailPS.Queue
             }
 
             private string RelOf(string path) => _s.Rel(path);
-        }
-
-        private static string Decode(byte[] nameZ)
-        {
-            int n = Array.IndexOf(nameZ, (byte)0);
-            return Encoding.UTF8.GetString(nameZ, 0, n < 0 ? nameZ.Length : n);
         }
 
         private static string FileError(int errno) => errno switch

@@ -205,7 +205,7 @@ namespace QmailPS.Queue
         /// </summary>
         public void Preprocess(ulong id, ControlFiles control, DateTime? birth = null)
         {
-            byte[] todo = System.IO.File.ReadAllBytes(Layout.PathOf("todo", id));
+            byte[] todo = DirectoryHandle.ReadFile(Layout.PathOf("todo", id));
             ParsedRecords recs = QueueRecords.Parse(todo, todo.Length, "upFT");
             byte[]? sender = null;
             var recipients = new List<RecipientSpec>();

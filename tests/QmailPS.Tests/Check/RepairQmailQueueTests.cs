@@ -611,6 +611,8 @@ namespace QmailPS.Tests.Check
         public void Rename(string from, string to) { Write($"rename {from} {to}"); _inner.Rename(from, to); }
         public void Mkfifo(string path, uint mode) { Write("mkfifo " + path); _inner.Mkfifo(path, mode); }
         public void Mkdir(string path, uint mode) { Write("mkdir " + path); _inner.Mkdir(path, mode); }
+        public string ReadLink(string path) => _inner.ReadLink(path);
+        public void Symlink(string target, string path) { Write("symlink " + path); _inner.Symlink(target, path); }
         public void Rmdir(string path) { Write("rmdir " + path); _inner.Rmdir(path); }
         public void SetTimes(string path, long atimeSeconds, long mtimeSeconds) { Write("utimes " + path); _inner.SetTimes(path, atimeSeconds, mtimeSeconds); }
         public void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true) { Write("create " + path); _inner.WriteNewFile(path, content, mode, fsync); }

@@ -74,9 +74,18 @@ namespace QmailPS.Tests.Support
 
         public string PathOf(string dir, ulong id) => Layout.PathOf(dir, id);
 
+        /// <summary>rm -rf, for trees .NET cannot delete (names that are not UTF-8).</summary>
+        public static void RemoveTree(string path)
+        {
+            using var rm = Process.Start(new ProcessStartInfo("rm", new[] { "-rf", "--", path }) { UseShellExecute = false })!;
+            rm.WaitForExit();
+        }
+
         public void Dispose()
         {
-            try { Directory.Delete(Home, true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+            try { Directory.Delete(Home, true); }
+            catch (IOException) { RemoveTree(Home); } // .NET cannot name a file whose name is not UTF-8
+            catch (UnauthorizedAccessException) { }
         }
     }
 
