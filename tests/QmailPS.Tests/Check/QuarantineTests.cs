@@ -217,37 +217,15 @@ namespace QmailPS.Tests.Check
         }
 
         /// <summary>rename(2) to the quarantine fails with EXDEV, as it does across file systems.</summary>
-        private sealed class CrossDevice : IPosix
+        private sealed class CrossDevice : PassThroughPosix
         {
-            private readonly IPosix _inner;
             private readonly string _quarantine;
-            public CrossDevice(IPosix inner, string quarantine) { _inner = inner; _quarantine = quarantine; }
-            public void Rename(string from, string to)
+            public CrossDevice(IPosix inner, string quarantine) : base(inner) { _quarantine = quarantine; }
+            public override void Rename(string from, string to)
             {
                 if (to.StartsWith(_quarantine + "/", StringComparison.Ordinal)) throw Errno.ToException(Errno.EXDEV, "rename", from);
-                _inner.Rename(from, to);
+                base.Rename(from, to);
             }
-            public bool TryLstat(string path, out FileStatus status, out int errno) => _inner.TryLstat(path, out status, out errno);
-            public uint EffectiveUserId => _inner.EffectiveUserId;
-            public (uint Uid, uint Gid)? LookupUser(string name) => _inner.LookupUser(name);
-            public uint? LookupGroup(string name) => _inner.LookupGroup(name);
-            public string? UserName(uint uid) => _inner.UserName(uid);
-            public string? GroupName(uint gid) => _inner.GroupName(gid);
-            public void Lchown(string path, uint uid, uint gid) => _inner.Lchown(path, uid, gid);
-            public void ChmodNoFollow(string path, uint mode) => _inner.ChmodNoFollow(path, mode);
-            public void Link(string existing, string newPath) => _inner.Link(existing, newPath);
-            public void Unlink(string path) => _inner.Unlink(path);
-            public void Mkfifo(string path, uint mode) => _inner.Mkfifo(path, mode);
-            public string ReadLink(string path) => _inner.ReadLink(path);
-            public void Symlink(string target, string path) => _inner.Symlink(target, path);
-            public void Mkdir(string path, uint mode) => _inner.Mkdir(path, mode);
-            public void Rmdir(string path) => _inner.Rmdir(path);
-            public void SetTimes(string path, long atimeSeconds, long mtimeSeconds) => _inner.SetTimes(path, atimeSeconds, mtimeSeconds);
-            public void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true) => _inner.WriteNewFile(path, content, mode, fsync);
-            public void FsyncDirectory(string path) => _inner.FsyncDirectory(path);
-            public void Append(string path, byte[] bytes) => _inner.Append(path, bytes);
-            public void WriteByteAt(string path, long offset, byte value) => _inner.WriteByteAt(path, offset, value);
-            public int Kill(int pid, int signal) => _inner.Kill(pid, signal);
         }
 
         /// <summary>

@@ -582,12 +582,41 @@ namespace QmailPS.Tests.Check
         public InjectedCrash(string call) : base("injected crash at " + call) { }
     }
 
-    /// <summary>IPosix that counts writes and "crashes" at the Nth one; reads pass through.</summary>
-    internal sealed class FaultyPosix : IPosix
+    /// <summary>IPosix that hands every call to another: the base of the test doubles that change one call.</summary>
+    internal class PassThroughPosix : IPosix
     {
-        private readonly IPosix _inner;
+        protected readonly IPosix Inner;
+        public PassThroughPosix(IPosix inner) { Inner = inner; }
+
+        public virtual bool TryLstat(string path, out FileStatus status, out int errno) => Inner.TryLstat(path, out status, out errno);
+        public uint EffectiveUserId => Inner.EffectiveUserId;
+        public (uint Uid, uint Gid)? LookupUser(string name) => Inner.LookupUser(name);
+        public uint? LookupGroup(string name) => Inner.LookupGroup(name);
+        public string? UserName(uint uid) => Inner.UserName(uid);
+        public string? GroupName(uint gid) => Inner.GroupName(gid);
+        public virtual void Lchown(string path, uint uid, uint gid) => Inner.Lchown(path, uid, gid);
+        public virtual void ChmodNoFollow(string path, uint mode) => Inner.ChmodNoFollow(path, mode);
+        public virtual void Link(string existing, string newPath) => Inner.Link(existing, newPath);
+        public virtual void Unlink(string path) => Inner.Unlink(path);
+        public virtual void Rename(string from, string to) => Inner.Rename(from, to);
+        public virtual void Mkfifo(string path, uint mode) => Inner.Mkfifo(path, mode);
+        public string ReadLink(string path) => Inner.ReadLink(path);
+        public virtual void Symlink(string target, string path) => Inner.Symlink(target, path);
+        public virtual void Mkdir(string path, uint mode) => Inner.Mkdir(path, mode);
+        public virtual void Rmdir(string path) => Inner.Rmdir(path);
+        public virtual void SetTimes(string path, long atimeSeconds, long mtimeSeconds) => Inner.SetTimes(path, atimeSeconds, mtimeSeconds);
+        public virtual void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true) => Inner.WriteNewFile(path, content, mode, fsync);
+        public virtual void FsyncDirectory(string path) => Inner.FsyncDirectory(path);
+        public virtual void Append(string path, byte[] bytes) => Inner.Append(path, bytes);
+        public virtual void WriteByteAt(string path, long offset, byte value) => Inner.WriteByteAt(path, offset, value);
+        public int Kill(int pid, int signal) => Inner.Kill(pid, signal);
+    }
+
+    /// <summary>IPosix that counts writes and "crashes" at the Nth one; reads pass through.</summary>
+    internal sealed class FaultyPosix : PassThroughPosix
+    {
         private readonly int _failAt;
-        public FaultyPosix(IPosix inner, int failAt) { _inner = inner; _failAt = failAt; }
+        public FaultyPosix(IPosix inner, int failAt) : base(inner) { _failAt = failAt; }
         public int Calls { get; private set; }
         public string LastCall { get; private set; } = "";
 
@@ -598,28 +627,20 @@ namespace QmailPS.Tests.Check
             if (Calls == _failAt) throw new InjectedCrash(what);
         }
 
-        public bool TryLstat(string path, out FileStatus status, out int errno) => _inner.TryLstat(path, out status, out errno);
-        public uint EffectiveUserId => _inner.EffectiveUserId;
-        public (uint Uid, uint Gid)? LookupUser(string name) => _inner.LookupUser(name);
-        public uint? LookupGroup(string name) => _inner.LookupGroup(name);
-        public string? UserName(uint uid) => _inner.UserName(uid);
-        public string? GroupName(uint gid) => _inner.GroupName(gid);
-        public void Lchown(string path, uint uid, uint gid) { Write("lchown " + path); _inner.Lchown(path, uid, gid); }
-        public void ChmodNoFollow(string path, uint mode) { Write("chmod " + path); _inner.ChmodNoFollow(path, mode); }
-        public void Link(string existing, string newPath) { Write($"link {existing} {newPath}"); _inner.Link(existing, newPath); }
-        public void Unlink(string path) { Write("unlink " + path); _inner.Unlink(path); }
-        public void Rename(string from, string to) { Write($"rename {from} {to}"); _inner.Rename(from, to); }
-        public void Mkfifo(string path, uint mode) { Write("mkfifo " + path); _inner.Mkfifo(path, mode); }
-        public void Mkdir(string path, uint mode) { Write("mkdir " + path); _inner.Mkdir(path, mode); }
-        public string ReadLink(string path) => _inner.ReadLink(path);
-        public void Symlink(string target, string path) { Write("symlink " + path); _inner.Symlink(target, path); }
-        public void Rmdir(string path) { Write("rmdir " + path); _inner.Rmdir(path); }
-        public void SetTimes(string path, long atimeSeconds, long mtimeSeconds) { Write("utimes " + path); _inner.SetTimes(path, atimeSeconds, mtimeSeconds); }
-        public void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true) { Write("create " + path); _inner.WriteNewFile(path, content, mode, fsync); }
-        public void FsyncDirectory(string path) { Write("fsync " + path); _inner.FsyncDirectory(path); }
-        public void Append(string path, byte[] bytes) { Write("append " + path); _inner.Append(path, bytes); }
-        public void WriteByteAt(string path, long offset, byte value) { Write("pwrite " + path); _inner.WriteByteAt(path, offset, value); }
-        public int Kill(int pid, int signal) => _inner.Kill(pid, signal);
+        public override void Lchown(string path, uint uid, uint gid) { Write("lchown " + path); base.Lchown(path, uid, gid); }
+        public override void ChmodNoFollow(string path, uint mode) { Write("chmod " + path); base.ChmodNoFollow(path, mode); }
+        public override void Link(string existing, string newPath) { Write($"link {existing} {newPath}"); base.Link(existing, newPath); }
+        public override void Unlink(string path) { Write("unlink " + path); base.Unlink(path); }
+        public override void Rename(string from, string to) { Write($"rename {from} {to}"); base.Rename(from, to); }
+        public override void Mkfifo(string path, uint mode) { Write("mkfifo " + path); base.Mkfifo(path, mode); }
+        public override void Symlink(string target, string path) { Write("symlink " + path); base.Symlink(target, path); }
+        public override void Mkdir(string path, uint mode) { Write("mkdir " + path); base.Mkdir(path, mode); }
+        public override void Rmdir(string path) { Write("rmdir " + path); base.Rmdir(path); }
+        public override void SetTimes(string path, long atimeSeconds, long mtimeSeconds) { Write("utimes " + path); base.SetTimes(path, atimeSeconds, mtimeSeconds); }
+        public override void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true) { Write("create " + path); base.WriteNewFile(path, content, mode, fsync); }
+        public override void FsyncDirectory(string path) { Write("fsync " + path); base.FsyncDirectory(path); }
+        public override void Append(string path, byte[] bytes) { Write("append " + path); base.Append(path, bytes); }
+        public override void WriteByteAt(string path, long offset, byte value) { Write("pwrite " + path); base.WriteByteAt(path, offset, value); }
     }
 }
 
