@@ -56,7 +56,7 @@ namespace QmailPS.Check
             switch (st.Kind)
             {
                 case FileKind.Regular:
-                    _posix.WriteNewFile(to, DirectoryHandle.ReadFile(from), st.Permissions);
+                    _posix.CopyNewFile(from, to, st.Permissions);
                     break;
                 case FileKind.Symlink:
                     _posix.Symlink(_posix.ReadLink(from), to);

@@ -19,6 +19,8 @@ namespace QmailPS.Commands
     {
         private const string LinesSet = "Lines", RawSet = "Raw", HeaderSet = "HeaderOnly";
         private const int HeaderLimit = 1024 * 1024;
+        // The longest .NET string (0x3FFFFFDF chars); UTF-8 never decodes to more chars than bytes.
+        private const long LargestRaw = 0x3FFFFFDF;
 
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("MessageId")]
@@ -49,7 +51,16 @@ namespace QmailPS.Commands
                         "QmailMessageUnreadable", QmailErrors.FromErrno(errno), id));
                     continue;
                 }
-                using (stream) Emit(stream);
+                using (stream)
+                {
+                    if (Raw && stream.Length > LargestRaw)
+                    {
+                        WriteError(new ErrorRecord(new IOException($"Message {id} is {stream.Length} bytes: more than one .NET string can hold, so -Raw cannot return it. Read it line by line (without -Raw), or copy {path}."),
+                            "QmailMessageTooLarge", ErrorCategory.LimitsExceeded, id));
+                        continue;
+                    }
+                    Emit(stream);
+                }
             }
         }
 

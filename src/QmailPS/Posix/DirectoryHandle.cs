@@ -126,7 +126,8 @@ namespace QmailPS.Posix
         /// Reads a whole regular file of this directory into <paramref name="buffer"/> (grown as
         /// needed). Returns the length, or -1 with errno set (ENOENT, EACCES, ELOOP for a symlink,
         /// <see cref="NotRegular"/> for a FIFO, directory or device). <paramref name="maxBytes"/>
-        /// caps the read for files such as mess where only the start is wanted.
+        /// caps the read for files such as mess where only the start is wanted. A whole file larger
+        /// than <see cref="LargestEnvelope"/> is not read: EFBIG.
         /// </summary>
         public int TryReadFile(byte[] nameZ, ref byte[] buffer, out FileStatus st, out int errno, int maxBytes = int.MaxValue, bool noAtime = false)
         {
@@ -143,17 +144,20 @@ namespace QmailPS.Posix
                 if (!TryStatCore(fd, empty, Libc.AT_EMPTY_PATH, null, out st, out errno, nameZ))
                     return -1;
                 if (st.Kind != FileKind.Regular) { errno = NotRegular; return -1; }
-                long want = Math.Min(st.Size, maxBytes);
-                if (buffer.Length < want + 1) buffer = new byte[Math.Max(want + 1, buffer.Length * 2)];
+                bool whole = maxBytes == int.MaxValue;
+                if (whole && st.Size > LargestEnvelope) { errno = Errno.EFBIG; return -1; }
+                int cap = whole ? LargestEnvelope + 1 : maxBytes; // one byte more: a file growing past the limit is seen
+                long want = Math.Min(st.Size, cap);
+                if (buffer.Length < want + 1) buffer = new byte[Math.Max(want + 1, Math.Min(buffer.Length * 2L, cap))];
                 int total = 0;
-                while (total < maxBytes)
+                while (total < cap)
                 {
                     if (total == buffer.Length)
                     {
                         // The file grew while we read it (a live qmail-send appending to bounce/).
-                        Array.Resize(ref buffer, buffer.Length * 2);
+                        Array.Resize(ref buffer, (int)Math.Min(buffer.Length * 2L, cap));
                     }
-                    int ask = Math.Min(buffer.Length - total, maxBytes - total);
+                    int ask = Math.Min(buffer.Length - total, cap - total);
                     long got;
                     fixed (byte* b = &buffer[total]) got = (long)Libc.read(fd, b, (UIntPtr)ask);
                     if (got < 0)
@@ -166,13 +170,21 @@ namespace QmailPS.Posix
                     total += (int)got;
                     // Stop at the size fstat gave: saves the read() that would return 0 on every file.
                     // A file that grew meanwhile (bounce/ being appended) is read on up to the cap.
-                    if (total == st.Size && total < maxBytes) break;
+                    if (total == st.Size && total < cap) break;
                 }
+                if (whole && total > LargestEnvelope) { errno = Errno.EFBIG; return -1; }
                 errno = 0;
                 return total;
             }
             finally { Libc.close(fd); }
         }
+
+        /// <summary>
+        /// The most a whole-file read takes in (info, local, remote, todo, intd, bounce): 256 MiB is
+        /// millions of recipients. Anything bigger is damage (a runaway append, a file that is not an
+        /// envelope), and reading it would cost gigabytes of memory; it is reported, not read.
+        /// </summary>
+        public const int LargestEnvelope = 256 << 20;
 
         /// <summary>A whole regular file, never through a symlink and never blocking on a FIFO (EINVAL for anything but a regular file).</summary>
         public static byte[] ReadFile(string path)

@@ -8,7 +8,7 @@ namespace QmailPS.Posix
     {
         public const int EPERM = 1, ENOENT = 2, EINTR = 4, EIO = 5, EBADF = 9, EAGAIN = 11, ENOMEM = 12, EACCES = 13,
             EEXIST = 17, EXDEV = 18, ENOTDIR = 20, EISDIR = 21, EINVAL = 22, ENFILE = 23, EMFILE = 24,
-            ENOSPC = 28, EROFS = 30, EMLINK = 31, ENAMETOOLONG = 36, ELOOP = 40, ENXIO = 6, ESRCH = 3, EWOULDBLOCK = 11, EBUSY = 16;
+            EFBIG = 27, ENOSPC = 28, EROFS = 30, EMLINK = 31, ENAMETOOLONG = 36, ELOOP = 40, ENXIO = 6, ESRCH = 3, EWOULDBLOCK = 11, EBUSY = 16;
 
         /// <summary>qmail's own wording (error_str.c) for the common cases, so messages match qmail-qread's.</summary>
         public static string QmailText(int errno) => errno switch
@@ -28,6 +28,7 @@ namespace QmailPS.Posix
             EROFS => "read-only file system",
             EEXIST => "file already exists",
             EXDEV => "cross-device link",
+            EFBIG => $"over {DirectoryHandle.LargestEnvelope >> 20} MiB, more than any envelope holds: not read",
             _ => "error " + errno,
         };
 

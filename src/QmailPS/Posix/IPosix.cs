@@ -32,6 +32,8 @@ namespace QmailPS.Posix
         void SetTimes(string path, long atimeSeconds, long mtimeSeconds);
         /// <summary>Creates a new file (O_EXCL, never through a symlink), writes it and (unless told not to) fsyncs it.</summary>
         void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true);
+        /// <summary>Creates a new file like WriteNewFile with the bytes of a regular file (opened O_NOFOLLOW), streamed, and fsyncs it.</summary>
+        void CopyNewFile(string source, string path, uint mode);
         /// <summary>fsync a directory, so links, renames and unlinks in it survive a power cut.</summary>
         void FsyncDirectory(string path);
         /// <summary>Appends bytes to an existing regular file (never through a symlink) and fsyncs it.</summary>

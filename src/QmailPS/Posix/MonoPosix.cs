@@ -113,13 +113,50 @@ namespace QmailPS.Posix
             finally { Syscall.close(fd); }
         }
 
-        private static unsafe void WriteAll(int fd, byte[] content, string path)
+        public unsafe void CopyNewFile(string source, string path, uint mode)
+        {
+            int from = Syscall.open(source, OpenFlags.O_RDONLY | OpenFlags.O_NOFOLLOW | OpenFlags.O_NONBLOCK | OpenFlags.O_CLOEXEC);
+            Check(from, "open", source);
+            try
+            {
+                Check(Syscall.fstat(from, out Stat st), "fstat", source);
+                if ((st.st_mode & FilePermissions.S_IFMT) != FilePermissions.S_IFREG) throw Errno.ToException(Errno.EINVAL, "copy (not a regular file)", source);
+                int fd = Syscall.open(path, OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC,
+                    (FilePermissions)mode);
+                Check(fd, "create", path);
+                try
+                {
+                    var buffer = new byte[1 << 20]; // a message of any size, in bounded memory
+                    while (true)
+                    {
+                        long n;
+                        fixed (byte* b = buffer) n = Syscall.read(from, b, (ulong)buffer.Length);
+                        if (n < 0)
+                        {
+                            int e = LastErrno();
+                            if (e == Errno.EINTR) continue;
+                            throw Errno.ToException(e, "read", source);
+                        }
+                        if (n == 0) break;
+                        WriteAll(fd, buffer, (int)n, path);
+                    }
+                    Check(Syscall.fchmod(fd, (FilePermissions)mode), "fchmod", path);
+                    Check(Syscall.fsync(fd), "fsync", path);
+                }
+                finally { Syscall.close(fd); }
+            }
+            finally { Syscall.close(from); }
+        }
+
+        private static void WriteAll(int fd, byte[] content, string path) => WriteAll(fd, content, content.Length, path);
+
+        private static unsafe void WriteAll(int fd, byte[] content, int length, string path)
         {
             int done = 0;
-            while (done < content.Length)
+            while (done < length)
             {
                 long n;
-                fixed (byte* p = &content[done]) n = Syscall.write(fd, p, (ulong)(content.Length - done));
+                fixed (byte* p = &content[done]) n = Syscall.write(fd, p, (ulong)(length - done));
                 if (n < 0)
                 {
                     int e = LastErrno();

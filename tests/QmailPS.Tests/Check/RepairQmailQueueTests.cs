@@ -606,6 +606,7 @@ namespace QmailPS.Tests.Check
         public virtual void Rmdir(string path) => Inner.Rmdir(path);
         public virtual void SetTimes(string path, long atimeSeconds, long mtimeSeconds) => Inner.SetTimes(path, atimeSeconds, mtimeSeconds);
         public virtual void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true) => Inner.WriteNewFile(path, content, mode, fsync);
+        public virtual void CopyNewFile(string source, string path, uint mode) => Inner.CopyNewFile(source, path, mode);
         public virtual void FsyncDirectory(string path) => Inner.FsyncDirectory(path);
         public virtual void Append(string path, byte[] bytes) => Inner.Append(path, bytes);
         public virtual void WriteByteAt(string path, long offset, byte value) => Inner.WriteByteAt(path, offset, value);
@@ -638,6 +639,7 @@ namespace QmailPS.Tests.Check
         public override void Rmdir(string path) { Write("rmdir " + path); base.Rmdir(path); }
         public override void SetTimes(string path, long atimeSeconds, long mtimeSeconds) { Write("utimes " + path); base.SetTimes(path, atimeSeconds, mtimeSeconds); }
         public override void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true) { Write("create " + path); base.WriteNewFile(path, content, mode, fsync); }
+        public override void CopyNewFile(string source, string path, uint mode) { Write("copy " + path); base.CopyNewFile(source, path, mode); }
         public override void FsyncDirectory(string path) { Write("fsync " + path); base.FsyncDirectory(path); }
         public override void Append(string path, byte[] bytes) { Write("append " + path); base.Append(path, bytes); }
         public override void WriteByteAt(string path, long offset, byte value) { Write("pwrite " + path); base.WriteByteAt(path, offset, value); }

@@ -183,6 +183,24 @@ namespace QmailPS.Tests.Cmdlets
             AssertDamaged(m, r, "not a regular file");
         }
 
+        /// <summary>A channel file of over 2 GiB (a runaway write; here sparse) stopped the whole listing
+        /// with an arithmetic overflow. Past 256 MiB a file is no envelope: reported, never read.</summary>
+        [Fact]
+        public void A_channel_file_of_gigabytes_is_damaged_and_not_read()
+        {
+            static void Huge(TempQueue q, ulong id) { using var f = new FileStream(q.PathOf("remote", id), FileMode.Open); f.SetLength((1L << 31) + 1); }
+            var (m, r, _) = Read(Huge);
+            AssertDamaged(m, r, "remote/");
+            AssertDamaged(m, r, "over 256 MiB");
+
+            using var q = TempQueue.Create();
+            ulong id = q.AddProcessed("bob@example.test", TwoRemote);
+            Huge(q, id);
+            var issue = Assert.Single(_ps.Run("Test-QmailQueue -QueuePath $q", q.Root).AssertClean().Objects<QueueIssue>());
+            Assert.Equal(q.PathOf("remote", id), issue.Path);
+            Assert.Contains("over 256 MiB", issue.Description);
+        }
+
         [Fact]
         public void Directory_in_place_of_a_channel_file_is_damaged()
         {

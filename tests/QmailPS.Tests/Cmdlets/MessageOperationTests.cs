@@ -346,6 +346,24 @@ namespace QmailPS.Tests.Cmdlets
             Assert.Equal("QmailMessageNotFound,QmailPS.Commands.GetQmailMessageContentCommand", Assert.Single(missing.Errors).FullyQualifiedErrorId);
         }
 
+        [Fact]
+        public void Raw_refuses_a_message_larger_than_a_string_and_lines_still_stream()
+        {
+            using var q = TempQueue.Create();
+            ulong small = q.AddProcessed("bob@example.test", "b@remote.test");
+            ulong big = q.AddProcessed("bob@example.test", "c@remote.test");
+            // sparse: 1.2 GiB of NULs after the headers, as a message without line breaks would be
+            using (var f = new FileStream(q.PathOf("mess", big), FileMode.Open)) f.SetLength(0x48000000);
+            var r = _ps.Run($"Get-QmailMessageContent -QueuePath $q -Id {big},{small} -Raw", q.Root);
+            var e = Assert.Single(r.Errors);
+            Assert.Equal("QmailMessageTooLarge,QmailPS.Commands.GetQmailMessageContentCommand", e.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.LimitsExceeded, e.CategoryInfo.Category);
+            Assert.Equal(big, e.TargetObject);
+            Assert.Equal(File.ReadAllText(q.PathOf("mess", small)), (string)Assert.Single(r.Output).BaseObject); // the next one is still read
+            var head = _ps.Run($"Get-QmailMessageContent -QueuePath $q -Id {big} | ForEach-Object {{ $_; if ($_ -eq '') {{ break }} }}", q.Root);
+            Assert.StartsWith("Received: (qmail ", (string)head.Output[0].BaseObject);
+        }
+
         private static void RootOnly()
         {
             Assert.True(PosixApi.Current.EffectiveUserId == 0, "This test checks qmail's owners and must run as root (CI runs as root).");
