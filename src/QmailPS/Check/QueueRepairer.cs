@@ -14,8 +14,17 @@ namespace QmailPS.Check
     {
         public PlannedRepair(QueueIssueKind kind, ulong? id, string path, string action, Func<string?> run)
         {
-            Kind = kind; Id = id; Path = path; Action = action; Run = run;
+            // One line per fix in -WhatIf, whatever bytes a name holds.
+            Kind = kind; Id = id; Path = path; Action = PathName.Printable(action); Run = run;
         }
+
+        private PlannedRepair(PlannedRepair p, Func<string?> run)
+        {
+            Kind = p.Kind; Id = p.Id; Path = p.Path; Action = p.Action; Run = run;
+        }
+
+        /// <summary>The same fix, doing nothing (<see cref="NothingLeft"/>) when its file is gone by the time it runs.</summary>
+        public PlannedRepair IfPresent(Func<string, bool> exists) => new PlannedRepair(this, () => exists(Path) ? Run() : NothingLeft);
         public QueueIssueKind Kind { get; }
         public ulong? Id { get; }
         public string Path { get; }
@@ -296,7 +305,7 @@ namespace QmailPS.Check
             {
                 PlannedRepair p = plan[k];
                 if (p.Action.StartsWith("Move every file of message", StringComparison.Ordinal)) continue;
-                plan[k] = new PlannedRepair(p.Kind, p.Id, p.Path, p.Action, () => Exists(p.Path) ? p.Run() : PlannedRepair.NothingLeft);
+                plan[k] = p.IfPresent(Exists);
             }
         }
 

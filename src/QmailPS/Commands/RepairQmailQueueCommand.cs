@@ -121,7 +121,7 @@ namespace QmailPS.Commands
                 {
                     if (Stopping) return;
                     Progress($"Repairing qmail queue {layout.Root}", p.Action, plan.Count == 0 ? 100 : n++ * 100 / plan.Count);
-                    if (!ShouldProcess(p.Path, p.Action)) continue;
+                    if (!ShouldProcess(PathName.Printable(p.Path), p.Action)) continue;
                     try
                     {
                         string? to = p.Run();

@@ -148,6 +148,28 @@ namespace QmailPS.Tests.Check
         }
 
         [Fact]
+        public void A_name_with_a_line_break_is_one_line_of_WhatIf_and_of_the_manifest()
+        {
+            RepairQmailQueueTests.RootOnly();
+            using var q = TempQueue.Create();
+            string odd = q.Layout.Dir("info") + "/0/a\nb\tc\\d";
+            File.WriteAllText(odd, "x");
+            var w = _ps.Run("Repair-QmailQueue -QueuePath $q -WhatIf", q.Root).AssertClean();
+            string line = Assert.Single(w.HostText.Split('\n'), l => l.StartsWith("What if:", StringComparison.Ordinal));
+            Assert.Contains("Move info/0/a\\nb\\tc\\\\d to the quarantine", line);
+            Assert.Contains($"on target \"{q.Root}/info/0/a\\nb\\tc\\\\d\"", line);
+            Assert.True(File.Exists(odd));
+
+            string quarantine = q.Home + "/quarantine";
+            var r = _ps.Run("Repair-QmailQueue -QueuePath $q -QuarantinePath $z -Confirm:$false", new Dictionary<string, object?> { ["q"] = q.Root, ["z"] = quarantine }).AssertClean();
+            Assert.Equal(quarantine + "/info/0/a\nb\tc\\d", Assert.Single(r.Objects<RepairAction>()).QuarantinedTo);
+            Assert.Equal("x", File.ReadAllText(quarantine + "/info/0/a\nb\tc\\d"));
+            string[] lines = File.ReadAllText(quarantine + "/manifest.tsv").TrimEnd('\n').Split('\n');
+            Assert.Equal(2, lines.Length);
+            Assert.Equal(q.Root + "/info/0/a\\nb\\tc\\\\d", lines[1].Split('\t')[2]);
+        }
+
+        [Fact]
         public void A_fix_whose_file_is_gone_when_it_runs_reports_no_action()
         {
             RepairQmailQueueTests.RootOnly();
