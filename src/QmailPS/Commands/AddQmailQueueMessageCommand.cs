@@ -63,10 +63,15 @@ namespace QmailPS.Commands
             if (ParameterSetName == PathSet)
             {
                 string file = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path, out _, out _);
-                try { message = File.ReadAllBytes(file); }
+                // Not File.ReadAllBytes: it blocks for ever on a FIFO that has no writer.
+                try { message = UserFile.ReadRegular(file); }
                 catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
                 {
-                    WriteError(new ErrorRecord(e, "QmailMessageFileUnreadable", ErrorCategory.ReadError, file));
+                    ErrorCategory category = e is NotRegularFileException ? ErrorCategory.InvalidArgument
+                        : e is PosixIOException p ? QmailErrors.FromErrno(p.Errno)
+                        : e is FileNotFoundException || e is DirectoryNotFoundException ? ErrorCategory.ObjectNotFound
+                        : ErrorCategory.ReadError;
+                    WriteError(new ErrorRecord(e, "QmailMessageFileUnreadable", category, file));
                     return;
                 }
             }

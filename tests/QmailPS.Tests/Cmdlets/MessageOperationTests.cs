@@ -139,6 +139,37 @@ namespace QmailPS.Tests.Cmdlets
             QueueSnapshot.AssertSame(before, QueueSnapshot.Take(q.Root));
         }
 
+        [Theory]
+        [InlineData("fifo")]
+        [InlineData("dir")]
+        public void Add_QmailQueueMessage_Path_that_is_not_a_regular_file_is_an_error_and_never_blocks(string kind)
+        {
+            // A FIFO with no writer used to block File.ReadAllBytes (and the cmdlet) for ever.
+            using var q = TempQueue.Create();
+            string file = Path.Combine(q.Home, "message");
+            if (kind == "fifo") PosixApi.Current.Mkfifo(file, Mode.Rw_______); else Directory.CreateDirectory(file);
+            var before = QueueSnapshot.Take(q.Root);
+            var r = _ps.Run("Add-QmailQueueMessage -QueuePath $q -Path $f -Sender a@x -Recipient b@x", V(("q", q.Root), ("f", file)));
+            var e = Assert.Single(r.Errors);
+            Assert.Equal("QmailMessageFileUnreadable,QmailPS.Commands.AddQmailQueueMessageCommand", e.FullyQualifiedErrorId);
+            Assert.Equal(ErrorCategory.InvalidArgument, e.CategoryInfo.Category);
+            Assert.Equal(file, e.TargetObject);
+            Assert.Contains(kind == "fifo" ? "FIFO" : "directory", e.Exception.Message);
+            QueueSnapshot.AssertSame(before, QueueSnapshot.Take(q.Root));
+        }
+
+        [Fact]
+        public void Add_QmailQueueMessage_Path_through_a_symlink_to_a_regular_file_is_queued_byte_for_byte()
+        {
+            using var q = TempQueue.Create();
+            string file = Path.Combine(q.Home, "message.eml"), link = Path.Combine(q.Home, "link.eml");
+            File.WriteAllBytes(file, Encoding.Latin1.GetBytes("Subject: \xe9\r\n\r\nbody\r\n"));
+            File.CreateSymbolicLink(link, file);
+            var m = _ps.Run("Add-QmailQueueMessage -QueuePath $q -Path $f -Sender a@x -Recipient b@x", V(("q", q.Root), ("f", link))).AssertClean().Objects<QueueMessage>().Single();
+            byte[] mess = File.ReadAllBytes(q.PathOf("mess", m.Id));
+            Assert.EndsWith("Subject: \xe9\r\n\r\nbody\r\n", Encoding.Latin1.GetString(mess));
+        }
+
         // ---------------------------------------------------------------- Remove-QmailQueueMessage
 
         [Fact]

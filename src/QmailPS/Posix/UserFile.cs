@@ -1,0 +1,72 @@
+using System;
+using System.IO;
+using Mono.Unix.Native;
+
+namespace QmailPS.Posix
+{
+    /// <summary>"Not a regular file" for a file the user named (the open worked, the type is wrong).</summary>
+    internal sealed class NotRegularFileException : IOException
+    {
+        public NotRegularFileException(string path, FileKind kind)
+            : base($"'{path}' is a {Describe(kind)}, not a regular file; nothing was read from it.") { Path = path; Kind = kind; }
+
+        public string Path { get; }
+        public FileKind Kind { get; }
+
+        private static string Describe(FileKind k) => k switch
+        {
+            FileKind.Directory => "directory",
+            FileKind.Fifo => "FIFO (named pipe)",
+            FileKind.Socket => "socket",
+            FileKind.CharDevice => "character device",
+            FileKind.BlockDevice => "block device",
+            _ => "special file",
+        };
+    }
+
+    /// <summary>Files named by the user (not queue files): read as given, symlinks included, but never blocking.</summary>
+    internal static unsafe class UserFile
+    {
+        /// <summary>
+        /// The bytes of a regular file. File.ReadAllBytes would block for ever on a FIFO without a
+        /// writer (and read a device until memory runs out), so the file is opened O_NONBLOCK and
+        /// its type checked on the open descriptor before anything is read.
+        /// </summary>
+        public static byte[] ReadRegular(string path)
+        {
+            byte[] p = Libc.PathBytes(path);
+            int fd;
+            fixed (byte* pp = p) fd = Libc.open(pp, Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NONBLOCK, 0);
+            if (fd < 0) throw Errno.ToException(Libc.LastErrno, "open", path);
+            try
+            {
+                if (Syscall.fstat(fd, out Stat st) != 0) throw Errno.ToException(Libc.LastErrno, "fstat", path);
+                FileKind kind = FileStatus.KindOf((uint)st.st_mode);
+                if (kind != FileKind.Regular) throw new NotRegularFileException(path, kind);
+                // The limit File.ReadAllBytes has too: one .NET array.
+                if (st.st_size > int.MaxValue - 64) throw TooLarge(path);
+                using var result = new MemoryStream((int)st.st_size);
+                var buffer = new byte[1 << 16];
+                while (true)
+                {
+                    long n;
+                    fixed (byte* b = buffer) n = (long)Libc.read(fd, b, (UIntPtr)buffer.Length);
+                    if (n < 0)
+                    {
+                        int e = Libc.LastErrno;
+                        if (e == Errno.EINTR) continue;
+                        throw Errno.ToException(e, "read", path);
+                    }
+                    if (n == 0) break;
+                    if (result.Length + n > int.MaxValue - 64) throw TooLarge(path);
+                    result.Write(buffer, 0, (int)n);
+                }
+                return result.ToArray();
+            }
+            finally { Libc.close(fd); }
+        }
+
+        private static PosixIOException TooLarge(string path) =>
+            new PosixIOException($"read {path}: larger than 2 GiB, more than one .NET array holds", Errno.EFBIG);
+    }
+}
