@@ -52,7 +52,14 @@ namespace QmailPS.Queue
             else if (lifetime != null)
             {
                 // qmail's control_readint: scan_ulong on the first line; non-numeric text is an error.
-                if (long.TryParse(lifetime, NumberStyles.None, CultureInfo.InvariantCulture, out long v)) QueueLifetime = v;
+                if (long.TryParse(lifetime, NumberStyles.None, CultureInfo.InvariantCulture, out long v) && v > int.MaxValue)
+                {
+                    // control_readint stores the number in an int: qmail-send would use this truncated
+                    // value (4294967296 becomes 0, every message dying at once), not the one in the file.
+                    QueueLifetimeProblem = $"control/queuelifetime is {v}, more than qmail-send's int holds; qmail-send would use {unchecked((int)v)} instead";
+                    Problems.Add(QueueLifetimeProblem);
+                }
+                else if (long.TryParse(lifetime, NumberStyles.None, CultureInfo.InvariantCulture, out v)) QueueLifetime = v;
                 else
                 {
                     QueueLifetimeProblem = $"control/queuelifetime is not a number ('{lifetime}'); qmail-send refuses to start with it";

@@ -289,6 +289,8 @@ namespace QmailPS.Tests.Cmdlets
         [Theory]
         [InlineData("dir")]
         [InlineData("two weeks\n")]
+        [InlineData("99999999999999999\n")] // once an ArgumentOutOfRangeException out of the cmdlet
+        [InlineData("4294967296\n")]        // qmail-send's int would hold 0: every message dying at once
         public void Expire_with_an_unusable_queuelifetime_is_an_error_per_message_and_changes_nothing(string content)
         {
             using var q = TempQueue.Create();
