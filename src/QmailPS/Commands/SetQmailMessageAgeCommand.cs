@@ -97,6 +97,11 @@ namespace QmailPS.Commands
                     if (birth.HasValue) editor.SetBirth(id, birth.Value);
                     if (RetryNow) editor.SetNextAttempt(id, now);
                 }
+                catch (TimeNotStorableException e)
+                {
+                    WriteError(new ErrorRecord(e, "QmailTimeOutOfRange", ErrorCategory.InvalidArgument, id));
+                    continue;
+                }
                 catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
                 {
                     WriteError(QmailErrors.WriteFailed($"Changing the age of message {id}", id, e));

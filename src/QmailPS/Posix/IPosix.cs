@@ -30,6 +30,8 @@ namespace QmailPS.Posix
         /// <summary>Removes an empty directory (fails with ENOTEMPTY otherwise: nothing is ever deleted by it).</summary>
         void Rmdir(string path);
         void SetTimes(string path, long atimeSeconds, long mtimeSeconds);
+        /// <summary>Puts back times read with lstat, mtime to the nanosecond (undoing a SetTimes).</summary>
+        void RestoreTimes(string path, long atimeSeconds, long mtimeSeconds, long mtimeNanoseconds);
         /// <summary>Creates a new file (O_EXCL, never through a symlink), writes it and (unless told not to) fsyncs it.</summary>
         void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true);
         /// <summary>Creates a new file like WriteNewFile with the bytes of a regular file (opened O_NOFOLLOW), streamed, and fsyncs it.</summary>

@@ -99,6 +99,13 @@ namespace QmailPS.Posix
             Check(Syscall.lutimes(path, times), "lutimes", path);
         }
 
+        public void RestoreTimes(string path, long atimeSeconds, long mtimeSeconds, long mtimeNanoseconds)
+        {
+            const int AT_FDCWD = -100;
+            var times = new[] { new Timespec { tv_sec = atimeSeconds }, new Timespec { tv_sec = mtimeSeconds, tv_nsec = mtimeNanoseconds } };
+            Check(Syscall.utimensat(AT_FDCWD, path, times, AtFlags.AT_SYMLINK_NOFOLLOW), "utimensat", path);
+        }
+
         public void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true)
         {
             int fd = Syscall.open(path, OpenFlags.O_WRONLY | OpenFlags.O_CREAT | OpenFlags.O_EXCL | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC,

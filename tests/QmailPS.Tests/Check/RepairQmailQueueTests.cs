@@ -605,6 +605,7 @@ namespace QmailPS.Tests.Check
         public virtual void Mkdir(string path, uint mode) => Inner.Mkdir(path, mode);
         public virtual void Rmdir(string path) => Inner.Rmdir(path);
         public virtual void SetTimes(string path, long atimeSeconds, long mtimeSeconds) => Inner.SetTimes(path, atimeSeconds, mtimeSeconds);
+        public virtual void RestoreTimes(string path, long atimeSeconds, long mtimeSeconds, long mtimeNanoseconds) => Inner.RestoreTimes(path, atimeSeconds, mtimeSeconds, mtimeNanoseconds);
         public virtual void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true) => Inner.WriteNewFile(path, content, mode, fsync);
         public virtual void CopyNewFile(string source, string path, uint mode) => Inner.CopyNewFile(source, path, mode);
         public virtual void FsyncDirectory(string path) => Inner.FsyncDirectory(path);
@@ -638,6 +639,7 @@ namespace QmailPS.Tests.Check
         public override void Mkdir(string path, uint mode) { Write("mkdir " + path); base.Mkdir(path, mode); }
         public override void Rmdir(string path) { Write("rmdir " + path); base.Rmdir(path); }
         public override void SetTimes(string path, long atimeSeconds, long mtimeSeconds) { Write("utimes " + path); base.SetTimes(path, atimeSeconds, mtimeSeconds); }
+        public override void RestoreTimes(string path, long atimeSeconds, long mtimeSeconds, long mtimeNanoseconds) { Write("utimes " + path); base.RestoreTimes(path, atimeSeconds, mtimeSeconds, mtimeNanoseconds); }
         public override void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true) { Write("create " + path); base.WriteNewFile(path, content, mode, fsync); }
         public override void CopyNewFile(string source, string path, uint mode) { Write("copy " + path); base.CopyNewFile(source, path, mode); }
         public override void FsyncDirectory(string path) { Write("fsync " + path); base.FsyncDirectory(path); }

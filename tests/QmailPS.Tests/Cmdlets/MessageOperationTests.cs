@@ -305,6 +305,59 @@ namespace QmailPS.Tests.Cmdlets
         }
 
         [Fact]
+        public void QueuedAt_the_file_system_cannot_store_is_an_error_and_changes_nothing()
+        {
+            // ext4 keeps mtimes from 1901-12-13 to 2446-05-10: utimensat clamps anything outside
+            // without an error, so year 1 used to become 1901 and year 9999 became 2446 (a birth
+            // qmail-send would not retry before centuries), reported as success.
+            using var q = TempQueue.Create();
+            ulong id = q.AddProcessed("bob@example.test", "b@remote.test");
+            foreach (DateTime when in new[] { DateTime.MinValue, DateTime.MaxValue })
+            {
+                var snap = QueueSnapshot.Take(q.Root);
+                var r = _ps.Run($"Set-QmailMessageAge -QueuePath $q -Id {id} -QueuedAt $w", V(("q", q.Root), ("w", DateTime.SpecifyKind(when, DateTimeKind.Utc))));
+                if (r.Errors.Count == 0)
+                {
+                    // A file system with 64-bit times (btrfs, tmpfs) stores it as asked.
+                    Assert.True(PosixApi.Current.TryLstat(q.PathOf("info", id), out FileStatus st, out _));
+                    Assert.Equal(UnixTime.ToSeconds(DateTime.SpecifyKind(when, DateTimeKind.Utc)), st.MTimeSeconds);
+                    continue;
+                }
+                var e = Assert.Single(r.Errors);
+                Assert.Equal("QmailTimeOutOfRange,QmailPS.Commands.SetQmailMessageAgeCommand", e.FullyQualifiedErrorId);
+                Assert.Equal(ErrorCategory.InvalidArgument, e.CategoryInfo.Category);
+                Assert.Equal(id, e.TargetObject);
+                QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
+            }
+        }
+
+        [Fact]
+        public void A_time_the_file_system_clamps_is_put_back_and_reported()
+        {
+            // The same check without depending on the file system the tests run on.
+            using var q = TempQueue.Create();
+            ulong id = q.AddProcessed("bob@example.test", "b@remote.test");
+            var snap = QueueSnapshot.Take(q.Root);
+            var editor = new MessageEditor(q.Layout, new ClampingTimesPosix(PosixApi.Current, -100, 2000000000));
+            var e = Assert.Throws<TimeNotStorableException>(() => editor.SetBirth(id, new DateTime(2100, 1, 1, 0, 0, 0, DateTimeKind.Utc)));
+            Assert.Contains("2100-01-01", e.Message);
+            QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
+            Assert.Throws<TimeNotStorableException>(() => editor.SetNextAttempt(id, new DateTime(1960, 1, 1, 0, 0, 0, DateTimeKind.Utc)));
+            QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
+            editor.SetBirth(id, new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc)); // in range: set as asked
+            Assert.Equal(new DateTime(2030, 1, 1, 0, 0, 0, DateTimeKind.Utc), File.GetLastWriteTimeUtc(q.PathOf("info", id)));
+        }
+
+        /// <summary>utimensat as a file system with a limited time range does it: out-of-range times are clamped silently.</summary>
+        private sealed class ClampingTimesPosix : QmailPS.Tests.Check.PassThroughPosix
+        {
+            private readonly long _min, _max;
+            public ClampingTimesPosix(IPosix inner, long min, long max) : base(inner) { _min = min; _max = max; }
+            public override void SetTimes(string path, long atimeSeconds, long mtimeSeconds) =>
+                base.SetTimes(path, Math.Clamp(atimeSeconds, _min, _max), Math.Clamp(mtimeSeconds, _min, _max));
+        }
+
+        [Fact]
         public void Set_age_on_an_unprocessed_message_is_an_error()
         {
             using var q = TempQueue.Create();
