@@ -94,8 +94,7 @@ namespace QmailPS.Commands
                 if (!ShouldProcess($"message {id} ({layout.PathOf("info", id)})", action.Trim())) continue;
                 try
                 {
-                    if (birth.HasValue) editor.SetBirth(id, birth.Value);
-                    if (RetryNow) editor.SetNextAttempt(id, now);
+                    editor.SetAge(id, birth, RetryNow ? now : (DateTime?)null);
                 }
                 catch (TimeNotStorableException e)
                 {

@@ -60,69 +60,94 @@ namespace QmailPS.Queue
         /// </summary>
         public int MarkAllDone(ulong id)
         {
-            int marked = 0;
+            // Both channel files are checked and read before the first D is written: a refusal
+            // (a symlink, a FIFO, an unreadable file) must not leave the message half marked.
+            var plan = new List<(string Path, List<long> Offsets)>();
             foreach (string dir in new[] { "local", "remote" })
             {
                 string path = Layout.PathOf(dir, id);
-                byte[] data;
                 if (!_posix.TryLstat(path, out FileStatus st, out _)) continue;
                 if (st.Kind != FileKind.Regular) throw new IOException($"{path} is not a regular file; not touching it.");
-                data = DirectoryHandle.ReadFile(path);
+                byte[] data = DirectoryHandle.ReadFile(path);
+                var offsets = new List<long>();
                 foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, "TD").Records)
+                    if (r.Type == 'T') offsets.Add(r.Offset);
+                plan.Add((path, offsets));
+            }
+            int marked = 0;
+            foreach (var (path, offsets) in plan)
+                foreach (long offset in offsets)
                 {
-                    if (r.Type != 'T') continue;
-                    _posix.WriteByteAt(path, r.Offset, (byte)'D');
+                    _posix.WriteByteAt(path, offset, (byte)'D');
                     marked++;
                 }
-            }
             try { _posix.Unlink(Layout.PathOf("bounce", id)); }
             catch (FileNotFoundException) { }
             return marked;
         }
 
         /// <summary>Sets the birth (info mtime) qmail-send uses for retries and queuelifetime.</summary>
-        public void SetBirth(ulong id, DateTime birthUtc)
+        public void SetBirth(ulong id, DateTime birthUtc) => SetAge(id, birthUtc, null);
+
+        /// <summary>
+        /// Birth and/or next attempt together: every file is checked before any time is set, so a
+        /// channel file that is refused leaves the birth as it was too.
+        /// </summary>
+        public void SetAge(ulong id, DateTime? birthUtc, DateTime? nextAttemptUtc)
         {
-            string info = Layout.PathOf("info", id);
-            RequireRegular(info);
-            SetTimesExactly(new[] { info }, birthUtc);
+            var plan = new List<(string Path, long Time)>();
+            if (birthUtc.HasValue)
+            {
+                string info = Layout.PathOf("info", id);
+                RequireRegular(info);
+                plan.Add((info, UnixTime.ToSeconds(birthUtc.Value)));
+            }
+            if (nextAttemptUtc.HasValue)
+                foreach (string path in ChannelFiles(id)) plan.Add((path, UnixTime.ToSeconds(nextAttemptUtc.Value)));
+            SetTimesExactly(plan);
         }
 
         /// <summary>Sets the next attempt of each channel file (read by qmail-send when it starts); returns the files changed.</summary>
         public List<string> SetNextAttempt(ulong id, DateTime whenUtc)
         {
-            var changed = new List<string>();
+            List<string> changed = ChannelFiles(id);
+            long t = UnixTime.ToSeconds(whenUtc);
+            SetTimesExactly(changed.ConvertAll(p => (p, t)));
+            return changed;
+        }
+
+        /// <summary>The message's local/ and remote/ files that exist; anything but a regular file is refused.</summary>
+        private List<string> ChannelFiles(ulong id)
+        {
+            var files = new List<string>();
             foreach (string dir in new[] { "local", "remote" })
             {
                 string path = Layout.PathOf(dir, id);
                 if (!_posix.TryLstat(path, out FileStatus st, out _)) continue;
                 if (st.Kind != FileKind.Regular) throw new IOException($"{path} is not a regular file; not touching it.");
-                changed.Add(path);
+                files.Add(path);
             }
-            SetTimesExactly(changed, whenUtc);
-            return changed;
+            return files;
         }
 
         /// <summary>
-        /// Sets atime and mtime of each file to the second of <paramref name="whenUtc"/>, or none of
-        /// them: a file system clamps a time outside its range (ext4: 1901-12-13 to 2446-05-10)
+        /// Sets atime and mtime of each file to its time, or of none of them: a file system clamps a time outside its range (ext4: 1901-12-13 to 2446-05-10)
         /// without an error, which would leave a birth or next attempt other than the one asked for.
         /// Each file is read back; on a mismatch every file already set gets its old times again.
         /// </summary>
-        private void SetTimesExactly(IReadOnlyList<string> paths, DateTime whenUtc)
+        private void SetTimesExactly(List<(string Path, long Time)> plan)
         {
-            long t = UnixTime.ToSeconds(whenUtc);
             var done = new List<(string Path, FileStatus Before)>();
             try
             {
-                foreach (string path in paths)
+                foreach (var (path, t) in plan)
                 {
                     if (!_posix.TryLstat(path, out FileStatus before, out int errno)) throw Errno.ToException(errno, "stat", path);
                     _posix.SetTimes(path, t, t);
                     done.Add((path, before));
                     if (!_posix.TryLstat(path, out FileStatus after, out errno)) throw Errno.ToException(errno, "stat", path);
                     if (after.MTimeSeconds != t)
-                        throw new TimeNotStorableException(path, whenUtc, UnixTime.ToUtc(after.MTimeSeconds));
+                        throw new TimeNotStorableException(path, UnixTime.ToUtc(t), UnixTime.ToUtc(after.MTimeSeconds));
                 }
             }
             catch (TimeNotStorableException)

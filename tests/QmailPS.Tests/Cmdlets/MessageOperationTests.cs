@@ -248,6 +248,29 @@ namespace QmailPS.Tests.Cmdlets
             Assert.True(File.Exists(q.PathOf("info", id))); // qmail-send finishes it itself
         }
 
+        [Fact]
+        public void Live_remove_that_fails_on_one_channel_file_marks_nothing()
+        {
+            // local/ was marked done before remote/ (a symlink) was refused: the error said "failed"
+            // while a recipient had already been dropped.
+            using var q = TempQueue.Create();
+            ulong id = q.AddProcessed("bob@example.test", new[] { new RecipientSpec("a@example.test", RecipientChannel.Local), new RecipientSpec("b@remote.test", RecipientChannel.Remote) });
+            q.Writer.AppendBounce(id, "c@remote.test", "550 no");
+            string outside = Path.Combine(q.Home, "outside-remote");
+            File.Move(q.PathOf("remote", id), outside);
+            File.CreateSymbolicLink(q.PathOf("remote", id), outside);
+            using var hold = SendLock.TryHold(q.Layout);
+            Assert.NotNull(hold);
+            var snap = QueueSnapshot.Take(q.Root);
+            byte[] outsideBefore = File.ReadAllBytes(outside);
+            var r = _ps.Run($"Remove-QmailQueueMessage -QueuePath $q -Id {id} -Force -WarningAction SilentlyContinue", q.Root);
+            var e = Assert.Single(r.Errors);
+            Assert.Equal("QmailWriteFailed,QmailPS.Commands.RemoveQmailQueueMessageCommand", e.FullyQualifiedErrorId);
+            Assert.Equal(id, e.TargetObject);
+            QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
+            Assert.Equal(outsideBefore, File.ReadAllBytes(outside));
+        }
+
         // ---------------------------------------------------------------- Set-QmailMessageAge
 
         [Fact]
@@ -355,6 +378,24 @@ namespace QmailPS.Tests.Cmdlets
             public ClampingTimesPosix(IPosix inner, long min, long max) : base(inner) { _min = min; _max = max; }
             public override void SetTimes(string path, long atimeSeconds, long mtimeSeconds) =>
                 base.SetTimes(path, Math.Clamp(atimeSeconds, _min, _max), Math.Clamp(mtimeSeconds, _min, _max));
+        }
+
+        [Fact]
+        public void Set_age_that_fails_on_a_channel_file_changes_no_time()
+        {
+            // -QueuedAt with -RetryNow set the birth, then stopped at a remote/ that is a symlink.
+            using var q = TempQueue.Create();
+            ulong id = q.AddProcessed("bob@example.test", "b@remote.test");
+            string outside = Path.Combine(q.Home, "outside-remote");
+            File.Move(q.PathOf("remote", id), outside);
+            File.CreateSymbolicLink(q.PathOf("remote", id), outside);
+            var snap = QueueSnapshot.Take(q.Root);
+            DateTime outsideTime = File.GetLastWriteTimeUtc(outside);
+            var r = _ps.Run($"Set-QmailMessageAge -QueuePath $q -Id {id} -Rejuvenate -RetryNow", q.Root);
+            var e = Assert.Single(r.Errors);
+            Assert.Equal("QmailWriteFailed,QmailPS.Commands.SetQmailMessageAgeCommand", e.FullyQualifiedErrorId);
+            QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
+            Assert.Equal(outsideTime, File.GetLastWriteTimeUtc(outside));
         }
 
         [Fact]
