@@ -575,6 +575,11 @@ namespace QmailPS.Queue
                 }
                 if (bouncing) m.AddDamage($"bounce/{id} exists for a message not yet preprocessed: qmail-send would attach that old bounce text to it");
                 m.State = m.Damage != null ? QueueMessageState.Damaged : QueueMessageState.Unprocessed;
+                // info/N/ID beside the todo (preprocessing interrupted, or todo restored): qmail-qread
+                // walks info/ only and lists the message from there, so ConvertTo-QmailQread must too.
+                // ReadInfo gives Vanished when there is no info file.
+                ScanEvent fromInfo = ReadInfo(id, null, true, true, bouncing);
+                if (fromInfo.Message != null) m.QreadView = fromInfo.Message;
                 return new ScanEvent(ScanEventKind.Message, m);
             }
 
