@@ -213,6 +213,28 @@ namespace QmailPS.Tests.Check
         }
 
         [Fact]
+        public void A_todo_beside_channel_files_with_done_recipients_is_a_danger_they_are_delivered_again()
+        {
+            // todo/ restored from a backup after the message was partly delivered: qmail-send's pqadd
+            // skips a message that has a todo file, and todo_do rewrites local/remote from todo with
+            // every recipient pending again, so alice gets the message a second time.
+            RootOnly();
+            var (q, _, _, unprocessed) = Healthy();
+            using (q)
+            {
+                q.Writer.WriteEnvelope(unprocessed, "dave@example.test", new[]
+                {
+                    new RecipientSpec("alice@example.test", RecipientChannel.Local, delivered: true),
+                    new RecipientSpec("e@remote.test", RecipientChannel.Remote),
+                }, DateTime.UtcNow.AddHours(-1), null, null);
+                var hit = Test(q).Single(i => i.Kind == QueueIssueKind.TodoWithInfo);
+                Assert.Equal(IssueSeverity.Danger, hit.Severity);
+                Assert.Equal(q.PathOf("todo", unprocessed), hit.Path);
+                Assert.Contains("again", hit.Description);
+            }
+        }
+
+        [Fact]
         public void While_qmail_send_runs_in_flight_states_are_transient_and_it_says_so()
         {
             RootOnly();
