@@ -833,8 +833,14 @@ namespace QmailPS.Check
             string path = rel + "/" + e.Name;
             if (!e.IsNumeric)
             {
+                // What notqmail's qmail-qstat counts: find queue/mess/* -type f and find queue/todo -type f,
+                // so only regular files (at any depth), and not a dot-name directly in mess/ (the glob).
+                bool counted = rel.StartsWith("mess/", StringComparison.Ordinal) || rel == "todo" || rel.StartsWith("todo/", StringComparison.Ordinal)
+                               || (rel == "mess" && !e.Name.StartsWith(".", StringComparison.Ordinal));
+                FileKind kind = counted ? KindOf(_l.Root + "/" + rel, e) : FileKind.Unknown;
+                string qstat = kind == FileKind.Regular ? ", but qmail-qstat counts it" : kind == FileKind.Directory ? ", but qmail-qstat counts the files in it" : "";
                 found.Add(Issue(QueueIssueKind.NonNumericName, IssueSeverity.Garbage, null, path,
-                    $"{path} is not a message number: qmail ignores it{(rel.StartsWith("mess/", StringComparison.Ordinal) || rel == "todo" ? ", but qmail-qstat counts it" : "")}.",
+                    $"{PathName.Printable(path)} is not a message number: qmail ignores it{qstat}.", // one line, whatever the name holds
                     "Move it to the quarantine."));
                 return;
             }

@@ -125,7 +125,7 @@ namespace QmailPS.Queue
                     {
                         if (!e.IsNumeric)
                         {
-                            notes.Add(new ScanEvent(ScanEventKind.Ignored, path: todoDir + "/" + e.Name, text: $"{Rel(todoDir)}/{e.Name} is not a message name (qmail ignores it)"));
+                            notes.Add(new ScanEvent(ScanEventKind.Ignored, path: todoDir + "/" + e.Name, text: $"{PathName.Printable(Rel(todoDir) + "/" + e.Name)} is not a message name (qmail ignores it)"));
                             continue;
                         }
                         if (e.Kind == FileKind.Directory && !_layout.BigTodo)
@@ -162,7 +162,7 @@ namespace QmailPS.Queue
                         continue; // big-todo: the split directories themselves
                     if (!e.IsNumeric)
                     {
-                        notes.Add(new ScanEvent(ScanEventKind.Ignored, path: dir + "/" + e.Name, text: $"{Rel(dir)}/{e.Name} is not a message name (qmail ignores it)"));
+                        notes.Add(new ScanEvent(ScanEventKind.Ignored, path: dir + "/" + e.Name, text: $"{PathName.Printable(Rel(dir) + "/" + e.Name)} is not a message name (qmail ignores it)"));
                         continue;
                     }
                     if (todoSeen.Contains(e.Id))
@@ -201,7 +201,7 @@ namespace QmailPS.Queue
                     {
                         if (!e.IsNumeric)
                         {
-                            notes.Add(new ScanEvent(ScanEventKind.Ignored, path: infoDir + "/" + e.Name, text: $"{Rel(infoDir)}/{e.Name} is not a message name (qmail ignores it)"));
+                            notes.Add(new ScanEvent(ScanEventKind.Ignored, path: infoDir + "/" + e.Name, text: $"{PathName.Printable(Rel(infoDir) + "/" + e.Name)} is not a message name (qmail ignores it)"));
                             continue;
                         }
                         if (e.IsCanonical && _layout.SplitOf(e.Id) == n && todoSeen.Contains(e.Id)) continue; // listed from todo/
