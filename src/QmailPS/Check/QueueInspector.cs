@@ -551,18 +551,29 @@ namespace QmailPS.Check
                 if (todo != null)
                 {
                     CheckTodo(id, todo, preprocessing);
-                    if (hasInfo)
-                        Add(QueueIssueKind.TodoWithInfo, IssueSeverity.Transient, id, todo.Rel,
-                            $"message {sid} is in todo/ and info/ at once: preprocessing in progress or interrupted; qmail-send redoes it (recipients all pending again, birth reset).",
-                            "Nothing: qmail-send finishes the preprocessing.");
                     if (bounce != null && !hasInfo)
                         Add(QueueIssueKind.StaleBounce, IssueSeverity.Danger, id, bounce.Rel,
                             $"{bounce.Rel} already exists for a message not yet preprocessed (an id reused after an old message): qmail-send will attach that old bounce text to this message.",
                             "Move the old bounce file to the quarantine.");
                 }
                 if (hasInfo) CheckInfo(id, infoRel, preprocessing);
-                if (set.Local) CheckChannel(id, "local", preprocessing);
-                if (set.Remote) CheckChannel(id, "remote", preprocessing);
+                int done = 0;
+                if (set.Local) done += CheckChannel(id, "local", preprocessing);
+                if (set.Remote) done += CheckChannel(id, "remote", preprocessing);
+                if (todo != null && hasInfo)
+                {
+                    // Preprocessing writes only T records, and pqadd skips a message whose todo exists, so a
+                    // D record beside a todo means deliveries happened after it was preprocessed (todo
+                    // restored or re-created): redoing todo makes those recipients pending again.
+                    if (done > 0)
+                        Add(QueueIssueKind.TodoWithInfo, preprocessing ? IssueSeverity.Transient : IssueSeverity.Danger, id, todo.Rel,
+                            $"message {sid} is in todo/ and info/ at once, and {done} of its recipients are already done: qmail-send preprocesses it again from {todo.Rel}, which makes every recipient pending again, so those {done} are delivered again (and birth is reset).",
+                            "If the message was already preprocessed and partly delivered, remove the stale todo (and intd) file with qmail-send stopped; Repair-QmailQueue does not decide this.");
+                    else
+                        Add(QueueIssueKind.TodoWithInfo, IssueSeverity.Transient, id, todo.Rel,
+                            $"message {sid} is in todo/ and info/ at once: preprocessing in progress or interrupted; qmail-send redoes it (recipients all pending again, birth reset).",
+                            "Nothing: qmail-send finishes the preprocessing.");
+                }
                 if (bounce != null) CheckOwned(id, bounce.Rel, _i._qmails, Mode.Rw_______, true, "qmail-send cannot append to it and stalls ('unable to append to bounce message; HELP!')", IssueSeverity.Stuck);
                 if (intd != null) CheckOwned(id, intd.Rel, _i._qmailq, Mode.Rw_r__r__, false, null, IssueSeverity.Cosmetic);
             }
@@ -685,29 +696,30 @@ namespace QmailPS.Check
                         "Set its birth to now (Set-QmailMessageAge -Rejuvenate).");
             }
 
-            private void CheckChannel(ulong id, string dir, bool preprocessing, bool reportAllDone = true)
+            /// <summary>Checks local/N/ID or remote/N/ID; returns how many done (D) records it has.</summary>
+            private int CheckChannel(ulong id, string dir, bool preprocessing, bool reportAllDone = true)
             {
                 string rel = L.PathOf(dir, id).Substring(L.Root.Length + 1);
                 DirectoryHandle? h = _h[dir];
-                if (h is null) return;
+                if (h is null) return 0;
                 var name = new byte[24];
                 Libc.FormatId(id, name);
                 int len = RingBatch.Read(_batch, _k, dir == "local" ? RingBatch.Local : RingBatch.Remote, h, name, ref _buffer, out FileStatus st, out int errno);
                 if (len < 0)
                 {
-                    if (errno == Errno.ENOENT) return; // finished while we looked
+                    if (errno == Errno.ENOENT) return 0; // finished while we looked
                     Add(errno == Errno.ELOOP ? QueueIssueKind.Symlink : QueueIssueKind.ForeignFileType, IssueSeverity.Stuck, id, rel,
                         $"{rel} cannot be read ({FileError(errno)}): qmail-send retries it for ever.", "Quarantine it and rebuild the recipient list.");
-                    return;
+                    return 0;
                 }
-                if (!CheckReadableByQmails(id, rel, st, true)) return;
+                if (!CheckReadableByQmails(id, rel, st, true)) return 0;
                 IssueSeverity sev(IssueSeverity s) => preprocessing ? IssueSeverity.Transient : s;
                 if (len == 0)
                 {
                     Add(QueueIssueKind.ChannelEmpty, sev(IssueSeverity.Danger), id, rel,
                         $"{rel} is empty: qmail-send takes it as 'all done', removes it and finishes the message; its recipients are lost.",
                         "Move the empty file to the quarantine (manifest line): its recipients are gone with its bytes, and nothing else in the queue names them (the headers are not the envelope). The message then finishes with its other recipients, as qmail would.");
-                    return;
+                    return 0;
                 }
                 ParsedRecords recs = QueueRecords.Parse(_buffer, len, "TD");
                 if (recs.UnknownAt >= 0)
@@ -718,8 +730,8 @@ namespace QmailPS.Check
                     Add(QueueIssueKind.ChannelTruncated, sev(IssueSeverity.Danger), id, rel,
                         $"the last record of {rel} has no NUL: qmail-send silently ignores that recipient.",
                         "Complete the record so the recipient is delivered.");
-                int pending = 0;
-                foreach (QueueRecord r in recs.Records) if (r.Type == 'T') pending++;
+                int pending = 0, done = 0;
+                foreach (QueueRecord r in recs.Records) { if (r.Type == 'T') pending++; else if (r.Type == 'D') done++; }
                 bool anyPending = pending > 0;
                 HashSet<string>? seen = pending > 1 ? new HashSet<string>(StringComparer.Ordinal) : null; // duplicates need two
                 foreach (QueueRecord r in recs.Records)
@@ -733,6 +745,7 @@ namespace QmailPS.Check
                 if (reportAllDone && !anyPending && recs.UnknownAt < 0 && recs.Truncated == null)
                     Add(QueueIssueKind.ChannelAllDone, IssueSeverity.Transient, id, rel,
                         $"{rel} has only done records: qmail-send removes it at its next pass.", "Nothing.");
+                return done;
             }
 
             /// <summary>info/local/remote must be readable (and channels writable) by qmails; returns false when not.</summary>
@@ -820,8 +833,14 @@ namespace QmailPS.Check
             string path = rel + "/" + e.Name;
             if (!e.IsNumeric)
             {
+                // What notqmail's qmail-qstat counts: find queue/mess/* -type f and find queue/todo -type f,
+                // so only regular files (at any depth), and not a dot-name directly in mess/ (the glob).
+                bool counted = rel.StartsWith("mess/", StringComparison.Ordinal) || rel == "todo" || rel.StartsWith("todo/", StringComparison.Ordinal)
+                               || (rel == "mess" && !e.Name.StartsWith(".", StringComparison.Ordinal));
+                FileKind kind = counted ? KindOf(_l.Root + "/" + rel, e) : FileKind.Unknown;
+                string qstat = kind == FileKind.Regular ? ", but qmail-qstat counts it" : kind == FileKind.Directory ? ", but qmail-qstat counts the files in it" : "";
                 found.Add(Issue(QueueIssueKind.NonNumericName, IssueSeverity.Garbage, null, path,
-                    $"{path} is not a message number: qmail ignores it{(rel.StartsWith("mess/", StringComparison.Ordinal) || rel == "todo" ? ", but qmail-qstat counts it" : "")}.",
+                    $"{PathName.Printable(path)} is not a message number: qmail ignores it{qstat}.", // one line, whatever the name holds
                     "Move it to the quarantine."));
                 return;
             }

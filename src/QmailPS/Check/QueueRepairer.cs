@@ -406,9 +406,13 @@ namespace QmailPS.Check
                     break;
 
                 // qmail copes, or it is in flight
+                case QueueIssueKind.TodoWithInfo:
+                    // With done recipients the todo is stale (they would be delivered again), but only
+                    // the postmaster knows which envelope is the true one.
+                    if (i.Severity == IssueSeverity.Danger) NotRepaired.Add((i, "which of todo/ and info/ is the true envelope is the postmaster's call"));
+                    break;
                 case QueueIssueKind.OrphanMess:
                 case QueueIssueKind.StalePidFile:
-                case QueueIssueKind.TodoWithInfo:
                 case QueueIssueKind.ChannelAllDone:
                 case QueueIssueKind.MessNoReceivedLine:
                 case QueueIssueKind.PidFileHoldsMessageId:

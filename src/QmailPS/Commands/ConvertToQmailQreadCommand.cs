@@ -16,7 +16,7 @@ namespace QmailPS.Commands
             foreach (QueueMessage m in InputObject)
             {
                 if (m is null) continue;
-                if (m.FromTodo || m.State == QueueMessageState.Unprocessed)
+                if ((m.FromTodo || m.State == QueueMessageState.Unprocessed) && m.QreadView is null)
                 {
                     WriteVerbose($"Message {m.Id} is not yet preprocessed; qmail-qread does not list it.");
                     continue;

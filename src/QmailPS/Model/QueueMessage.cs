@@ -96,6 +96,11 @@ namespace QmailPS
         internal bool FromTodo { get; set; }
         /// <summary>What qmail-qread prints instead of the message ("file does not exist"), or null.</summary>
         internal string? QreadTrouble { get => _x?.QreadTrouble; set { if (value != null || _x != null) X.QreadTrouble = value; } }
+        /// <summary>
+        /// For a message read from todo/ that also has info/N/ID: the message as read from info, which
+        /// is what qmail-qread lists (it walks info/ only). Null otherwise.
+        /// </summary>
+        internal QueueMessage? QreadView { get => _x?.QreadView; set { if (value != null || _x != null) X.QreadView = value; } }
 
         /// <summary>
         /// What most messages do not have (damage, headers, odd bytes) lives apart: a listing keeps
@@ -105,6 +110,7 @@ namespace QmailPS
         {
             public string? Damage, Subject, From, To, Date, MessageId, QreadTrouble;
             public byte[]? RawSender;
+            public QueueMessage? QreadView;
         }
 
         private Extras? _x;

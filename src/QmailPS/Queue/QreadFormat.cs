@@ -16,10 +16,15 @@ namespace QmailPS.Queue
     {
         private static readonly string[] Months = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" };
 
-        /// <summary>The lines qmail-qread prints for a message, or none for one it does not list (todo only).</summary>
+        /// <summary>The lines qmail-qread prints for a message, or none for one it does not list (in todo/ without info/).</summary>
         public static IEnumerable<string> Lines(QueueMessage m)
         {
-            if (m.FromTodo || m.State == QueueMessageState.Unprocessed) yield break;
+            if (m.FromTodo || m.State == QueueMessageState.Unprocessed)
+            {
+                // qmail-qread lists a message in todo/ only when info/N/ID exists too, and from that.
+                if (m.QreadView != null) foreach (string line in Lines(m.QreadView)) yield return line;
+                yield break;
+            }
             string id = m.Id.ToString(CultureInfo.InvariantCulture);
             if (m.QreadTrouble != null)
             {

@@ -125,7 +125,7 @@ namespace QmailPS.Queue
                     {
                         if (!e.IsNumeric)
                         {
-                            notes.Add(new ScanEvent(ScanEventKind.Ignored, path: todoDir + "/" + e.Name, text: $"{Rel(todoDir)}/{e.Name} is not a message name (qmail ignores it)"));
+                            notes.Add(new ScanEvent(ScanEventKind.Ignored, path: todoDir + "/" + e.Name, text: $"{PathName.Printable(Rel(todoDir) + "/" + e.Name)} is not a message name (qmail ignores it)"));
                             continue;
                         }
                         if (e.Kind == FileKind.Directory && !_layout.BigTodo)
@@ -162,7 +162,7 @@ namespace QmailPS.Queue
                         continue; // big-todo: the split directories themselves
                     if (!e.IsNumeric)
                     {
-                        notes.Add(new ScanEvent(ScanEventKind.Ignored, path: dir + "/" + e.Name, text: $"{Rel(dir)}/{e.Name} is not a message name (qmail ignores it)"));
+                        notes.Add(new ScanEvent(ScanEventKind.Ignored, path: dir + "/" + e.Name, text: $"{PathName.Printable(Rel(dir) + "/" + e.Name)} is not a message name (qmail ignores it)"));
                         continue;
                     }
                     if (todoSeen.Contains(e.Id))
@@ -201,7 +201,7 @@ namespace QmailPS.Queue
                     {
                         if (!e.IsNumeric)
                         {
-                            notes.Add(new ScanEvent(ScanEventKind.Ignored, path: infoDir + "/" + e.Name, text: $"{Rel(infoDir)}/{e.Name} is not a message name (qmail ignores it)"));
+                            notes.Add(new ScanEvent(ScanEventKind.Ignored, path: infoDir + "/" + e.Name, text: $"{PathName.Printable(Rel(infoDir) + "/" + e.Name)} is not a message name (qmail ignores it)"));
                             continue;
                         }
                         if (e.IsCanonical && _layout.SplitOf(e.Id) == n && todoSeen.Contains(e.Id)) continue; // listed from todo/
@@ -575,6 +575,11 @@ namespace QmailPS.Queue
                 }
                 if (bouncing) m.AddDamage($"bounce/{id} exists for a message not yet preprocessed: qmail-send would attach that old bounce text to it");
                 m.State = m.Damage != null ? QueueMessageState.Damaged : QueueMessageState.Unprocessed;
+                // info/N/ID beside the todo (preprocessing interrupted, or todo restored): qmail-qread
+                // walks info/ only and lists the message from there, so ConvertTo-QmailQread must too.
+                // ReadInfo gives Vanished when there is no info file.
+                ScanEvent fromInfo = ReadInfo(id, null, true, true, bouncing);
+                if (fromInfo.Message != null) m.QreadView = fromInfo.Message;
                 return new ScanEvent(ScanEventKind.Message, m);
             }
 

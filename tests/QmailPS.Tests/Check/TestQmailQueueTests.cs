@@ -213,6 +213,58 @@ namespace QmailPS.Tests.Check
         }
 
         [Fact]
+        public void A_todo_beside_channel_files_with_done_recipients_is_a_danger_they_are_delivered_again()
+        {
+            // todo/ restored from a backup after the message was partly delivered: qmail-send's pqadd
+            // skips a message that has a todo file, and todo_do rewrites local/remote from todo with
+            // every recipient pending again, so alice gets the message a second time.
+            RootOnly();
+            var (q, _, _, unprocessed) = Healthy();
+            using (q)
+            {
+                q.Writer.WriteEnvelope(unprocessed, "dave@example.test", new[]
+                {
+                    new RecipientSpec("alice@example.test", RecipientChannel.Local, delivered: true),
+                    new RecipientSpec("e@remote.test", RecipientChannel.Remote),
+                }, DateTime.UtcNow.AddHours(-1), null, null);
+                var hit = Test(q).Single(i => i.Kind == QueueIssueKind.TodoWithInfo);
+                Assert.Equal(IssueSeverity.Danger, hit.Severity);
+                Assert.Equal(q.PathOf("todo", unprocessed), hit.Path);
+                Assert.Contains("again", hit.Description);
+            }
+        }
+
+        [Fact]
+        public void A_junk_name_is_said_to_be_counted_by_qmail_qstat_only_when_its_find_pipeline_counts_it()
+        {
+            // notqmail's qmail-qstat: find queue/mess/* -type f | wc -l, find queue/todo -type f | wc -l.
+            // So a FIFO is not counted, a regular file directly in mess/ is (the glob matches it), and
+            // a dot-name directly in mess/ is not (the glob skips it).
+            RootOnly();
+            var (q, _, _, _) = Healthy();
+            using (q)
+            {
+                PosixApi.Current.Mkfifo(q.Layout.Dir("todo") + "/fifo", Mode.Rw_r__r__);
+                File.WriteAllText(q.Layout.Dir("mess") + "/junk", "x");
+                File.WriteAllText(q.Layout.Dir("mess") + "/.junk", "x");
+                File.WriteAllText(q.Layout.Dir("todo") + "/a\nb", "x");
+                var summary = _ps.Run("Get-QmailQueueSummary -QueuePath $q", q.Root).AssertClean().Objects<QueueSummary>().Single();
+                var issues = Test(q);
+                string Desc(string rel) => issues.Single(i => i.Path == q.Root + "/" + rel).Description;
+                Assert.DoesNotContain("qmail-qstat counts", Desc("todo/fifo"));
+                Assert.Contains("qmail-qstat counts it", Desc("mess/junk"));
+                Assert.DoesNotContain("qmail-qstat counts", Desc("mess/.junk"));
+                // One line, whatever bytes the name holds (escaped as Repair-QmailQueue does).
+                Assert.Equal("todo/a\\nb is not a message number: qmail ignores it, but qmail-qstat counts it.", Desc("todo/a\nb"));
+                var verbose = _ps.Run("Get-QmailQueueMessage -QueuePath $q -Verbose", q.Root).AssertClean().Verbose;
+                Assert.Contains("todo/a\\nb is not a message name (qmail ignores it)", verbose);
+                // The figures those texts explain: 4 processed + 1 unprocessed + mess/junk; todo: 1 + the newline name's two lines.
+                Assert.Equal(6, summary.MessagesInQueue);
+                Assert.Equal(3, summary.NotYetPreprocessed);
+            }
+        }
+
+        [Fact]
         public void While_qmail_send_runs_in_flight_states_are_transient_and_it_says_so()
         {
             RootOnly();

@@ -68,6 +68,32 @@ namespace QmailPS.Tests.Cmdlets
         }
 
         [Fact]
+        public void Qread_text_lists_a_message_in_todo_and_info_from_its_info_as_qmail_qread_does()
+        {
+            // qmail-send died while preprocessing, or todo/ came back from a backup: todo/ID and
+            // info/N/ID both exist. qmail-qread walks info/ only, so it lists the message from info
+            // and its channel files (real notqmail 1.09 qmail-qread, checked by hand).
+            using var q = TempQueue.Create();
+            ulong id = q.AddUnprocessed("dave@example.test", "a@remote.test", "b@remote.test");
+            var birth = new DateTime(2026, 3, 5, 10, 0, 1, DateTimeKind.Utc);
+            q.Writer.WriteEnvelope(id, "dave@example.test", new[]
+            {
+                new RecipientSpec("a@remote.test", RecipientChannel.Remote, delivered: true),
+                new RecipientSpec("b@remote.test", RecipientChannel.Remote),
+            }, birth, null, null);
+            long size = new FileInfo(q.PathOf("mess", id)).Length;
+            var expected = new[] { $"5 Mar 2026 10:00:01 GMT  #{id}  {size}  <dave@example.test> ", "  done\tremote\ta@remote.test", "\tremote\tb@remote.test" };
+
+            var r = _ps.Run("Get-QmailQueueMessage -QueuePath $q | ConvertTo-QmailQread", q.Root).AssertClean();
+            Assert.Equal(expected, r.Output.Select(o => (string)o.BaseObject).ToArray());
+            r = _ps.Run($"Get-QmailQueueMessage -QueuePath $q -Id {id} | ConvertTo-QmailQread", q.Root).AssertClean();
+            Assert.Equal(expected, r.Output.Select(o => (string)o.BaseObject).ToArray());
+            // The listing itself still shows what qmail-send will do: preprocess it again from todo.
+            var m = _ps.Run("Get-QmailQueueMessage -QueuePath $q", q.Root).AssertClean().Objects<QueueMessage>().Single();
+            Assert.Equal(QueueMessageState.Unprocessed, m.State);
+        }
+
+        [Fact]
         public void Mess_with_a_foreign_owner_is_damaged_like_qmail_spawn_says()
         {
             RootOnly();
