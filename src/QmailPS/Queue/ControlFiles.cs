@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Text;
+using QmailPS.Posix;
 
 namespace QmailPS.Queue
 {
@@ -51,51 +52,65 @@ namespace QmailPS.Queue
             if (Problems.Count > before) QueueLifetimeProblem = Problems[Problems.Count - 1];
             else if (lifetime != null)
             {
-                // qmail's control_readint: scan_ulong on the first line; non-numeric text is an error.
-                if (long.TryParse(lifetime, NumberStyles.None, CultureInfo.InvariantCulture, out long v) && v > int.MaxValue)
+                // control_readint: scan_ulong on the first line. No leading digit means "not set"
+                // (qmail-send keeps its default); digits are read up to the first other character.
+                int digits = 0;
+                ulong v = 0;
+                while (digits < lifetime.Length && lifetime[digits] >= '0' && lifetime[digits] <= '9')
+                    v = unchecked(v * 10 + (ulong)(lifetime[digits++] - '0'));
+                if (digits == 0)
+                    Problems.Add($"control/queuelifetime does not start with a number ('{lifetime}'): qmail-send uses its default, {DefaultQueueLifetime} s");
+                else if (v > int.MaxValue)
                 {
                     // control_readint stores the number in an int: qmail-send would use this truncated
                     // value (4294967296 becomes 0, every message dying at once), not the one in the file.
-                    QueueLifetimeProblem = $"control/queuelifetime is {v}, more than qmail-send's int holds; qmail-send would use {unchecked((int)v)} instead";
+                    QueueLifetimeProblem = $"control/queuelifetime is {lifetime.Substring(0, digits)}, more than qmail-send's int holds; qmail-send would use {unchecked((int)v)} instead";
                     Problems.Add(QueueLifetimeProblem);
                 }
-                else if (long.TryParse(lifetime, NumberStyles.None, CultureInfo.InvariantCulture, out v)) QueueLifetime = v;
-                else
-                {
-                    QueueLifetimeProblem = $"control/queuelifetime is not a number ('{lifetime}'); qmail-send refuses to start with it";
-                    Problems.Add(QueueLifetimeProblem);
-                }
+                else QueueLifetime = (long)v;
             }
         }
 
-        private List<string>? Lines(string name)
+        /// <summary>The bytes of a control file as text; null when it does not exist (qmail's default).</summary>
+        private string? Read(string name)
         {
             string path = Path.Combine(Directory, name);
             try
             {
-                if (!File.Exists(path) && !System.IO.Directory.Exists(path)) return null; // absent: qmail's default
-                if (System.IO.Directory.Exists(path)) throw new IOException("it is a directory");
-                var result = new List<string>();
-                foreach (string raw in File.ReadAllLines(path, Encoding.UTF8))
-                {
-                    // control_readfile: strip trailing spaces/tabs, skip empty lines and '#' comments.
-                    string line = raw.TrimEnd(' ', '\t', '\r');
-                    if (line.Length == 0 || line[0] == '#') continue;
-                    result.Add(line);
-                }
-                return result;
+                // Never File.ReadAllText: it would block for ever on a FIFO.
+                return Encoding.UTF8.GetString(UserFile.ReadRegular(path));
             }
+            catch (FileNotFoundException) { return null; }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             {
+                // qmail-send refuses to start on a control file it cannot read (getcontrols fails).
                 Problems.Add($"cannot read {path}: {e.Message}");
                 return null;
             }
         }
 
+        /// <summary>control_readfile: every line without trailing spaces and tabs, empty lines and '#' comments skipped.</summary>
+        private List<string>? Lines(string name)
+        {
+            string? text = Read(name);
+            if (text is null) return null;
+            var result = new List<string>();
+            foreach (string raw in text.Split('\n'))
+            {
+                string line = raw.TrimEnd(' ', '\t');
+                if (line.Length == 0 || line[0] == '#') continue;
+                result.Add(line);
+            }
+            return result;
+        }
+
+        /// <summary>control_readline: the first line as it is (a comment or an empty line too), without trailing spaces and tabs.</summary>
         private string? FirstLine(string name)
         {
-            var l = Lines(name);
-            return l is null || l.Count == 0 ? null : l[0];
+            string? text = Read(name);
+            if (text is null) return null;
+            int nl = text.IndexOf('\n');
+            return (nl < 0 ? text : text.Substring(0, nl)).TrimEnd(' ', '\t');
         }
 
         /// <summary>qmail-send's rewrite(): which channel a todo recipient will be preprocessed into.</summary>

@@ -311,7 +311,7 @@ namespace QmailPS.Tests.Cmdlets
 
         [Theory]
         [InlineData("dir")]
-        [InlineData("two weeks\n")]
+        [InlineData("fifo")]                // a FIFO: once File.ReadAllLines blocked for ever on it
         [InlineData("99999999999999999\n")] // once an ArgumentOutOfRangeException out of the cmdlet
         [InlineData("4294967296\n")]        // qmail-send's int would hold 0: every message dying at once
         public void Expire_with_an_unusable_queuelifetime_is_an_error_per_message_and_changes_nothing(string content)
@@ -319,7 +319,9 @@ namespace QmailPS.Tests.Cmdlets
             using var q = TempQueue.Create();
             ulong a = q.AddProcessed("bob@example.test", "a@remote.test"), b = q.AddProcessed("bob@example.test", "b@remote.test");
             string lt = Path.Combine(q.Home, "control", "queuelifetime");
-            if (content == "dir") Directory.CreateDirectory(lt); else File.WriteAllText(lt, content);
+            if (content == "dir") Directory.CreateDirectory(lt);
+            else if (content == "fifo") PosixApi.Current.Mkfifo(lt, Mode.Rw_r__r__);
+            else File.WriteAllText(lt, content);
             var snap = QueueSnapshot.Take(q.Root);
             var r = _ps.Run($"{a},{b} | Set-QmailMessageAge -QueuePath $q -Expire", q.Root);
             Assert.Equal(new object[] { a, b }, r.Errors.Select(e => e.TargetObject));

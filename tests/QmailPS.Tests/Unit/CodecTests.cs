@@ -80,6 +80,32 @@ namespace QmailPS.Tests.Unit
             finally { Directory.Delete(dir, true); }
         }
 
+        /// <summary>control_readint and control_readline as notqmail's control.c has them.</summary>
+        [Theory]
+        [InlineData("3600\n", 3600)]
+        [InlineData("3600abc\n", 3600)]     // scan_ulong stops at the first non-digit
+        [InlineData("two weeks\n", 604800)] // no leading digit: "not set", qmail-send keeps its default
+        [InlineData(" 3600\n", 604800)]
+        [InlineData("\n3600\n", 604800)]   // the first line only, even when it is empty…
+        [InlineData("# days\n3600\n", 604800)] // …or a comment (control_readline skips nothing)
+        [InlineData("", 604800)]
+        [InlineData("0\n", 0)]
+        public void Queuelifetime_is_read_like_control_readint(string content, long expected)
+        {
+            string dir = Path.Combine(Path.GetTempPath(), "qmailps-ctl-" + System.Guid.NewGuid().ToString("N"));
+            Directory.CreateDirectory(dir);
+            try
+            {
+                File.WriteAllText(Path.Combine(dir, "queuelifetime"), content);
+                File.WriteAllText(Path.Combine(dir, "me"), "# not a comment here\nmail.example.test\n");
+                var c = new ControlFiles(dir);
+                Assert.Equal(expected, c.QueueLifetime);
+                Assert.Null(c.QueueLifetimeProblem);
+                Assert.Equal("# not a comment here", c.Me);
+            }
+            finally { Directory.Delete(dir, true); }
+        }
+
         [Theory]
         [InlineData("=?UTF-8?B?SsO8cmdlbg==?=", "Jürgen")]
         [InlineData("=?iso-8859-1?q?caf=E9?= au lait", "café au lait")]
