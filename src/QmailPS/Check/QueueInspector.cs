@@ -10,7 +10,8 @@ namespace QmailPS.Check
 {
     /// <summary>
     /// Finds every inconsistency of queue-format.md §3.2 and says what qmail will do with it. Read
-    /// only: files are opened O_NOFOLLOW|O_NONBLOCK (and O_NOATIME where allowed), never written.
+    /// only: files are opened O_NOFOLLOW|O_NONBLOCK, never written; mess also O_NOATIME where allowed,
+    /// because qmail-send's cleanup judges an orphan mess by its atime (envelope atimes mean nothing to qmail).
     /// Structure first, then each split directory (in parallel, results in queue order), then the
     /// files of todo/, intd/, bounce/ and pid/ that belong to no message.
     /// </summary>
