@@ -407,9 +407,14 @@ namespace QmailPS.Check
 
                 // qmail copes, or it is in flight
                 case QueueIssueKind.TodoWithInfo:
-                    // With done recipients the todo is stale (they would be delivered again), but only
-                    // the postmaster knows which envelope is the true one.
-                    if (i.Severity == IssueSeverity.Danger) NotRepaired.Add((i, "which of todo/ and info/ is the true envelope is the postmaster's call"));
+                    // With done recipients the todo is stale (they would be delivered again). It goes
+                    // only when it holds exactly the envelope that info/ and the channel files hold:
+                    // otherwise which envelope is the true one is the postmaster's call.
+                    if (i.Severity != IssueSeverity.Danger) break;
+                    string? differs = TodoDiffers(i.Path, id);
+                    if (differs != null) NotRepaired.Add((i, $"which of todo/ and info/ is the true envelope is the postmaster's call: {differs}"));
+                    else plan.Add(new PlannedRepair(i.Kind, id, i.Path, $"Move the stale {rel} to the quarantine (message {id} was preprocessed and partly delivered; qmail-send would deliver its done recipients again)",
+                        () => TodoDiffers(i.Path, id) is null ? _q.Move(i.Path, i.Description, id) : throw new RepairConflictException($"{rel} changed since it was inspected; not moved.")));
                     break;
                 case QueueIssueKind.OrphanMess:
                 case QueueIssueKind.StalePidFile:
@@ -518,6 +523,34 @@ namespace QmailPS.Check
         }
 
         /// <summary>todo/ID in either layout's place (never a directory: big-todo's todo/N is not message N's todo).</summary>
+        /// <summary>
+        /// Null when the todo file holds the same sender and the same recipients (as a multiset) as
+        /// info/ and the channel files, done or not; else what differs. qmail-send's preprocessing
+        /// may rewrite an address (virtualdomains): such a message differs, and is left alone.
+        /// </summary>
+        private string? TodoDiffers(string todoPath, ulong id)
+        {
+            try
+            {
+                byte[] todo = DirectoryHandle.ReadFile(todoPath), info = DirectoryHandle.ReadFile(P("info", id));
+                ParsedRecords t = QueueRecords.Parse(todo, todo.Length, "upFT"), f = QueueRecords.Parse(info, info.Length, "F");
+                string? todoSender = t.Records.Where(r => r.Type == 'F').Select(r => Convert.ToBase64String(r.Value)).FirstOrDefault();
+                string? infoSender = f.Records.Where(r => r.Type == 'F').Select(r => Convert.ToBase64String(r.Value)).FirstOrDefault();
+                if (todoSender is null || todoSender != infoSender) return "the senders differ";
+                var wanted = t.Records.Where(r => r.Type == 'T').Select(r => Convert.ToBase64String(r.Value)).OrderBy(a => a, StringComparer.Ordinal).ToList();
+                var queued = new List<string>();
+                foreach (string k in new[] { "local", "remote" })
+                {
+                    if (!Exists(P(k, id))) continue;
+                    byte[] data = DirectoryHandle.ReadFile(P(k, id));
+                    queued.AddRange(QueueRecords.Parse(data, data.Length, "TD").Records.Select(r => Convert.ToBase64String(r.Value)));
+                }
+                queued.Sort(StringComparer.Ordinal);
+                return wanted.SequenceEqual(queued) ? null : "the recipients differ";
+            }
+            catch (IOException e) { return "they cannot be compared (" + e.Message + ")"; }
+        }
+
         private bool HasTodo(ulong id) =>
             (Exists(P("todo", id), out FileStatus a) && a.Kind != FileKind.Directory) || (Exists(_l.OtherLayoutPath("todo", id), out FileStatus b) && b.Kind != FileKind.Directory);
 

@@ -235,6 +235,34 @@ namespace QmailPS.Tests.Check
         }
 
         [Fact]
+        public void Repair_quarantines_a_stale_todo_only_when_it_holds_the_envelope_info_holds()
+        {
+            RootOnly();
+            var (q, _, _, same) = Healthy();
+            using (q)
+            {
+                var done = new RecipientSpec("alice@example.test", RecipientChannel.Local, delivered: true);
+                q.Writer.WriteEnvelope(same, "dave@example.test", new[] { done, new RecipientSpec("e@remote.test", RecipientChannel.Remote) }, DateTime.UtcNow.AddHours(-1), null, null);
+                // the todo of this one names a recipient the channel files do not: not ours to choose
+                ulong other = q.AddUnprocessed("dave@example.test", "alice@example.test", "zed@remote.test");
+                q.Writer.WriteEnvelope(other, "dave@example.test", new[] { done }, DateTime.UtcNow.AddHours(-1), null, null);
+
+                var r = _ps.Run("Repair-QmailQueue -QueuePath $q -Confirm:$false", q.Root);
+                Assert.False(r.HadErrors);
+                Assert.Equal(new[] { (QueueIssueKind.TodoWithInfo, (ulong?)same) }, r.Objects<RepairAction>().Select(a => (a.Kind, a.Id)));
+                Assert.False(File.Exists(q.PathOf("todo", same)));
+                Assert.True(File.Exists(q.PathOf("todo", other)));
+                Assert.Contains(r.Warnings, w => w.StartsWith("Not repaired: TodoWithInfo") && w.Contains(q.PathOf("todo", other)) && w.Contains("the recipients differ"));
+
+                var m = _ps.Run($"Get-QmailQueueMessage -QueuePath $q -Id {same}", q.Root).AssertClean().Objects<QueueMessage>().Single();
+                Assert.Equal(QueueMessageState.Queued, m.State);
+                Assert.Equal(new[] { "alice@example.test:True", "e@remote.test:False" }, m.Recipients.Select(x => x.Address + ":" + x.Delivered));
+                var left = Test(q);
+                Assert.Equal(new[] { q.PathOf("todo", other) }, left.Where(i => i.Kind != QueueIssueKind.ChannelAllDone).Select(i => i.Path));
+            }
+        }
+
+        [Fact]
         public void A_junk_name_is_said_to_be_counted_by_qmail_qstat_only_when_its_find_pipeline_counts_it()
         {
             // notqmail's qmail-qstat: find queue/mess/* -type f | wc -l, find queue/todo -type f | wc -l.
