@@ -268,7 +268,19 @@ namespace QmailPS.Queue
                         return ReadOtherLayout(otherDir, e, reader, BounceExists(id));
                     }
                 }
-                if (!PosixApi.Current.TryLstat(_layout.PathOf("info", id), out _, out _)) return null;
+                if (!PosixApi.Current.TryLstat(_layout.PathOf("info", id), out _, out _))
+                {
+                    // A scan lists a message whose info is in the wrong split directory (a queue
+                    // moved between conf-split values), as Damaged: -Id finds it there too.
+                    for (int n = 0; n < _layout.Split; n++)
+                    {
+                        string dir = _layout.SplitDir("info", n);
+                        if (n == _layout.SplitOf(id) || !PosixApi.Current.TryLstat(dir + "/" + id.ToString(CultureInfo.InvariantCulture), out FileStatus st, out _)) continue;
+                        var bounce = BounceExists(id) ? new IdSet(new[] { id }, 1) : IdSet.Empty;
+                        return ReadNonCanonical("info", dir, new DirEntry(id, true, true, st.Kind, null), misplaced: true, reader, bounce);
+                    }
+                    return null;
+                }
                 reader.OpenSplit(_layout.SplitOf(id));
                 return reader.ReadInfo(id, null, inLocal: true, inRemote: true, BounceExists(id));
             }

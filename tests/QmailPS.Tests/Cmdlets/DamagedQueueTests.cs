@@ -167,6 +167,22 @@ namespace QmailPS.Tests.Cmdlets
         }
 
         [Fact]
+        public void Id_finds_a_message_whose_info_is_in_the_wrong_split_directory_as_the_scan_lists_it()
+        {
+            // Every message of a queue moved between conf-split values is like this one.
+            using var q = TempQueue.Create();
+            ulong id = q.AddProcessed("bob@example.test", TwoRemote);
+            File.Move(q.PathOf("info", id), q.Layout.SplitDir("info", (q.Layout.SplitOf(id) + 1) % 23) + "/" + id);
+            var scanned = _ps.Run("Get-QmailQueueMessage -QueuePath $q -WarningAction SilentlyContinue", q.Root).AssertClean().Objects<QueueMessage>().Single(m => m.Id == id);
+            var byId = _ps.Run($"Get-QmailQueueMessage -QueuePath $q -Id {id} -WarningAction SilentlyContinue", q.Root).AssertClean().Objects<QueueMessage>().Single();
+            Assert.Equal(QueueMessageState.Damaged, byId.State);
+            Assert.Equal((scanned.Sender, scanned.Damage, scanned.Recipients.Length, scanned.QueuedAt), (byId.Sender, byId.Damage, byId.Recipients.Length, byId.QueuedAt));
+            Assert.Contains("wrong split directory", byId.Damage);
+            var missing = _ps.Run($"Get-QmailQueueMessage -QueuePath $q -Id {id + 1}", q.Root);
+            Assert.Equal("QmailMessageNotFound,QmailPS.Commands.GetQmailQueueMessageCommand", Assert.Single(missing.Errors).FullyQualifiedErrorId);
+        }
+
+        [Fact]
         public void Alias_name_beside_the_canonical_one_warns_of_double_delivery_and_lists_the_message_once()
         {
             using var q = TempQueue.Create();
