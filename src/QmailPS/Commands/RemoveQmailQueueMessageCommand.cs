@@ -65,7 +65,7 @@ namespace QmailPS.Commands
                         if (!ShouldProcess(target, "Mark every pending recipient done (qmail-send is running)")) continue;
                         int n = editor.MarkAllDone(id);
                         _marked++;
-                        WriteVerbose($"Message {id}: {n} pending recipient(s) marked done and bounce/{id} removed; qmail-send removes the message at its next attempt (Start-QmailRedelivery makes that now).");
+                        WriteVerbose($"Message {id}: {n} record(s) not yet done marked done and bounce/{id} removed; qmail-send removes the message at its next attempt (Start-QmailRedelivery makes that now).");
                     }
                 }
                 catch (Exception ex) when (ex is IOException || ex is UnauthorizedAccessException)

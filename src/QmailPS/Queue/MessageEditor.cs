@@ -71,7 +71,10 @@ namespace QmailPS.Queue
                 byte[] data = DirectoryHandle.ReadFile(path);
                 var offsets = new List<long>();
                 foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, "TD").Records)
-                    if (r.Type == 'T') offsets.Add(r.Offset);
+                    // Any record not done yet becomes D: qmail-send's pass stops at a record of an unknown
+                    // type (or an empty one) without reaching the end, so such a message would never be
+                    // finished. Its first byte turned into 'D' is skipped like a delivered recipient.
+                    if (r.Type != 'D') offsets.Add(r.Offset);
                 plan.Add((path, offsets));
             }
             int marked = 0;

@@ -249,6 +249,24 @@ namespace QmailPS.Tests.Cmdlets
         }
 
         [Fact]
+        public void Live_remove_also_marks_records_qmail_send_would_stop_at_so_the_message_can_finish()
+        {
+            // qmail-send's pass over a channel file stops at a record of unknown type or an empty
+            // record ("warning: unknown record type") and never reaches the end: marking only the T
+            // records left such a message in the queue for ever, reported as removed.
+            using var q = TempQueue.Create();
+            ulong id = q.AddProcessed("bob@example.test", "a@remote.test");
+            File.WriteAllBytes(q.PathOf("remote", id), Encoding.ASCII.GetBytes("Ta@remote.test\0Xjunk\0\0Tb@remote.test\0Dc@remote.test\0"));
+            using var hold = SendLock.TryHold(q.Layout);
+            Assert.NotNull(hold);
+            _ps.Run($"Remove-QmailQueueMessage -QueuePath $q -Id {id} -Force -WarningAction SilentlyContinue", q.Root).AssertClean();
+            byte[] after = File.ReadAllBytes(q.PathOf("remote", id));
+            Assert.Equal("Da@remote.test\0Djunk\0DDb@remote.test\0Dc@remote.test\0", Encoding.ASCII.GetString(after));
+            // what qmail-send's pass sees now: only done records up to the end of the file
+            Assert.All(QueueRecords.Parse(after, after.Length, "TD").Records, r => Assert.Equal((byte)'D', r.Type));
+        }
+
+        [Fact]
         public void Live_remove_that_fails_on_one_channel_file_marks_nothing()
         {
             // local/ was marked done before remote/ (a symlink) was refused: the error said "failed"
