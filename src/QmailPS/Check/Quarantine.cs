@@ -25,6 +25,34 @@ namespace QmailPS.Check
         public static string DefaultPath(string queueRoot, DateTime now) =>
             queueRoot.TrimEnd('/') + ".quarantine-" + now.ToString("yyyyMMdd'T'HHmmss", CultureInfo.InvariantCulture);
 
+        /// <summary>
+        /// Why <paramref name="quarantine"/> cannot take what is moved out of <paramref name="queueRoot"/>
+        /// (null: it can). Inside the queue (the queue itself, a split directory, or a path that leads
+        /// there through a symbolic link), a "move" only renames a file to a name qmail ignores: every
+        /// run finds it again and moves it again, or fails moving a directory into itself (EINVAL). An
+        /// existing non-directory would fail every fix one by one; both are refused before any change.
+        /// </summary>
+        public static string? Refuse(string quarantine, string queueRoot, IPosix posix)
+        {
+            string q = Path.GetFullPath(quarantine).TrimEnd('/'), root = Path.GetFullPath(queueRoot).TrimEnd('/');
+            const string inside = "it is inside the queue, where qmail-send and the next repair would find what was moved there";
+            if (q == root || q.StartsWith(root + "/", StringComparison.Ordinal)) return inside;
+            if (posix.TryLstat(q, out FileStatus own, out _) && own.Kind != FileKind.Directory)
+                return $"it exists and is a {own.Kind.ToString().ToLowerInvariant()}, not a directory";
+            // The same physically: from the deepest existing ancestor, resolved by the kernel through any
+            // symbolic link ("a/."), up by ".." to /, comparing device and inode with the queue's.
+            string a = q.Length == 0 ? "/" : q;
+            while (!posix.TryLstat(a, out _, out _)) a = Path.GetDirectoryName(a) ?? "/";
+            if (!posix.TryLstat(root + "/.", out FileStatus r, out _) || !posix.TryLstat("/.", out FileStatus top, out _)) return null;
+            string walk = a.TrimEnd('/') + "/.";
+            for (int depth = 0; depth < 256 && posix.TryLstat(walk, out FileStatus st, out _); depth++, walk += "/..")
+            {
+                if (st.Device == r.Device && st.Inode == r.Inode) return inside;
+                if (st.Device == top.Device && st.Inode == top.Inode) break;
+            }
+            return null;
+        }
+
         /// <summary>Moves a queue entry (file, FIFO, symlink itself — never its target) here; returns the new path.</summary>
         public string Move(string path, string reason, ulong? id)
         {

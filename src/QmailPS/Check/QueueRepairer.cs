@@ -161,6 +161,16 @@ namespace QmailPS.Check
                 plan.Add(new PlannedRepair(QueueIssueKind.IdNotInode, kv.Key, P("mess", kv.Key),
                     $"Finish renumbering message {kv.Key} to {kv.Value}: remove the old names, which are hard links of message {kv.Value}'s files",
                     () => RenumberedTo(kv.Key) == kv.Value ? FinishRenumber(kv.Key, kv.Value) : null)); // still true when it runs?
+            //    Debris named after a target number (files of an old message whose mess is gone: a
+            //    stray local, remote or bounce, an info, todo or intd without mess) would make that
+            //    renumbering fail for ever, and its own fix is skipped below while the number is a
+            //    target: it goes to the quarantine first. No mess at the target means none of it is a
+            //    renumbering's own work, which always links mess first.
+            var done = new HashSet<string>(StringComparer.Ordinal);
+            foreach (QueueIssue i in all.Where(i => i.Id is ulong t && renumber.ContainsValue(t) && !renumber.ContainsKey(t) && !leftovers.ContainsKey(t)
+                                                    && (IsOrphanedPart(i.Kind) || i.Kind is QueueIssueKind.InfoWithoutMess or QueueIssueKind.TodoWithoutMess)))
+                if (!Exists(P("mess", i.Id!.Value)) && done.Add(i.Kind + "|" + i.Path + "|" + (IsWholeMessage(i.Kind) ? i.Id.ToString() : "")))
+                    PlanFile(i, plan, done);
             foreach (var (from, to) in RenumberOrder(renumber, all))
                 plan.Add(new PlannedRepair(QueueIssueKind.IdNotInode, from, P("mess", from),
                     $"Renumber message {from} to {to} (its mess inode): move mess, info, local, remote, bounce, todo and intd together",
@@ -178,7 +188,6 @@ namespace QmailPS.Check
             //    the wrong name is whole again once renamed, so it is not judged incomplete meanwhile.
             foreach (QueueIssue i in all.Where(i => i.Id.HasValue && (i.Kind == QueueIssueKind.NonCanonicalName || i.Kind == QueueIssueKind.WrongSplitDirectory)))
                 if (i.Severity != IssueSeverity.Danger && !Exists(P(TopOf(i.Path), i.Id!.Value))) busy.Add(i.Id.Value);
-            var done = new HashSet<string>(StringComparer.Ordinal);
             //    Then whole-message quarantines, which make every other fix of that message moot.
             foreach (QueueIssue i in all.Where(i => i.Id.HasValue || IsFileLevel(i.Kind))
                                         .OrderBy(i => i.Kind == QueueIssueKind.NonCanonicalName || i.Kind == QueueIssueKind.WrongSplitDirectory ? 0

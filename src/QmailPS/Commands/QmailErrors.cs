@@ -64,6 +64,10 @@ namespace QmailPS.Commands
             new System.ArgumentException($"The {which} '{Visible(address)}' {problem}."),
             "QmailBadAddress", ErrorCategory.InvalidArgument, address);
 
+        public static ErrorRecord BadQuarantinePath(string path, string why) => new ErrorRecord(
+            new System.ArgumentException($"The quarantine '{path}' cannot be used: {why}. Give -QuarantinePath a directory outside the queue, on the same file system."),
+            "QmailBadQuarantinePath", ErrorCategory.InvalidArgument, path);
+
         public static ErrorRecord WriteFailed(string what, object target, System.Exception e) => new ErrorRecord(
             e, "QmailWriteFailed", e is PosixIOException p ? FromErrno(p.Errno) : ErrorCategory.WriteError, target)
         {

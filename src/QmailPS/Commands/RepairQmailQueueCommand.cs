@@ -95,6 +95,10 @@ namespace QmailPS.Commands
 
             string quarantine = QuarantinePath is null ? Quarantine.DefaultPath(layout.Root, DateTime.Now)
                 : SessionState.Path.GetUnresolvedProviderPathFromPSPath(QuarantinePath, out _, out _);
+            // Checked before any change, -WhatIf included: inside the queue a move is only a rename to a
+            // name qmail ignores, which every later run would move again.
+            if (Quarantine.Refuse(quarantine, layout.Root, PosixApi.Current) is string refused)
+                ThrowTerminatingError(QmailErrors.BadQuarantinePath(quarantine, refused));
             var warned = new HashSet<string>(StringComparer.Ordinal);
             // A pass that moved names (renumbered, renamed into the right split or to the canonical
             // name) may uncover findings the wrong name hid: a message whose info was misplaced is

@@ -287,5 +287,34 @@ namespace QmailPS.Tests.Check
                 RepairQmailQueueTests.AssertSameView(d.View, RepairQmailQueueTests.QmailView(q.Layout), $"crash at write {k}, then a rerun");
             }
         }
+
+        [Theory]
+        [InlineData(".")]             // the queue itself: every "move" renamed a file to <name>.1 beside it, for ever
+        [InlineData("quarantine")]    // inside the queue: a non-message name there, which the next run moved into itself (EINVAL)
+        [InlineData("mess/5")]        // a split directory: debris and manifest.tsv among the messages
+        [InlineData("via-link/mess")] // a path outside the queue that leads into it through a symbolic link
+        [InlineData("qfile")]         // an existing file: refused before anything, not once per fix
+        public void A_quarantine_in_the_queue_or_on_a_file_is_refused_before_anything_changes(string where)
+        {
+            RepairQmailQueueTests.RootOnly();
+            var (q, remote, _, _) = TestQmailQueueTests.Healthy();
+            using (q)
+            {
+                File.WriteAllText(q.Layout.SplitDir("mess", 5) + "/junk", "x");
+                File.WriteAllBytes(q.PathOf("remote", remote), new byte[0]);
+                File.CreateSymbolicLink(q.Home + "/via-link", q.Root);
+                File.WriteAllText(q.Home + "/qfile", "x");
+                string quarantine = where == "." ? q.Root : where is "qfile" or "via-link/mess" ? q.Home + "/" + where : q.Root + "/" + where;
+                var snap = QueueSnapshot.Take(q.Root);
+                foreach (string whatIf in new[] { " -WhatIf", "" })
+                {
+                    var r = _ps.Run($"Repair-QmailQueue -QueuePath $q -QuarantinePath '{quarantine}'{whatIf}", q.Root);
+                    Assert.Equal("QmailBadQuarantinePath,QmailPS.Commands.RepairQmailQueueCommand", Assert.Single(r.Errors).FullyQualifiedErrorId);
+                    Assert.Empty(r.Objects<RepairAction>());
+                    QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
+                }
+                Assert.Equal("x", File.ReadAllText(q.Home + "/qfile"));
+            }
+        }
     }
 }

@@ -552,6 +552,37 @@ namespace QmailPS.Tests.Check
             }
         }
 
+        [Fact]
+        public void Debris_at_the_number_a_copied_message_must_move_to_is_quarantined_first_and_the_message_renumbered()
+        {
+            // A backup restored onto a queue that still has debris of old messages: the restored
+            // files got new inodes, and some of those inodes are numbers the debris is named after.
+            // The debris' own fix was skipped ("busy": the number was a renumbering target), and the
+            // renumbering refused the occupied number: every run failed the same way, for ever.
+            RootOnly();
+            using var q = GoldenQueue.Restore();
+            var before = QmailView(q.Layout);
+            var targets = new QueueInspector(q.Layout, SendLock.Probe(q.Layout)).Inspect().Where(i => i.Kind == QueueIssueKind.IdNotInode)
+                .Select(i => { PosixApi.Current.TryLstat(q.PathOf("mess", i.Id!.Value), out var st, out _); return st.Inode; }).OrderBy(x => x).ToList();
+            var (qmails, qmail) = (PosixApi.Current.LookupUser(QmailUsers.Qmails)!.Value.Uid, PosixApi.Current.LookupGroup(QmailUsers.QmailGroup)!.Value);
+            var debris = new[] { ("remote", "Tstale@remote.test\0"), ("info", "Fold@example.test\0"), ("bounce", "<x@y>:\n550 old\n\n"), ("local", "Told@example.test\0"), ("intd", "u0\0p1\0Fold@example.test\0") }
+                .Select((d, k) => (Path: q.PathOf(d.Item1, targets[k]), d.Item2)).ToList();
+            foreach (var (path, content) in debris)
+            {
+                File.WriteAllBytes(path, System.Text.Encoding.ASCII.GetBytes(content));
+                PosixApi.Current.Lchown(path, qmails, qmail);
+                PosixApi.Current.ChmodNoFollow(path, Mode.Rw_______);
+            }
+
+            var r = _ps.Run($"Repair-QmailQueue -QueuePath $q -QuarantinePath '{q.Home}/quarantine'", q.Root).AssertClean();
+            Assert.Equal(10, r.Objects<RepairAction>().Count(a => a.Kind == QueueIssueKind.IdNotInode));
+            Assert.Empty(Test(q.Root));
+            Assert.Empty(_ps.Run($"Repair-QmailQueue -QueuePath $q -QuarantinePath '{q.Home}/quarantine'", q.Root).AssertClean().Output);
+            AssertSameView(before.Where(kv => !kv.Key.EndsWith("<old@example.test>")).ToDictionary(kv => kv.Key, kv => kv.Value), QmailView(q.Layout), "after repair");
+            string manifest = File.ReadAllText(q.Home + "/quarantine/manifest.tsv");
+            foreach (var (path, _) in debris) Assert.Contains("\t" + path + "\t", manifest);
+        }
+
         internal static bool Crashes(Action run)
         {
             try { run(); return false; }
