@@ -1,6 +1,5 @@
 using System;
 using System.IO;
-using Mono.Unix.Native;
 
 namespace QmailPS.Posix
 {
@@ -40,12 +39,11 @@ namespace QmailPS.Posix
             if (fd < 0) throw Errno.ToException(Libc.LastErrno, "open", path);
             try
             {
-                if (Syscall.fstat(fd, out Stat st) != 0) throw Errno.ToException(Libc.LastErrno, "fstat", path);
-                FileKind kind = FileStatus.KindOf((uint)st.st_mode);
-                if (kind != FileKind.Regular) throw new NotRegularFileException(path, kind);
+                if (!TryFstat(fd, path, out FileStatus st, out int errno)) throw Errno.ToException(errno, "fstat", path);
+                if (st.Kind != FileKind.Regular) throw new NotRegularFileException(path, st.Kind);
                 // The limit File.ReadAllBytes has too: one .NET array.
-                if (st.st_size > int.MaxValue - 64) throw TooLarge(path);
-                using var result = new MemoryStream((int)st.st_size);
+                if (st.Size > int.MaxValue - 64) throw TooLarge(path);
+                using var result = new MemoryStream((int)st.Size);
                 var buffer = new byte[1 << 16];
                 while (true)
                 {
@@ -64,6 +62,29 @@ namespace QmailPS.Posix
                 return result.ToArray();
             }
             finally { Libc.close(fd); }
+        }
+
+        /// <summary>
+        /// fstat through libc's statx, never through a Mono.Posix type: this runs before anything has
+        /// registered the resolver that loads Mono.Posix (a control file read first), and a failed
+        /// load would surface as FileNotFoundException, i.e. "no such control file".
+        /// </summary>
+        private static bool TryFstat(int fd, string path, out FileStatus st, out int errno)
+        {
+            byte* empty = stackalloc byte[1];
+            empty[0] = 0;
+            try
+            {
+                Libc.StatxBuffer buf;
+                if (Libc.statx(fd, empty, Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, &buf) == 0) { st = buf.ToStatus(); errno = 0; return true; }
+                errno = Libc.LastErrno; st = default; return false;
+            }
+            catch (EntryPointNotFoundException)
+            {
+                // glibc < 2.28: the path through IPosix (lstat; the open above already followed any link
+                // the user named, so a link here is refused as not regular, never read through).
+                return PosixApi.Current.TryLstat(path, out st, out errno);
+            }
         }
 
         private static PosixIOException TooLarge(string path) =>
