@@ -900,17 +900,7 @@ namespace QmailPS.Check
         private string GroupName(uint gid) => PosixApi.Current.GroupName(gid) ?? "gid " + gid;
         private static string Octal(uint mode) => "0" + Convert.ToString(mode, 8);
 
-        private static string Describe(FileKind k) => k switch
-        {
-            FileKind.Symlink => "symbolic link",
-            FileKind.Fifo => "FIFO",
-            FileKind.Socket => "socket",
-            FileKind.CharDevice => "character device",
-            FileKind.BlockDevice => "block device",
-            FileKind.Directory => "directory",
-            FileKind.Regular => "regular file",
-            _ => "file of unknown type",
-        };
+        private static string Describe(FileKind k) => FileStatus.Describe(k);
 
         private static string FileError(int errno) => errno switch
         {

@@ -35,6 +35,19 @@ namespace QmailPS.Posix
 
         public DateTime MTimeUtc => UnixTime.ToUtc(MTimeSeconds, MTimeNanoseconds);
 
+        /// <summary>The kind in words, for messages ("… is a FIFO").</summary>
+        internal static string Describe(FileKind k) => k switch
+        {
+            FileKind.Symlink => "symbolic link",
+            FileKind.Fifo => "FIFO",
+            FileKind.Socket => "socket",
+            FileKind.CharDevice => "character device",
+            FileKind.BlockDevice => "block device",
+            FileKind.Directory => "directory",
+            FileKind.Regular => "regular file",
+            _ => "file of unknown type",
+        };
+
         internal static FileKind KindOf(uint mode) => (mode & 0xF000) switch
         {
             0x8000 => FileKind.Regular,

@@ -78,7 +78,7 @@ namespace QmailPS.TcpTo
             {
                 FileStatus st = f.Stat();
                 if (st.Kind != FileKind.Regular)
-                    throw new TcpToException(TcpToFailure.NotRegular, path, 0, $"{path} is a {Describe(st.Kind)}, not a regular file; qmail's lock/tcpto is a 1024-byte regular file. It was not touched.");
+                    throw new TcpToException(TcpToFailure.NotRegular, path, 0, $"{path} is a {FileStatus.Describe(st.Kind)}, not a regular file; qmail's lock/tcpto is a 1024-byte regular file. It was not touched.");
                 f.Inode = st.Inode;
                 return f;
             }
@@ -111,17 +111,6 @@ namespace QmailPS.TcpTo
                     return new TcpToException(TcpToFailure.IO, path, errno, text);
             }
         }
-
-        private static string Describe(FileKind k) => k switch
-        {
-            FileKind.Directory => "directory",
-            FileKind.Fifo => "FIFO",
-            FileKind.Socket => "socket",
-            FileKind.CharDevice => "character device",
-            FileKind.BlockDevice => "block device",
-            FileKind.Symlink => "symbolic link",
-            _ => "file of unknown type",
-        };
 
         private static bool s_noStatx;
 
