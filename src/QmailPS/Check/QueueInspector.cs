@@ -659,10 +659,14 @@ namespace QmailPS.Check
                         Add(QueueIssueKind.TodoUnknownRecord, IssueSeverity.Stuck, id, todo.Rel,
                             $"{todo.Rel} has an unknown record at byte {recs.UnknownAt}: qmail-send abandons preprocessing at every scan ('unknown record type in todo').",
                             "Rewrite the envelope without the unknown record.");
-                    if (recs.Truncated != null)
-                        Add(QueueIssueKind.TodoTruncated, orTransient(IssueSeverity.Danger), id, todo.Rel,
-                            $"the last record of {todo.Rel} has no NUL: qmail-send silently drops that recipient.",
-                            "Complete the record so the recipient is delivered.");
+                    if (recs.Truncated is byte[] cut)
+                    {
+                        bool recipient = cut.Length > 1 && cut[0] == 'T';
+                        Add(QueueIssueKind.TodoTruncated, orTransient(recipient ? IssueSeverity.Danger : IssueSeverity.Cosmetic), id, todo.Rel,
+                            recipient ? $"the last record of {todo.Rel}, {RecordRules.Show(cut)}, has no NUL: qmail-send silently drops that recipient."
+                                      : $"the last record of {todo.Rel}, {RecordRules.Show(cut)}, has no NUL: qmail-send ignores it.",
+                            "Complete the record only if the address is proven whole (the headers or another copy of the envelope name it); otherwise leave it out, as qmail does, with its bytes in the quarantine manifest.");
+                    }
                 }
             }
 
@@ -727,22 +731,21 @@ namespace QmailPS.Check
                     Add(QueueIssueKind.ChannelUnknownRecord, sev(IssueSeverity.Stuck), id, rel,
                         $"{rel} has an unknown record at byte {recs.UnknownAt}: qmail-send stops the pass there ('unknown record type'), never delivers the recipients after it, never finishes the message.",
                         "Rewrite the file without the unknown record (with qmail-send stopped).");
-                if (recs.Truncated != null)
-                    Add(QueueIssueKind.ChannelTruncated, sev(IssueSeverity.Danger), id, rel,
-                        $"the last record of {rel} has no NUL: qmail-send silently ignores that recipient.",
-                        "Complete the record so the recipient is delivered.");
+                if (recs.Truncated is byte[] cut)
+                {
+                    // qmail-send's getln finds no NUL and ends the file there: a cut pending recipient
+                    // is silently never delivered; cut bytes of any other kind change nothing.
+                    bool recipient = cut.Length > 1 && cut[0] == 'T';
+                    Add(QueueIssueKind.ChannelTruncated, sev(recipient ? IssueSeverity.Danger : IssueSeverity.Cosmetic), id, rel,
+                        recipient ? $"the last record of {rel}, {RecordRules.Show(cut)}, has no NUL: qmail-send silently ignores that recipient."
+                                  : $"the last record of {rel}, {RecordRules.Show(cut)}, has no NUL: qmail-send ignores it.",
+                        "Complete the record only if the address is proven whole (the headers or another copy of the envelope name it); otherwise leave it out, as qmail does, with its bytes in the quarantine manifest.");
+                }
                 int pending = 0, done = 0;
                 foreach (QueueRecord r in recs.Records) { if (r.Type == 'T') pending++; else if (r.Type == 'D') done++; }
                 bool anyPending = pending > 0;
-                HashSet<string>? seen = pending > 1 ? new HashSet<string>(StringComparer.Ordinal) : null; // duplicates need two
-                foreach (QueueRecord r in recs.Records)
-                {
-                    if (r.Type != 'T' || seen is null) continue;
-                    string addr = Encoding.UTF8.GetString(r.Value);
-                    if (!seen.Add(addr))
-                        Add(QueueIssueKind.ChannelDuplicateRecipient, IssueSeverity.Danger, id, rel,
-                            $"{rel} lists '{addr}' twice: qmail-send delivers it twice.", "Mark the second record done.");
-                }
+                // A recipient listed twice is what qmail-queue accepted and qmail-send delivers once per
+                // record: the envelope as qmail wrote it, not damage (and never marked done).
                 if (reportAllDone && !anyPending && recs.UnknownAt < 0 && recs.Truncated == null)
                     Add(QueueIssueKind.ChannelAllDone, IssueSeverity.Transient, id, rel,
                         $"{rel} has only done records: qmail-send removes it at its next pass.", "Nothing.");

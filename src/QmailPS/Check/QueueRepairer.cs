@@ -376,16 +376,12 @@ namespace QmailPS.Check
                 // records: recover what the bytes allow
                 case QueueIssueKind.ChannelTruncated:
                 case QueueIssueKind.TodoTruncated:
-                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Complete the cut-off last record of {rel} (add its NUL) so that recipient is delivered", () => CompleteLastRecord(i.Path, id)));
-                    break;
-                case QueueIssueKind.ChannelDuplicateRecipient:
-                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Mark the repeated recipients of {rel} done in place (one delivery each)", () => { MarkDuplicatesDone(i.Path); return null; }));
-                    break;
                 case QueueIssueKind.ChannelUnknownRecord:
-                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Rewrite {rel} without its unknown records (original to the quarantine)", () => Rewrite(i.Path, id, "TD", false, i.Description)));
-                    break;
                 case QueueIssueKind.TodoUnknownRecord:
-                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Rewrite {rel} without its unknown records (original to the quarantine)", () => Rewrite(i.Path, id, "upFT", false, i.Description)));
+                    // One step per file, whichever of its findings comes first: cut and unknown
+                    // records are judged together, so the file is rewritten once and converges.
+                    if (!done.Add("records|" + i.Path)) break;
+                    PlanRecords(i, plan, id, rel, top == "todo" ? "upFT" : "TD");
                     break;
                 case QueueIssueKind.InfoTrailingBytes:
                     plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Cut {rel} after its F record, keeping its mtime (the birth)", () => Rewrite(i.Path, id, "F", true, i.Description)));
@@ -514,7 +510,7 @@ namespace QmailPS.Check
             return null;
         }
 
-        /// <summary>T records in the message's channel files; a cut-off last T counts (its completion is planned too).</summary>
+        /// <summary>T records in the message's channel files; a cut-off last T only when proven whole (then its completion is planned too).</summary>
         private int PendingRecipients(ulong id)
         {
             int n = 0;
@@ -526,7 +522,9 @@ namespace QmailPS.Check
                 try { data = DirectoryHandle.ReadFile(path); } catch (IOException) { continue; }
                 ParsedRecords recs = QueueRecords.Parse(data, data.Length, "TD");
                 foreach (QueueRecord r in recs.Records) if (r.Type == 'T') n++;
-                if (recs.Truncated is { Length: > 0 } t && t[0] == 'T') n++;
+                // A cut-off T counts only when the repair completes it (proven whole).
+                if (recs.Truncated is { Length: > 1 } t && t[0] == 'T'
+                    && RecordRules.ProvenWhole(RecordRules.Latin1.GetString(t, 1, t.Length - 1), ProvenAddresses(id, path), out _)) n++;
             }
             return n;
         }
@@ -808,22 +806,84 @@ namespace QmailPS.Check
 
         // ------------------------------------------------------------------ records
 
-        private string? CompleteLastRecord(string path, ulong id)
+        /// <summary>Warnings a run owes the postmaster (a cut address left out): the cmdlet writes them.</summary>
+        public List<string> Warnings { get; } = new List<string>();
+
+        /// <summary>
+        /// Cut and unknown records of one todo or channel file (RecordRules): the plan is made from the
+        /// bytes seen now, and the step refuses to run when the file changed meanwhile.
+        /// </summary>
+        private void PlanRecords(QueueIssue i, List<PlannedRepair> plan, ulong id, string rel, string types)
         {
-            byte[] data = DirectoryHandle.ReadFile(path);
-            if (data.Length == 0 || data[data.Length - 1] == 0) return null; // already complete
-            _q.SaveCopy(path, data, "last record cut off; completed with its NUL", id);
-            _p.Append(path, new byte[] { 0 });
-            return null;
+            byte[] data;
+            try { data = DirectoryHandle.ReadFile(i.Path); }
+            catch (IOException e) { NotRepaired.Add((i, "it cannot be read (" + e.Message + ")")); return; }
+            RecordFix fix = RecordRules.Fix(data, types, ProvenAddresses(id, i.Path));
+            if (fix.ChangesNothing) return;
+            string partial = fix.Partial is null ? "" : RecordRules.Show(fix.Partial);
+            var what = new List<string>();
+            if (fix.UnknownDropped > 0) what.Add($"leave out its {fix.UnknownDropped} record(s) of unknown type");
+            if (fix.Completed) what.Add($"complete its cut-off last record, {partial}, proven whole by {fix.ProvenBy}");
+            else if (fix.Partial != null) what.Add($"leave out its cut-off last record, {partial}, as qmail does (not proven whole: the cut may have made another address), its bytes kept in the manifest");
+            string action = fix.Content is null
+                ? $"Move {rel} to the quarantine: no complete record is left in it ({string.Join("; ", what)})"
+                : $"Rewrite {rel}: {string.Join("; ", what)} (original to the quarantine)";
+            string warning = fix.Partial != null && !fix.Completed
+                ? $"Message {id}: the cut-off record {partial} of {rel} is left out, as qmail-send leaves it out; if that recipient should get the message, queue it again for them. Its bytes are in the quarantine manifest."
+                : "";
+            plan.Add(new PlannedRepair(i.Kind, id, i.Path, action, () =>
+            {
+                byte[] now = DirectoryHandle.ReadFile(i.Path);
+                if (!now.SequenceEqual(data)) throw new RepairConflictException($"{rel} changed since it was inspected; not rewritten.");
+                string reason = i.Description + (fix.Partial != null ? " Cut-off record: " + RecordRules.Show(fix.Partial) + (fix.Completed ? " (completed: proven whole by " + fix.ProvenBy + ")" : " (left out: not proven whole)") + "." : "");
+                string? to;
+                if (fix.Content is null) to = _q.Move(i.Path, reason, id);
+                else if (fix.AppendNulOnly)
+                {
+                    to = _q.SaveCopy(i.Path, data, reason, id);
+                    _p.Append(i.Path, new byte[] { 0 });
+                }
+                else to = Replace(i.Path, id, fix.Content, reason);
+                if (warning.Length > 0) Warnings.Add(warning);
+                return to;
+            }));
         }
 
-        private void MarkDuplicatesDone(string path)
+        /// <summary>
+        /// Addresses known whole for message ID, with where each was found: the recipient headers of
+        /// its mess, and every other copy of its envelope (todo, intd, the other channel file).
+        /// </summary>
+        private Dictionary<string, string> ProvenAddresses(ulong id, string except)
         {
-            byte[] data = DirectoryHandle.ReadFile(path);
-            var seen = new HashSet<string>(StringComparer.Ordinal);
-            foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, "TD").Records)
-                if (r.Type == 'T' && !seen.Add(Convert.ToBase64String(r.Value)))
-                    _p.WriteByteAt(path, r.Offset, (byte)'D');
+            var proven = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            foreach (string k in new[] { "todo", "intd", "local", "remote" })
+                foreach (string path in k is "todo" or "intd" ? new[] { P(k, id), _l.OtherLayoutPath(k, id) } : new[] { P(k, id) })
+                {
+                    if (path == except || !Exists(path, out FileStatus st) || st.Kind != FileKind.Regular) continue;
+                    byte[] data;
+                    try { data = DirectoryHandle.ReadFile(path); } catch (IOException) { continue; }
+                    foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, "upFTD").Records)
+                        if (r.Type == 'T' || r.Type == 'D')
+                        {
+                            string a = RecordRules.Latin1.GetString(r.Value);
+                            if (!proven.ContainsKey(a)) proven[a] = Rel(path);
+                        }
+                }
+            string mess = P("mess", id);
+            if (Exists(mess, out FileStatus ms) && ms.Kind == FileKind.Regular)
+            {
+                try
+                {
+                    using DirectoryHandle dir = DirectoryHandle.Open(Path.GetDirectoryName(mess)!);
+                    byte[] head = new byte[4096];
+                    int n = dir.TryReadFile(Libc.PathBytes(Path.GetFileName(mess)), ref head, out _, out _, 64 << 10, noAtime: true);
+                    if (n > 0)
+                        foreach (string a in RecordRules.HeaderAddresses(head, n))
+                            if (!proven.ContainsKey(a)) proven[a] = "the headers of " + Rel(mess);
+                }
+                catch (IOException) { }
+            }
+            return proven;
         }
 
         /// <summary>
@@ -842,6 +902,17 @@ namespace QmailPS.Check
                 QueueRecords.Append(kept, (char)r.Type, r.Value);
                 if (firstOnly) break;
             }
+            return Replace(path, id, kept.ToArray(), reason, data, st);
+        }
+
+        /// <summary>Puts CONTENT in place of PATH's bytes, the old ones saved in the quarantine first.</summary>
+        private string? Replace(string path, ulong id, byte[] content, string reason, byte[]? data = null, FileStatus? known = null)
+        {
+            FileStatus st;
+            if (known.HasValue) st = known.Value;
+            else if (!Exists(path, out st) || st.Kind != FileKind.Regular) return null;
+            data ??= DirectoryHandle.ReadFile(path);
+            var kept = new List<byte>(content);
             string saved = _q.SaveCopy(path, data, reason, id);
             string temp = Path.Combine(Path.GetDirectoryName(path)!, "." + Path.GetFileName(path) + ".qmailps-new");
             if (Exists(temp)) _q.Move(temp, "left by an interrupted repair", id);

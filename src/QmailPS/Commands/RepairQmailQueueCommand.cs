@@ -145,6 +145,7 @@ namespace QmailPS.Commands
                         { ErrorDetails = new ErrorDetails($"{p.Action}: {e.Message}") });
                     }
                 }
+                foreach (string w in repairer.Warnings) WriteWarning(w);
                 if (only != null || !renamed || failed || pass == 3) break;
             }
             CompleteProgress();

@@ -61,7 +61,6 @@ namespace QmailPS
         ChannelEmpty,
         ChannelTruncated,
         ChannelUnknownRecord,
-        ChannelDuplicateRecipient,
         ChannelAllDone,
         MessWrongOwner,
         MessNotReadableByQmailr,

@@ -244,7 +244,7 @@ namespace QmailPS.Tests.Check
         }
 
         [Theory]
-        [InlineData("Ta@remote.test\0Tb@rem", true)]    // cut off: recovered, and the last recipient completed
+        [InlineData("Ta@remote.test\0Tb@rem", true)]    // cut off: recovered; the cut recipient is left out as qmail does (nothing proves 'b@rem' whole)
         [InlineData("Xa@remote.test\0Tb@remote.test\0", true)] // unknown record: recovered, the record dropped
         [InlineData("Da@remote.test\0Db@remote.test\0", false)] // nothing left to deliver: quarantined
         public void A_message_without_info_and_damaged_recipients_is_recovered_only_when_something_is_deliverable(string remoteBytes, bool recovered)
@@ -263,7 +263,7 @@ namespace QmailPS.Tests.Check
                 {
                     Assert.NotNull(m);
                     Assert.Equal("", m!.Sender);
-                    Assert.Equal(remoteBytes.StartsWith("T") ? new[] { "a@remote.test:T", "b@rem:T" } : new[] { "b@remote.test:T" },
+                    Assert.Equal(remoteBytes.StartsWith("T") ? new[] { "a@remote.test:T" } : new[] { "b@remote.test:T" },
                         m.Recipients.Select(x => x.Address + ":" + (x.Delivered ? "D" : "T")));
                 }
                 else

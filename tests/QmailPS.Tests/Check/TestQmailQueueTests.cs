@@ -102,7 +102,6 @@ namespace QmailPS.Tests.Check
             ("remote empty", QueueIssueKind.ChannelEmpty, IssueSeverity.Danger),
             ("remote truncated", QueueIssueKind.ChannelTruncated, IssueSeverity.Danger),
             ("remote unknown record", QueueIssueKind.ChannelUnknownRecord, IssueSeverity.Stuck),
-            ("remote duplicate", QueueIssueKind.ChannelDuplicateRecipient, IssueSeverity.Danger),
             ("remote not writable by qmails", QueueIssueKind.FileWrongOwner, IssueSeverity.Danger),
             ("remote all done", QueueIssueKind.ChannelAllDone, IssueSeverity.Transient),
             ("stray bounce", QueueIssueKind.StrayFile, IssueSeverity.Garbage),

@@ -1,0 +1,181 @@
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Linq;
+using System.Text;
+using QmailPS.Check;
+using QmailPS.Posix;
+using QmailPS.Queue;
+using QmailPS.Tests.Support;
+using Xunit;
+
+namespace QmailPS.Tests.Check
+{
+    /// <summary>
+    /// Repair judged by what real qmail-send then does (issue 11): no recipient turned into another
+    /// person, no duplicate, no lost sender or bounce, no message hidden, no false alarm, and one
+    /// run converges (Test finds nothing, a second run plans nothing).
+    /// </summary>
+    public sealed class QmailFollowingRulesTests : IClassFixture<RepairQmailQueueTests.Session>
+    {
+        private readonly PsSession _ps;
+        public QmailFollowingRulesTests(RepairQmailQueueTests.Session s) { _ps = s.Ps; }
+
+        private List<QueueIssue> Test(TempQueue q) => _ps.Run("Test-QmailQueue -QueuePath $q", q.Root).AssertClean().Objects<QueueIssue>();
+
+        private PsSession.Result Repair(TempQueue q, string args = "") =>
+            _ps.Run($"Repair-QmailQueue -QueuePath $q -QuarantinePath $q/../quarantine -Confirm:$false {args}", q.Root);
+
+        private string Manifest(TempQueue q) => File.Exists(q.Home + "/quarantine/manifest.tsv") ? File.ReadAllText(q.Home + "/quarantine/manifest.tsv") : "";
+
+        /// <summary>A preprocessed message whose headers name only <paramref name="headerTo"/>.</summary>
+        private static ulong Add(TempQueue q, string headerTo, params RecipientSpec[] recipients)
+        {
+            byte[] body = Encoding.ASCII.GetBytes($"From: bob@example.test\nTo: {headerTo}\nSubject: cut\n\nhello\n");
+            ulong id = q.Writer.Inject(body, "bob@example.test", recipients.Select(r => r.Address).ToList(), callerUid: 1000, pid: 4243);
+            DateTime b = DateTime.UtcNow.AddMinutes(-30);
+            q.Writer.WriteEnvelope(id, "bob@example.test", recipients, b, b.AddSeconds(100), b.AddSeconds(400));
+            File.Delete(q.PathOf("intd", id));
+            File.Delete(q.PathOf("todo", id));
+            return id;
+        }
+
+        private static RecipientSpec R(string a) => new RecipientSpec(a, RecipientChannel.Remote);
+
+        private static void Write(TempQueue q, string path, string bytes)
+        {
+            // Keeps the file's inode, owner and mode: only its bytes are damaged.
+            using var f = new FileStream(path, FileMode.Truncate, FileAccess.Write);
+            byte[] b = RecordRules.Latin1.GetBytes(bytes);
+            f.Write(b, 0, b.Length);
+        }
+
+        private static string Read(string path) => RecordRules.Latin1.GetString(File.ReadAllBytes(path));
+
+        /// <summary>Test finds nothing (golden-style IdNotInode aside) and a second run plans nothing.</summary>
+        private void AssertConverged(TempQueue q)
+        {
+            var left = Test(q).Where(i => i.Severity != IssueSeverity.Transient).ToList();
+            Assert.True(left.Count == 0, "after one repair: " + string.Join(" | ", left));
+            var again = _ps.Run("Repair-QmailQueue -QueuePath $q -QuarantinePath $q/../quarantine -WhatIf", q.Root).AssertClean();
+            Assert.DoesNotContain("What if:", again.HostText);
+        }
+
+        [Fact]
+        public void A_channel_address_cut_inside_is_left_out_never_completed_into_another_persons_address()
+        {
+            RepairQmailQueueTests.RootOnly();
+            using var q = TempQueue.Create();
+            ulong id = Add(q, "a@remote.test", R("a@remote.test"), R("bob@example.com.au"));
+            Write(q, q.PathOf("remote", id), "Ta@remote.test\0Tbob@example.com"); // cut by 4 bytes
+            var r = Repair(q).AssertClean();
+            Assert.Equal("Ta@remote.test\0", Read(q.PathOf("remote", id)));
+            Assert.Contains(r.Warnings, w => w.Contains("Message " + id) && w.Contains("'bob@example.com'"));
+            Assert.Contains("bob@example.com", Manifest(q));
+            AssertConverged(q);
+        }
+
+        [Fact]
+        public void A_todo_address_cut_inside_is_left_out()
+        {
+            RepairQmailQueueTests.RootOnly();
+            using var q = TempQueue.Create();
+            ulong id = q.AddUnprocessed("dave@example.test", "alice@example.test", "dave@example.com");
+            Write(q, q.PathOf("todo", id), "u1000\0p4242\0Fdave@example.test\0Talice@example.test\0Tdave@example.co");
+            var r = Repair(q).AssertClean();
+            Assert.Equal("u1000\0p4242\0Fdave@example.test\0Talice@example.test\0", Read(q.PathOf("todo", id)));
+            Assert.Contains(r.Warnings, w => w.Contains("Message " + id) && w.Contains("'dave@example.co'"));
+            AssertConverged(q);
+        }
+
+        [Fact]
+        public void A_cut_record_proven_whole_by_the_headers_is_completed_and_an_ambiguous_one_is_not()
+        {
+            RepairQmailQueueTests.RootOnly();
+            using var q = TempQueue.Create();
+            // Only the NUL was lost, and the To header names the address: completed.
+            ulong whole = Add(q, "a@remote.test, Bob <bob@example.com.au>", R("a@remote.test"), R("bob@example.com.au"));
+            Write(q, q.PathOf("remote", whole), "Ta@remote.test\0Tbob@example.com.au");
+            // The headers name both bob@example.com and bob@example.com.au: the cut one may be either.
+            ulong ambiguous = Add(q, "bob@example.com, bob@example.com.au", R("a@remote.test"), R("bob@example.com.au"));
+            Write(q, q.PathOf("remote", ambiguous), "Ta@remote.test\0Tbob@example.com");
+            Repair(q).AssertClean();
+            Assert.Equal("Ta@remote.test\0Tbob@example.com.au\0", Read(q.PathOf("remote", whole)));
+            Assert.Equal("Ta@remote.test\0", Read(q.PathOf("remote", ambiguous)));
+            AssertConverged(q);
+        }
+
+        [Fact]
+        public void A_cut_record_proven_by_the_other_channel_file_is_completed()
+        {
+            RepairQmailQueueTests.RootOnly();
+            using var q = TempQueue.Create();
+            ulong id = Add(q, "undisclosed-recipients:;", new RecipientSpec("carol@example.test", RecipientChannel.Local), R("a@remote.test"));
+            // An envelope copy that names the address whole: a stale local file naming it as done.
+            Write(q, q.PathOf("local", id), "Tcarol@example.test\0Da@remote.test\0");
+            Write(q, q.PathOf("remote", id), "Ta@remote.test");
+            Repair(q).AssertClean();
+            Assert.Equal("Ta@remote.test\0", Read(q.PathOf("remote", id)));
+        }
+
+        [Fact]
+        public void A_cut_duplicate_is_left_out_and_a_cut_unknown_record_is_dropped_so_qmail_finishes_the_message()
+        {
+            RepairQmailQueueTests.RootOnly();
+            using var q = TempQueue.Create();
+            ulong dup = Add(q, "ann@remote.test", R("ann@remote.test"));
+            Write(q, q.PathOf("remote", dup), "Tann@remote.test\0Tann@remote.test");
+            ulong junk = Add(q, "ann@remote.test", R("ann@remote.test"));
+            Write(q, q.PathOf("remote", junk), "Tann@remote.test\0Xjunk");
+            Repair(q).AssertClean();
+            Assert.Equal("Tann@remote.test\0", Read(q.PathOf("remote", dup)));
+            Assert.Equal("Tann@remote.test\0", Read(q.PathOf("remote", junk)));
+            AssertConverged(q);
+        }
+
+        [Fact]
+        public void A_channel_file_of_random_bytes_is_repaired_in_one_run()
+        {
+            RepairQmailQueueTests.RootOnly();
+            using var q = TempQueue.Create();
+            ulong id = Add(q, "a@remote.test", R("a@remote.test"));
+            var rnd = new Random(11);
+            var bytes = new byte[300];
+            rnd.NextBytes(bytes);
+            for (int i = 0; i < bytes.Length; i++) if (bytes[i] == 0) bytes[i] = 1; // no NUL: one cut record
+            bytes[0] = (byte)'Q';
+            File.WriteAllBytes(q.PathOf("remote", id), bytes);
+            // And random bytes with NULs in them (records of every type, cut or not), one file each.
+            var others = new List<ulong>();
+            for (int seed = 1; seed <= 6; seed++)
+            {
+                ulong o = Add(q, "a@remote.test", R("a@remote.test"));
+                var b = new byte[200];
+                new Random(seed).NextBytes(b);
+                for (int i = 0; i < b.Length; i++) if (b[i] % 9 == 0) b[i] = 0;
+                File.WriteAllBytes(q.PathOf("remote", o), b);
+                others.Add(o);
+            }
+            Repair(q).AssertClean();
+            foreach (ulong m in others.Append(id))
+                Assert.False(File.Exists(q.PathOf("remote", m)) && new FileInfo(q.PathOf("remote", m)).Length == 0, "rewritten to 0 bytes: qmail takes it as all done");
+            AssertConverged(q);
+        }
+
+        [Fact]
+        public void Duplicate_envelope_recipients_are_what_qmail_wrote_no_finding_and_never_marked_done()
+        {
+            RepairQmailQueueTests.RootOnly();
+            using var q = TempQueue.Create();
+            ulong dup = Add(q, "a@remote.test", R("a@remote.test"), R("a@remote.test"));
+            ulong doneThenPending = Add(q, "ann@remote.test", R("ann@remote.test"), R("ann@remote.test"));
+            Write(q, q.PathOf("remote", doneThenPending), "Dann@remote.test\0Tann@remote.test\0");
+            Assert.Empty(Test(q));
+            var snap = QueueSnapshot.Take(q.Root);
+            var r = Repair(q).AssertClean();
+            Assert.Empty(r.Output);
+            QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
+            Assert.Equal("Ta@remote.test\0Ta@remote.test\0", Read(q.PathOf("remote", dup)));
+        }
+    }
+}
