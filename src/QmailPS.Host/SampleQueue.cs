@@ -177,6 +177,11 @@ namespace QmailPS.Host
             double age = Math.Max(0, (_now - birth).TotalSeconds);
             int nl = (int)Math.Sqrt(age / 10), nr = (int)Math.Sqrt(age / 20) + 1;
             _writer.WriteEnvelope(id, sender, specs, birth, birth.AddSeconds(nl * nl * 10.0), birth.AddSeconds(nr * nr * 20.0));
+            // qmail-send unlinks a channel file at the end of the pass that finds no T record left:
+            // after a clean stop no file holds only done recipients.
+            foreach (RecipientChannel c in new[] { RecipientChannel.Local, RecipientChannel.Remote })
+                if (specs.Any(s => s.Channel == c) && specs.Where(s => s.Channel == c).All(s => s.Delivered))
+                    File.Delete(_writer.Layout.PathOf(c == RecipientChannel.Local ? "local" : "remote", id));
             File.Delete(_writer.Layout.PathOf("intd", id));
             File.Delete(_writer.Layout.PathOf("todo", id));
             return id;

@@ -191,11 +191,13 @@ namespace QmailPS.Check
                 if (e.IsNumeric && (e.Kind == FileKind.Directory || e.Kind == FileKind.Unknown))
                 {
                     string rel = d + "/" + e.Name;
-                    found.Add(Issue(QueueIssueKind.SplitDirectoryExtra, IssueSeverity.Stuck, null, rel,
-                        $"{rel} is beyond the split ({_l.Split}): qmail never reads it; the queue was built for another conf-split.",
-                        $"Move its files to their split directories for split {_l.Split} and remove it (Repair-QmailQueue -Split {_l.Split})."));
                     // Its files are messages qmail cannot see: each is reported where it should be.
                     List<DirEntry>? inside = DirectoryHandle.TryList(_l.Root + "/" + rel, out _);
+                    bool empty = inside != null && inside.Count == 0;
+                    found.Add(Issue(QueueIssueKind.SplitDirectoryExtra, empty ? IssueSeverity.Garbage : IssueSeverity.Stuck, null, rel,
+                        empty ? $"{rel} is beyond the split ({_l.Split}) and empty: qmail never reads it (left by a build with another conf-split)."
+                              : $"{rel} is beyond the split ({_l.Split}): qmail never reads it, nor the files in it; the queue was built for another conf-split.",
+                        empty ? "Remove it (Repair-QmailQueue)." : $"Move its files to their split directories for split {_l.Split} and remove it (Repair-QmailQueue -Split {_l.Split})."));
                     if (inside != null)
                         foreach (DirEntry f in inside)
                             if (f.IsCanonical) Misplaced(rel, f, d, found); else NameIssue(rel, f, found);
@@ -518,7 +520,7 @@ namespace QmailPS.Check
                     return;
                 }
 
-                CheckMess(id, messRel, mess);
+                CheckMess(id, messRel, mess, todo != null || hasInfo);
 
                 if (todo == null && !hasInfo)
                 {
@@ -589,7 +591,7 @@ namespace QmailPS.Check
                 return dir == "mess" ? RingBatch.Stat(_batch, _k, h, name, out st, out _) : h.TryStat(name, out st, out _);
             }
 
-            private void CheckMess(ulong id, string rel, FileStatus mess)
+            private void CheckMess(ulong id, string rel, FileStatus mess, bool enveloped)
             {
                 string sid = id.ToString(CultureInfo.InvariantCulture);
                 if (mess.Kind != FileKind.Regular)
@@ -613,6 +615,23 @@ namespace QmailPS.Check
                         "Reset its mode to 0644.");
                 else if (mess.Permissions != Mode.Rw_r__r__)
                     Add(QueueIssueKind.FileWrongMode, IssueSeverity.Cosmetic, id, rel, $"{rel} has mode {Octal(mess.Permissions)}, not 0644.", "Reset its mode to 0644.");
+                // A mess with no bytes, or cut inside the Received line qmail-queue always writes
+                // first, is what a killed qmail-queue leaves: harmless alone (qmail cleans it), but
+                // beside an envelope qmail-send delivers it, an empty message, to every recipient.
+                if (enveloped && mess.Size < 17 && _h["mess"] is DirectoryHandle eh)
+                {
+                    var name = new byte[24];
+                    Libc.FormatId(id, name);
+                    int n = mess.Size == 0 ? 0 : RingBatch.ReadHead(_batch, _k, eh, name, ref _buffer, 17, out _);
+                    if (n == 0 || (n > 0 && "Received: (qmail ".StartsWith(Encoding.ASCII.GetString(_buffer, 0, n), StringComparison.Ordinal)))
+                    {
+                        Add(QueueIssueKind.MessEmpty, IssueSeverity.Danger, id, rel,
+                            n == 0 ? $"{rel} is empty beside the envelope of message {sid}: qmail-send would deliver an empty message to every recipient."
+                                   : $"{rel} holds only {n} byte(s), cut inside the Received line qmail-queue writes first, beside the envelope of message {sid}: qmail-send would deliver that stub to every recipient.",
+                            "Move the whole message to the quarantine, its envelope (sender and recipients) in the manifest.");
+                        return;
+                    }
+                }
                 // qmail-queue always writes its Received line first; a replacement might not (warning level only).
                 if (mess.Size > 0 && _h["mess"] is DirectoryHandle h)
                 {
@@ -852,9 +871,16 @@ namespace QmailPS.Check
             string top = rel.Split('/')[0];
             string canonical = _l.PathOf(top, e.Id);
             bool twin = PosixApi.Current.TryLstat(canonical, out _, out _);
-            found.Add(Issue(QueueIssueKind.NonCanonicalName, twin ? IssueSeverity.Danger : IssueSeverity.Stuck, e.Id, path,
-                twin ? $"{path} is another name of message {e.Id} beside {canonical.Substring(_l.Root.Length + 1)}: qmail-send queues the message twice and delivers it twice."
-                     : $"{path} is not the canonical name of message {e.Id}: qmail looks only at {canonical.Substring(_l.Root.Length + 1)} and never sees it.",
+            string canon = canonical.Substring(_l.Root.Length + 1);
+            // qmail-send finds messages by reading info/ (twice from two names) and todo/ (each name
+            // opens the canonical file, so a second name only warns for ever); every other file it
+            // opens by the canonical name alone, so an alias beside it is never read.
+            (IssueSeverity sev, string what) = !twin
+                ? (IssueSeverity.Stuck, $"{path} is not the canonical name of message {e.Id}: qmail looks only at {canon} and never sees it.")
+                : top == "info" ? (IssueSeverity.Danger, $"{path} is another name of message {e.Id} beside {canon}: qmail-send queues the message twice and delivers it twice.")
+                : top == "todo" ? (IssueSeverity.Stuck, $"{path} is another name of message {e.Id} beside {canon}: qmail-send preprocesses {canon} once, then warns 'unable to open {canon}' at every scan for the alias, which it never removes.")
+                : (IssueSeverity.Garbage, $"{path} is another name beside {canon}: qmail opens {canon} only and never reads it.");
+            found.Add(Issue(QueueIssueKind.NonCanonicalName, sev, e.Id, path, what,
                 twin ? "Compare the two and quarantine the alias." : "Rename it to its canonical name."));
         }
 

@@ -213,7 +213,7 @@ namespace QmailPS.Check
 
         private static bool IsFileLevel(QueueIssueKind k) => k is QueueIssueKind.NonNumericName or QueueIssueKind.StalePidFile or QueueIssueKind.LockDirectoryExtraEntry;
 
-        private static bool IsWholeMessage(QueueIssueKind k) => k is QueueIssueKind.InfoWithoutMess or QueueIssueKind.TodoWithoutMess or QueueIssueKind.ChannelWithoutInfo
+        private static bool IsWholeMessage(QueueIssueKind k) => k is QueueIssueKind.InfoWithoutMess or QueueIssueKind.TodoWithoutMess or QueueIssueKind.ChannelWithoutInfo or QueueIssueKind.MessEmpty
             or QueueIssueKind.InfoBad or QueueIssueKind.TodoEmpty or QueueIssueKind.TodoWithoutSender;
 
         /// <summary>Orders renumbers so a target id is free before a message moves there; cycles and occupied targets are reported.</summary>
@@ -348,7 +348,9 @@ namespace QmailPS.Check
                 {
                     string canonical = P(top, id);
                     if (i.Severity == IssueSeverity.Danger || Exists(canonical))
-                        plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Move the duplicate {rel} to the quarantine (qmail would deliver message {id} twice)", () => _q.Move(i.Path, i.Description, i.Id)));
+                        plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, i.Severity == IssueSeverity.Danger
+                            ? $"Move the duplicate {rel} to the quarantine (qmail would deliver message {id} twice)"
+                            : $"Move the second name {rel} to the quarantine ({canonical.Substring(_l.Root.Length + 1)} is the one qmail reads)", () => _q.Move(i.Path, i.Description, i.Id)));
                     else
                         plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Rename {rel} to {canonical.Substring(_l.Root.Length + 1)}", () =>
                         {
@@ -401,6 +403,7 @@ namespace QmailPS.Check
                     break;
                 case QueueIssueKind.InfoWithoutMess:
                 case QueueIssueKind.TodoWithoutMess:
+                case QueueIssueKind.MessEmpty:
                 case QueueIssueKind.TodoEmpty:
                 case QueueIssueKind.TodoWithoutSender:
                     PlanWholeMessage(i, plan, done);
@@ -927,6 +930,15 @@ namespace QmailPS.Check
         private string DescribeRecipients(ulong id)
         {
             var list = new List<string>();
+            // The sender too: with it the manifest holds the whole envelope, enough to queue the mail again.
+            foreach (string path in new[] { P("info", id), P("todo", id), _l.OtherLayoutPath("todo", id) })
+            {
+                if (!Exists(path, out FileStatus fs) || fs.Kind != FileKind.Regular) continue;
+                byte[] data;
+                try { data = DirectoryHandle.ReadFile(path); } catch (IOException) { continue; }
+                QueueRecord? f = QueueRecords.Parse(data, data.Length, "upFT").Records.FirstOrDefault(r => r.Type == 'F');
+                if (f.HasValue && f.Value.Value != null) { list.Add("sender:<" + Encoding.UTF8.GetString(f.Value.Value) + ">"); break; }
+            }
             foreach (string k in new[] { "local", "remote", "todo" })
             {
                 string path = P(k, id);

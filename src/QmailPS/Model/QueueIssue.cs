@@ -65,6 +65,8 @@ namespace QmailPS
         MessWrongOwner,
         MessNotReadableByQmailr,
         MessNoReceivedLine,
+        /// <summary>A 0-byte mess, or one cut inside the line qmail-queue writes first, beside info or todo: every recipient would get an empty message.</summary>
+        MessEmpty,
         FileWrongOwner,
         FileWrongMode,
         StalePidFile,

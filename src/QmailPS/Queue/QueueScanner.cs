@@ -616,11 +616,23 @@ namespace QmailPS.Queue
                     return;
                 }
                 m.Size = mst.Size;
+                if (mst.Kind == FileKind.Regular && mst.Size < 17 && MessIsStub(mst.Size))
+                    m.AddDamage(mst.Size == 0
+                        ? $"{messRel()} is empty: qmail-send would deliver an empty message to every recipient"
+                        : $"{messRel()} is cut inside the Received line qmail-queue writes first: qmail-send would deliver that stub to every recipient");
                 if (mst.Kind != FileKind.Regular)
                     m.AddDamage($"{messRel()} is not a regular file ({mst.Kind}): every delivery is deferred ('message has wrong type')");
                 else if (_s._qmailqUid.HasValue && mst.Uid != _s._qmailqUid.Value)
                     m.AddDamage($"{messRel()} is owned by uid {mst.Uid}, not qmailq: every delivery is deferred ('Sorry, message has wrong owner. (#4.3.5)')");
                 if (_s.IncludeHeader && mst.Kind == FileKind.Regular) ReadHeader(m);
+            }
+
+            /// <summary>0 bytes, or a start of "Received: (qmail " and nothing more: a killed qmail-queue's mess (QueueInspector's MessEmpty).</summary>
+            private bool MessIsStub(long size)
+            {
+                if (size == 0) return true;
+                int len = _mess!.TryReadFile(_name, ref _buffer, out _, out _, 17, noAtime: true);
+                return len > 0 && len < 17 && "Received: (qmail ".StartsWith(Encoding.ASCII.GetString(_buffer, 0, len), StringComparison.Ordinal);
             }
 
             private void ReadHeader(QueueMessage m)

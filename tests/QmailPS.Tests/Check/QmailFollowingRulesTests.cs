@@ -177,5 +177,65 @@ namespace QmailPS.Tests.Check
             QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
             Assert.Equal("Ta@remote.test\0Ta@remote.test\0", Read(q.PathOf("remote", dup)));
         }
+
+        [Theory]
+        [InlineData("remote", IssueSeverity.Garbage)]
+        [InlineData("local", IssueSeverity.Garbage)]
+        [InlineData("mess", IssueSeverity.Garbage)]
+        [InlineData("info", IssueSeverity.Danger)]
+        public void A_second_name_beside_the_canonical_one_is_Danger_only_where_qmail_reads_names(string dir, IssueSeverity expected)
+        {
+            RepairQmailQueueTests.RootOnly();
+            using var q = TempQueue.Create();
+            ulong id = Add(q, "a@remote.test", new RecipientSpec("carol@example.test", RecipientChannel.Local), R("a@remote.test"));
+            string alias = q.Layout.DirFor(dir, id) + "/0" + id;
+            File.Copy(q.PathOf(dir, id), alias);
+            var hit = Assert.Single(Test(q));
+            Assert.Equal((QueueIssueKind.NonCanonicalName, expected, alias), (hit.Kind, hit.Severity, hit.Path));
+            if (expected == IssueSeverity.Garbage) Assert.DoesNotContain("twice", hit.Description);
+            var before = RepairQmailQueueTests.QmailView(q.Layout);
+            Repair(q).AssertClean();
+            Assert.False(File.Exists(alias));
+            RepairQmailQueueTests.AssertSameView(before, RepairQmailQueueTests.QmailView(q.Layout), "after repair");
+            AssertConverged(q);
+        }
+
+        [Theory]
+        [InlineData("")]
+        [InlineData("Received: (qm")]
+        public void A_mess_without_the_bytes_qmail_queue_writes_first_beside_an_envelope_is_Danger_and_quarantined_whole(string content)
+        {
+            RepairQmailQueueTests.RootOnly();
+            using var q = TempQueue.Create();
+            ulong id = Add(q, "a@remote.test", R("a@remote.test"));
+            ulong todo = q.AddUnprocessed("dave@example.test", "e@remote.test");
+            foreach (ulong m in new[] { id, todo }) Write(q, q.PathOf("mess", m), content);
+            var issues = Test(q);
+            foreach (ulong m in new[] { id, todo })
+                Assert.Contains(issues, i => i.Kind == QueueIssueKind.MessEmpty && i.Severity == IssueSeverity.Danger && i.Id == m);
+            var msg = _ps.Run($"Get-QmailQueueMessage -QueuePath $q -Id {id}", q.Root).AssertClean().Objects<QueueMessage>().Single();
+            Assert.Equal(QueueMessageState.Damaged, msg.State);
+            Assert.NotNull(msg.Damage);
+            Repair(q).AssertClean();
+            foreach (string d in new[] { "mess", "info", "remote" }) Assert.False(File.Exists(q.PathOf(d, id)), d + " left in the queue");
+            foreach (string d in new[] { "mess", "todo", "intd" }) Assert.False(File.Exists(q.PathOf(d, todo)), d + " left in the queue");
+            string manifest = Manifest(q);
+            Assert.Contains("sender:<bob@example.test>", manifest);
+            Assert.Contains("remote:a@remote.test", manifest);
+            Assert.Contains("sender:<dave@example.test>", manifest);
+            Assert.Contains("todo:e@remote.test", manifest);
+            AssertConverged(q);
+        }
+
+        [Fact]
+        public void A_zero_byte_mess_alone_is_what_a_killed_qmail_queue_leaves_not_Danger()
+        {
+            RepairQmailQueueTests.RootOnly();
+            using var q = TempQueue.Create();
+            ulong id = q.AddUnprocessed("o@example.test", "x@remote.test");
+            File.Delete(q.PathOf("todo", id)); File.Delete(q.PathOf("intd", id));
+            Write(q, q.PathOf("mess", id), "");
+            Assert.All(Test(q), i => Assert.Equal(QueueIssueKind.OrphanMess, i.Kind));
+        }
     }
 }

@@ -105,6 +105,10 @@ namespace QmailPS.Tests.Host
                 string queue = Path.Combine(kept.Groups[1].Value, "queue");
                 Assert.True(Directory.Exists(Path.Combine(queue, "mess")), $"The sample queue {queue} was not kept.");
                 Assert.True(r.Stdout.Split('\n').Length < 100, "The tour should stay short:\n" + r.Stdout);
+                // The demo queue is what qmail leaves after a clean stop: Test-QmailQueue finds nothing at all.
+                HostRun t = RunHost("-Command", $"Test-QmailQueue -QueuePath '{queue}' | ForEach-Object {{ 'finding: ' + $_.Kind + ' ' + $_.Path }}");
+                Assert.True(t.ExitCode == 0, t.ToString());
+                Assert.DoesNotContain("finding:", t.Stdout);
             }
             finally
             {
