@@ -34,7 +34,12 @@ namespace QmailPS.Host
             {
                 if (File.Exists(Path.Combine(dir, "QmailPS.sln")))
                 {
+                    // The module staged by the same configuration as this host (Debug never stages out/QmailPS).
+#if DEBUG
+                    string manifest = Path.Combine(dir, "out", "Debug", "QmailPS", "QmailPS.psd1");
+#else
                     string manifest = Path.Combine(dir, "out", "QmailPS", "QmailPS.psd1");
+#endif
                     return File.Exists(manifest)
                         ? (manifest, null)
                         : (null, $"The QmailPS module is not staged at '{manifest}'. Build it first: dotnet build \"{Path.Combine(dir, "src", "QmailPS")}\".");

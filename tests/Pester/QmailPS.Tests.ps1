@@ -1,9 +1,8 @@
-# Pester 5 tests for people with pwsh: they import the staged module exactly as a user would.
-# CI runs the xunit suite (dotnet test), which covers the same ground in-process.
+# Pester 5 tests in real pwsh: they import the staged module exactly as a user would
+# (./build.ps1 -Task Test runs them after the xunit suite; CI runs that).
 BeforeAll {
-    $root = Resolve-Path (Join-Path $PSScriptRoot '../..')
-    Import-Module (Join-Path $root 'out/QmailPS/QmailPS.psd1') -Force
-    $golden = Join-Path $root '../shared/golden/processed'
+    . (Join-Path $PSScriptRoot 'Common.ps1')
+    $golden = Join-Path $RepoRoot 'tests/golden/processed'
 }
 
 Describe 'QmailPS module' {
@@ -28,10 +27,11 @@ Describe 'QmailPS module' {
 
 Describe 'Golden queue' {
     BeforeAll {
-        $home = Join-Path $TestDrive 'qmail'
-        New-Item -ItemType Directory $home | Out-Null
-        tar -xpzf (Join-Path $golden 'queue-processed.tar.gz') -C $home
-        $q = Join-Path $home 'queue'
+        # Not $home: that is pwsh's read-only automatic variable.
+        $qmailHome = Join-Path $TestDrive 'qmail'
+        New-Item -ItemType Directory $qmailHome | Out-Null
+        tar -xpzf (Join-Path $golden 'queue-processed.tar.gz') -C $qmailHome
+        $q = Join-Path $qmailHome 'queue'
     }
 
     It 'prints what qmail-qread printed' {

@@ -12,7 +12,12 @@ namespace QmailPS.Benchmarks
         /// <summary>out/QmailPS, or QMAILPS_MODULE_DIR (a module staged elsewhere, e.g. a Release build of
         /// one commit, so that concurrent Debug builds into out/ do not change what is measured).</summary>
         public static string ModuleDir =>
-            Environment.GetEnvironmentVariable("QMAILPS_MODULE_DIR") is string d && d.Length > 0 ? Path.GetFullPath(d) : Path.Combine(Root, "out", "QmailPS");
+            Environment.GetEnvironmentVariable("QMAILPS_MODULE_DIR") is string d && d.Length > 0 ? Path.GetFullPath(d) : Path.Combine(Root, Staged);
+#if DEBUG
+        private const string Staged = "out/Debug/QmailPS";
+#else
+        private const string Staged = "out/QmailPS";
+#endif
         public static string Manifest => Path.Combine(ModuleDir, "QmailPS.psd1");
         public static string BenchDir => Path.Combine(Root, "tests", "QmailPS.Benchmarks");
         public static string PerlBaseline

@@ -494,7 +494,7 @@ namespace QmailPS.Check
                     bool todoFile = todo != null && !NotAFile(id, todo.Rel, messRel);
                     bool infoFile = hasInfo && !NotAFile(id, infoRel, messRel);
                     if (todoFile)
-                        Add(QueueIssueKind.TodoWithoutMess, IssueSeverity.Stuck, id, todo.Rel,
+                        Add(QueueIssueKind.TodoWithoutMess, IssueSeverity.Stuck, id, todo!.Rel,
                             $"{todo.Rel} has no {messRel}: qmail-send warns 'unable to stat {messRel}' at every todo scan and never cleans it.",
                             "Quarantine the envelope (there is no message to deliver).");
                     else if (infoFile)

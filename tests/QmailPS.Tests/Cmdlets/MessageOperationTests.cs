@@ -43,7 +43,7 @@ namespace QmailPS.Tests.Cmdlets
                 var r = _ps.Run("New-QmailQueue -Path $q", root).AssertClean();
                 Assert.Equal(root, r.Objects<QueueSummary>().Single().QueuePath);
 
-                // shared/golden/processed/find.txt: "<qmail-home>/queue/<path> <owner> <group> <mode> <size>" from real notqmail
+                // tests/golden/processed/find.txt: "<qmail-home>/queue/<path> <owner> <group> <mode> <size>" from real notqmail
                 var golden = File.ReadAllLines(Path.Combine(GoldenQueue.Dir, "find.txt"))
                     .Select(l => l.Split(' ')).Select(f => (Path: f[0].Replace("<qmail-home>/queue", ""), Owner: f[1], Group: f[2], Mode: f[3], Size: f[4]))
                     .Where(e => !IsMessageFile(e.Path)).ToList();

@@ -5,13 +5,19 @@ using System.Runtime.CompilerServices;
 
 namespace QmailPS.Tests.Support
 {
-    /// <summary>Paths of the repository, the staged module and shared/golden, found from the test binary.</summary>
+    /// <summary>Paths of the repository, the staged module and tests/golden (a copy of real qmail's output, never edited), found from the test binary.</summary>
     public static class Repo
     {
         public static readonly string Root = FindRoot();
-        public static string ModuleDir => Path.Combine(Root, "out", "QmailPS");
+        /// <summary>The module this configuration staged: out/QmailPS (Release) or out/Debug/QmailPS (Debug).</summary>
+        public static string ModuleDir => Path.Combine(Root, StagedModule);
+#if DEBUG
+        public const string StagedModule = "out/Debug/QmailPS";
+#else
+        public const string StagedModule = "out/QmailPS";
+#endif
         public static string Manifest => Path.Combine(ModuleDir, "QmailPS.psd1");
-        public static string Golden => Path.GetFullPath(Path.Combine(Root, "..", "shared", "golden"));
+        public static string Golden => Path.Combine(Root, "tests", "golden");
 
         private static string FindRoot()
         {

@@ -43,8 +43,16 @@ namespace QmailPS.Tests.Support
         public static TempQueue Create(int split = 23, bool bigTodo = false)
         {
             string home = NewHome();
-            QueueLayout layout = QueueWriter.CreateQueue(Path.Combine(home, "queue"), split, bigTodo);
-            return new TempQueue(home, layout);
+            try
+            {
+                QueueLayout layout = QueueWriter.CreateQueue(Path.Combine(home, "queue"), split, bigTodo);
+                return new TempQueue(home, layout);
+            }
+            catch
+            {
+                RemoveTree(home);
+                throw;
+            }
         }
 
         /// <summary>Wraps an existing queue directory (e.g. the restored golden one).</summary>
@@ -89,7 +97,7 @@ namespace QmailPS.Tests.Support
         }
     }
 
-    /// <summary>The golden queue of real notqmail (shared/golden/processed), restored with real owners.</summary>
+    /// <summary>The golden queue of real notqmail (tests/golden/processed, copied unedited from real notqmail), restored with real owners.</summary>
     public static class GoldenQueue
     {
         public static string Dir => Path.Combine(Repo.Golden, "processed");
@@ -101,16 +109,25 @@ namespace QmailPS.Tests.Support
         public static TempQueue Restore()
         {
             string home = TempQueue.NewHome();
-            Run("tar", "-xpzf", Path.Combine(Dir, "queue-processed.tar.gz"), "-C", home);
-            var (users, groups) = ReadIds();
-            foreach (string path in Walk(Path.Combine(home, "queue")))
+            try
             {
-                if (!PosixApi.Current.TryLstat(path, out var st, out _)) throw new IOException("lstat " + path);
-                uint uid = users.TryGetValue(st.Uid, out string? u) ? LocalUid(u) : 0;
-                uint gid = groups.TryGetValue(st.Gid, out string? g) ? LocalGid(g) : 0;
-                PosixApi.Current.Lchown(path, uid, gid);
+                Run("tar", "-xpzf", Path.Combine(Dir, "queue-processed.tar.gz"), "-C", home);
+                var (users, groups) = ReadIds();
+                foreach (string path in Walk(Path.Combine(home, "queue")))
+                {
+                    if (!PosixApi.Current.TryLstat(path, out var st, out _)) throw new IOException("lstat " + path);
+                    uint uid = users.TryGetValue(st.Uid, out string? u) ? LocalUid(u) : 0;
+                    uint gid = groups.TryGetValue(st.Gid, out string? g) ? LocalGid(g) : 0;
+                    PosixApi.Current.Lchown(path, uid, gid);
+                }
+                return TempQueue.Open(home);
             }
-            return TempQueue.Open(home);
+            catch
+            {
+                // A failed restore must not leave an empty qmailps-test-* folder behind.
+                TempQueue.RemoveTree(home);
+                throw;
+            }
         }
 
         private static uint LocalUid(string name) => PosixApi.Current.LookupUser(name)?.Uid ?? 0;

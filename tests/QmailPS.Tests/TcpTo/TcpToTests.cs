@@ -17,7 +17,7 @@ namespace QmailPS.Tests.TcpToTests
 {
     /// <summary>
     /// Get-QmailTcpTo and Clear-QmailTcpTo against real lock/tcpto files in temp queues: the golden
-    /// file real qmail-tcpto read (shared/golden/tcpto), the struct format of the IPv6 patches,
+    /// file real qmail-tcpto read (tests/golden/tcpto), the struct format of the IPv6 patches,
     /// damaged files, and concurrent holders of the flock.
     /// </summary>
     public sealed class TcpToTests : IClassFixture<TcpToTests.Session>
