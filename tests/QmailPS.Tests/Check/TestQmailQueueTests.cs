@@ -80,7 +80,7 @@ namespace QmailPS.Tests.Check
         {
             ("info split dir missing", QueueIssueKind.DirectoryMissing, IssueSeverity.Stuck),
             ("bounce dir wrong owner", QueueIssueKind.DirectoryWrongOwner, IssueSeverity.Stuck),
-            ("extra split dir", QueueIssueKind.SplitDirectoryExtra, IssueSeverity.Stuck),
+            ("extra split dir", QueueIssueKind.SplitDirectoryExtra, IssueSeverity.Garbage),
             ("big-todo dir in vanilla todo", QueueIssueKind.BigTodoMismatch, IssueSeverity.Stuck),
             ("sendmutex missing", QueueIssueKind.LockFileMissing, IssueSeverity.Stuck),
             ("trigger missing", QueueIssueKind.LockFileMissing, IssueSeverity.Degraded),
