@@ -32,8 +32,8 @@
     PrivateData          = @{
         PSData = @{
             Tags       = @('qmail', 'notqmail', 'netqmail', 'mail', 'queue', 'MTA', 'postmaster', 'Linux', 'PSEdition_Core')
-            ProjectUri = 'https://github.com/qmailps/QmailPS'
-            LicenseUri = 'https://github.com/qmailps/QmailPS/blob/main/LICENSE'
+            # No ProjectUri or LicenseUri: the project has no public repository yet, and a URI that
+            # points nowhere is worse than none. The licence is the LICENSE file shipped in the module.
         }
     }
 }

@@ -20,6 +20,13 @@ Describe 'QmailPS module' {
         }
     }
 
+    It 'ships its MIT licence and names no URI that points nowhere' {
+        $m = Test-ModuleManifest -Path (Join-Path $ModuleDir 'QmailPS.psd1')
+        $m.ProjectUri | Should -BeNullOrEmpty
+        $m.LicenseUri | Should -BeNullOrEmpty
+        (Get-Content -TotalCount 1 (Join-Path $ModuleDir 'LICENSE')) | Should -Be 'MIT License'
+    }
+
     It 'reports a path that is not a queue with QmailNotAQueue' {
         { Get-QmailQueueMessage -QueuePath $TestDrive -ErrorAction Stop } | Should -Throw -ErrorId 'QmailNotAQueue,QmailPS.Commands.GetQmailQueueMessageCommand'
     }

@@ -35,7 +35,10 @@ namespace QmailPS.Tests.Module
             Assert.Equal(new Version(7, 2), info.PowerShellVersion);
             Assert.NotEqual(Guid.Empty, info.Guid);
             Assert.False(string.IsNullOrWhiteSpace(info.Description));
-            Assert.NotNull(info.ProjectUri);
+            // No URI that points nowhere: the licence ships as a file beside the manifest.
+            Assert.Null(info.ProjectUri);
+            Assert.Null(info.LicenseUri);
+            Assert.StartsWith("MIT License", File.ReadAllText(Path.Combine(Repo.ModuleDir, "LICENSE")));
             var tags = ((IEnumerable)((Hashtable)((Hashtable)info.PrivateData)["PSData"]!)["Tags"]!).Cast<object>().Select(o => o.ToString());
             Assert.Contains("qmail", tags);
         }
