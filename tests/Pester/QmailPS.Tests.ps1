@@ -47,6 +47,13 @@ Describe 'Golden queue' {
         ($ours -split "`n" | Sort-Object) | Should -Be ($theirs -split "`n" | Sort-Object)
     }
 
+    It 'takes -OlderThan and -NewerThan as 3d, 12h or 90m' {
+        $byTimeSpan = @(Get-QmailQueueMessage -QueuePath $q -OlderThan ([timespan]::FromDays(3))).Id
+        @(Get-QmailQueueMessage -QueuePath $q -OlderThan '3d').Id | Should -Be $byTimeSpan
+        @(Get-QmailQueueMessage -QueuePath $q -NewerThan '90m').Id | Should -Be @(Get-QmailQueueMessage -QueuePath $q -NewerThan '01:30:00').Id
+        $byTimeSpan.Count | Should -BeGreaterThan 0
+    }
+
     It 'counts what qmail-qstat counted' {
         $s = Get-QmailQueueSummary -QueuePath $q
         "messages in queue: $($s.MessagesInQueue)" | Should -Be (Get-Content (Join-Path $golden 'qmail-qstat.txt'))[0]

@@ -32,9 +32,11 @@ namespace QmailPS.Commands
         public string[]? Recipient { get; set; }
 
         [Parameter]
+        [AgeTransformation]
         public TimeSpan? OlderThan { get; set; }
 
         [Parameter]
+        [AgeTransformation]
         public TimeSpan? NewerThan { get; set; }
 
         [Parameter]

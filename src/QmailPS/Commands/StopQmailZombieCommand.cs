@@ -38,6 +38,7 @@ namespace QmailPS.Commands
         public string[]? Name { get; set; }
 
         [Parameter]
+        [AgeTransformation]
         public TimeSpan OlderThan { get; set; } = TimeSpan.FromHours(1);
 
         /// <summary>Seconds between SIGTERM and SIGKILL.</summary>

@@ -112,6 +112,19 @@ namespace QmailPS.Tests.Cmdlets
         }
 
         [Fact]
+        public void Ages_take_the_short_forms_postmasters_type()
+        {
+            Assert.Equal(new[] { _f.Old }, Get("-OlderThan '7d'").Select(m => m.Id));
+            Assert.Equal(Get("-NewerThan '1.00:00:00'").Select(m => m.Id), Get("-NewerThan '24h'").Select(m => m.Id));
+            Assert.Equal(Get("-NewerThan '1.00:00:00'").Select(m => m.Id), Get("-NewerThan '1440m'").Select(m => m.Id));
+            Assert.Equal(Get("-NewerThan '1.12:00:00'").Select(m => m.Id), Get("-NewerThan '1d12h'").Select(m => m.Id));
+            // Not an age: PowerShell's own conversion error, not a silent zero.
+            var r = _f.Ps.Run("Get-QmailQueueMessage -QueuePath $q -OlderThan '3x'", _f.Q.Root);
+            Assert.Contains(r.Errors, e => e.Exception.Message.Contains("Cannot convert value \"3x\" to type \"System.TimeSpan\"", System.StringComparison.Ordinal));
+            Assert.Empty(r.Objects<QueueMessage>());
+        }
+
+        [Fact]
         public void Id_binds_by_value_and_by_property_name_and_unknown_ids_are_per_item_errors()
         {
             var byValue = _f.Ps.Run($"{_f.Local},{_f.Remote} | Get-QmailQueueMessage -QueuePath $q", _f.Q.Root).AssertClean().Objects<QueueMessage>();
