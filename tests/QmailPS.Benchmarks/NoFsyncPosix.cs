@@ -8,16 +8,16 @@ namespace QmailPS.Benchmarks
     /// The module's own POSIX layer with one change for building benchmark queues: files are not
     /// fsynced (qmail fsyncs every queue file; four fsyncs a message made 100,000 messages take over
     /// 3 minutes, almost all of it waiting on the journal). The files written are the same.
-    /// A DispatchProxy rather than a class implementing IPosix, so that methods added to the
+    /// A DispatchProxy rather than a class implementing IFileSystem, so that methods added to the
     /// module's interface do not break this project.
     /// </summary>
     public class NoFsyncPosix : DispatchProxy
     {
         private object? _inner;
 
-        internal static IPosix Wrap(IPosix inner)
+        internal static IFileSystem Wrap(IFileSystem inner)
         {
-            IPosix proxy = Create<IPosix, NoFsyncPosix>();
+            IFileSystem proxy = Create<IFileSystem, NoFsyncPosix>();
             ((NoFsyncPosix)(object)proxy)._inner = inner;
             return proxy;
         }

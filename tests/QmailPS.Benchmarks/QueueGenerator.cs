@@ -48,13 +48,11 @@ namespace QmailPS.Benchmarks
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
         private static void GenerateWithoutFsync(int n, string home, TextWriter log)
         {
-            IPosix saved = PosixApi.Current;
-            PosixApi.Current = NoFsyncPosix.Wrap(saved);
-            try { Generate(n, home, log); }
-            finally { PosixApi.Current = saved; }
+            using var fs = new LinuxFileSystem();
+            Generate(n, home, log, NoFsyncPosix.Wrap(fs));
         }
 
-        private static void Generate(int n, string home, TextWriter log)
+        private static void Generate(int n, string home, TextWriter log, IFileSystem fs)
         {
             var sw = Stopwatch.StartNew();
             Directory.CreateDirectory(home);
@@ -62,7 +60,7 @@ namespace QmailPS.Benchmarks
             Directory.CreateDirectory(Path.Combine(home, "control"));
             File.WriteAllText(Path.Combine(home, "control", "me"), "example.test\n");
             File.WriteAllText(Path.Combine(home, "control", "locals"), "example.test\nlocalhost\n");
-            QueueLayout layout = QueueWriter.CreateQueue(Path.Combine(home, "queue"), 23);
+            QueueLayout layout = QueueWriter.CreateQueue(fs, Path.Combine(home, "queue"), 23);
 
             // Enough threads to keep both cores busy in the kernel (the work is almost all syscalls).
             int workers = Math.Max(2, Environment.ProcessorCount * 2);

@@ -1,4 +1,5 @@
 using System;
+using System.Collections.Generic;
 using System.Globalization;
 using System.IO;
 using System.Text;
@@ -13,11 +14,11 @@ namespace QmailPS.Check
     /// </summary>
     internal sealed class Quarantine
     {
-        private readonly IPosix _posix;
+        private readonly IFileSystem _posix;
         private readonly string _queueRoot;
         private bool _ready;
 
-        public Quarantine(string root, string queueRoot, IPosix posix) { Root = root; _queueRoot = queueRoot; _posix = posix; }
+        public Quarantine(string root, string queueRoot, IFileSystem posix) { Root = root; _queueRoot = queueRoot; _posix = posix; }
 
         public string Root { get; }
 
@@ -32,13 +33,14 @@ namespace QmailPS.Check
         /// run finds it again and moves it again, or fails moving a directory into itself (EINVAL). An
         /// existing non-directory would fail every fix one by one; both are refused before any change.
         /// </summary>
-        public static string? Refuse(string quarantine, string queueRoot, IPosix posix)
+        public static string? Refuse(string quarantine, string queueRoot, IFileSystem posix)
         {
             string q = Path.GetFullPath(quarantine).TrimEnd('/'), root = Path.GetFullPath(queueRoot).TrimEnd('/');
             const string inside = "it is inside the queue, where qmail-send and the next repair would find what was moved there";
             if (q == root || q.StartsWith(root + "/", StringComparison.Ordinal)) return inside;
             if (posix.TryLstat(q, out FileStatus own, out _) && own.Kind != FileKind.Directory)
                 return $"it exists and is a {own.Kind.ToString().ToLowerInvariant()}, not a directory";
+            if (posix.TryLstat(q, out _, out _) && Unsafe(q, posix) is string notSafe) return notSafe;
             // The same physically: from the deepest existing ancestor, resolved by the kernel through any
             // symbolic link ("a/."), up by ".." to /, comparing device and inode with the queue's.
             string a = q.Length == 0 ? "/" : q;
@@ -50,6 +52,21 @@ namespace QmailPS.Check
                 if (st.Device == r.Device && st.Inode == r.Inode) return inside;
                 if (st.Device == top.Device && st.Inode == top.Inode) break;
             }
+            return null;
+        }
+
+        /// <summary>Why an existing directory cannot be the quarantine (null: it can).</summary>
+        internal static string? Unsafe(string root, IFileSystem fs)
+        {
+            string full = Path.GetFullPath(root).TrimEnd('/');
+            if (!fs.TryLstat(full, out FileStatus st, out int errno)) return $"it cannot be examined ({Errno.QmailText(errno)})";
+            if (st.Kind == FileKind.Symlink) return "it is a symbolic link";
+            if (st.Kind != FileKind.Directory) return $"it is a {FileStatus.Describe(st.Kind)}, not a directory";
+            if (st.Uid != fs.EffectiveUserId) return $"it is owned by {fs.UserName(st.Uid) ?? "uid " + st.Uid}, not by the user running Repair-QmailQueue";
+            if ((st.Permissions & 0x12) != 0) return "group or others can write it (mode " + Convert.ToString(st.Permissions, 8).PadLeft(4, '0') + ")";
+            for (string? a = Path.GetDirectoryName(full); a != null && a != "/"; a = Path.GetDirectoryName(a))
+                if (fs.TryLstat(a, out FileStatus up, out _) && up.Kind == FileKind.Symlink)
+                    return $"it is reached through the symbolic link {a}";
             return null;
         }
 
@@ -94,7 +111,7 @@ namespace QmailPS.Check
                     break;
                 case FileKind.Directory:
                     _posix.Mkdir(to, st.Permissions);
-                    foreach (DirEntry e in DirectoryHandle.List(from))
+                    foreach (DirEntry e in _posix.TryList(from, new List<DirEntry>(), out int lerr) ?? throw Errno.ToException(lerr, "open directory", from))
                         MoveAcross(from + "/" + e.Name, to + "/" + e.Name);
                     break;
                 default:
@@ -120,11 +137,22 @@ namespace QmailPS.Check
             return target;
         }
 
+        /// <summary>
+        /// A fresh quarantine is made 0700 for the running user. An existing one is used only when
+        /// it is a directory of the running user that nobody else can write, reached without a
+        /// symbolic link: whoever can write it could plant links there for root to write through.
+        /// Either way it becomes an anchor of the seam, so everything in it is made relative to its
+        /// handle (O_EXCL | O_NOFOLLOW), never through a link.
+        /// </summary>
         private void Prepare()
         {
             if (_ready) return;
-            if (!_posix.TryLstat(Root, out FileStatus st, out _)) _posix.Mkdir(Root, Mode.Rwx______);
-            else if (st.Kind != FileKind.Directory) throw new IOException($"The quarantine '{Root}' exists and is not a directory.");
+            if (!_posix.TryLstat(Root, out FileStatus st, out _)) _posix.CreateRoot(Root, Mode.Rwx______);
+            else
+            {
+                if (Unsafe(Root, _posix) is string why) throw new IOException($"The quarantine '{Root}' is not used: {why}. Give -QuarantinePath a new path (it is made 0700) or a directory of yours that only you can write.");
+                _posix.Trust(Root, followLink: false);
+            }
             string manifest = Path.Combine(Root, "manifest.tsv");
             if (!_posix.TryLstat(manifest, out _, out _))
                 _posix.WriteNewFile(manifest, Encoding.UTF8.GetBytes("time\tid\tfrom\tto\treason\n"), Mode.Rw_______);

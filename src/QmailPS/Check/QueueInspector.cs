@@ -32,7 +32,7 @@ namespace QmailPS.Check
             _live = send.IsRunning;
             _sendPid = send.ProcessId;
             _now = UnixTime.ToSeconds(now ?? DateTime.UtcNow);
-            IPosix p = PosixApi.Current;
+            IFileSystem p = _l.Fs;
             _qmailq = p.LookupUser(QmailUsers.Qmailq)?.Uid;
             _qmails = p.LookupUser(QmailUsers.Qmails)?.Uid;
             _qmailr = p.LookupUser(QmailUsers.Qmailr)?.Uid;
@@ -66,6 +66,60 @@ namespace QmailPS.Check
             }
             finally { rings?.Close(); }
             foreach (QueueIssue i in CheckPid()) yield return i;
+            foreach (QueueIssue i in CheckLinks(cancel)) yield return i;
+        }
+
+        // ------------------------------------------------------------------ hard links (issue: safe queue access)
+
+        /// <summary>
+        /// Every regular file of the queue whose inode has more links than the queue holds names
+        /// for it: the other name is outside the queue (a planted `ln /etc/shadow mess/3/…`, or a
+        /// backup made with cp -l). qmail would write through it (qmail-send marks deliveries in
+        /// place, qmail-clean unlinks), so would a careless root tool; QmailPS never writes such an
+        /// inode. Links wholly inside the queue are qmail's own pairs (todo and intd; pid and mess
+        /// while qmail-queue runs) or a renumbering in progress, which the other rules judge.
+        /// </summary>
+        private IEnumerable<QueueIssue> CheckLinks(CancellationToken cancel)
+        {
+            var names = new Dictionary<(ulong Dev, ulong Ino), (uint Links, List<string> Rels)>();
+            var dirs = new List<string>();
+            foreach (string top in QueueLayout.TopDirectories)
+            {
+                dirs.Add(top);
+                List<DirEntry>? subs = _l.Fs.TryList(_l.Dir(top), new List<DirEntry>(), out _);
+                if (subs is null) continue;
+                foreach (DirEntry e in subs)
+                    if (e.Kind == FileKind.Directory) dirs.Add(top + "/" + e.Name);
+            }
+            var listing = new List<DirEntry>();
+            foreach (string rel in dirs)
+            {
+                cancel.ThrowIfCancellationRequested();
+                using DirectoryHandle? h = _l.Fs.TryOpenDirectory(_l.Root + "/" + rel, out _);
+                if (h is null || _l.Fs.TryList(_l.Root + "/" + rel, listing, out _) is null) continue;
+                foreach (DirEntry e in listing)
+                {
+                    if (e.Kind != FileKind.Regular && e.Kind != FileKind.Unknown && e.Kind != FileKind.Fifo) continue;
+                    if (!h.TryStat(e.NameZ(), out FileStatus st, out _) || st.Kind == FileKind.Directory || st.Links < 2) continue;
+                    var key = (st.Device, st.Inode);
+                    if (!names.TryGetValue(key, out var seen)) names[key] = seen = (st.Links, new List<string>());
+                    seen.Rels.Add(rel + "/" + e.Name);
+                }
+            }
+            foreach (var kv in names)
+            {
+                (uint links, List<string> rels) = kv.Value;
+                if (rels.Count >= links) continue;
+                foreach (string rel in rels)
+                {
+                    ulong? id = ulong.TryParse(System.IO.Path.GetFileName(rel), NumberStyles.None, CultureInfo.InvariantCulture, out ulong n) ? n : (ulong?)null;
+                    yield return Issue(QueueIssueKind.SharedInode, IssueSeverity.Danger, id, rel,
+                        $"{rel} has {links} hard links and the queue holds only {rels.Count} of them: it shares its inode (number {kv.Key.Ino}) with a file outside the queue, which qmail would write and deliver through; QmailPS never writes it.",
+                        id.HasValue && !rel.StartsWith("pid/", StringComparison.Ordinal) && !rel.StartsWith("lock/", StringComparison.Ordinal)
+                            ? "Quarantine the message (every file of it is renamed; the shared inode is never written)."
+                            : "Move the name to the quarantine (a rename; the shared inode is never written).");
+                }
+            }
         }
 
         private IEnumerable<Func<List<QueueIssue>>> SplitWork(Dictionary<ulong, Named> todo, Dictionary<ulong, Named> intd, Dictionary<ulong, Named> bounce, RingPool? rings)
@@ -105,7 +159,7 @@ namespace QmailPS.Check
         {
             string path = rel == "." ? _l.Root : _l.Root + "/" + rel;
             string fix = $"Recreate or reset it: owner {UserName(owner)}, group qmail, mode {Octal(mode)}, as qmail's installer does.";
-            if (!PosixApi.Current.TryLstat(path, out FileStatus st, out int errno))
+            if (!_l.Fs.TryLstat(path, out FileStatus st, out int errno))
             {
                 found.Add(Issue(QueueIssueKind.DirectoryMissing, IssueSeverity.Stuck, null, rel,
                     $"{rel}/ is missing ({Errno.QmailText(errno)}): {WhatIfMissing(rel)}", fix));
@@ -113,11 +167,13 @@ namespace QmailPS.Check
             }
             if (st.Kind == FileKind.Symlink)
             {
-                // qmail follows it and works (admins put mess/ on another disk this way); but link(2)
-                // between queue directories needs one file system, and root tools must not follow it.
+                // qmail follows it; QmailPS, running as root, never does: whoever can write the queue
+                // could point it anywhere, and every write through it would land there.
+                string target;
+                try { target = _l.Fs.ReadLink(path); } catch (System.IO.IOException) { target = "?"; }
                 found.Add(Issue(QueueIssueKind.Symlink, IssueSeverity.Degraded, null, rel,
-                    $"{rel} is a symbolic link: qmail follows it, but qmail-queue's link() from pid/ into mess/ and every rename between queue directories fail across file systems, and tools running as root should not follow links in the queue.",
-                    "Move the directory's contents into a real directory on the queue's file system by hand (Repair-QmailQueue never follows or moves it)."));
+                    $"{rel} is a symbolic link to {PathName.Printable(target)}: qmail follows it, but QmailPS never enters it (a link in the queue could send root's writes anywhere), so what is there is not read, listed or repaired; and qmail-queue's link() from pid/ into mess/ fails across file systems.",
+                    $"Repair-QmailQueue moves the link itself (never what it points to) to the quarantine and makes a real directory; with qmail stopped, move the files from {PathName.Printable(target)} back into it by hand."));
                 return false;
             }
             if (st.Kind != FileKind.Directory)
@@ -159,12 +215,12 @@ namespace QmailPS.Check
         private static bool IsTodoDir(string d) => d == "todo" || d == "intd";
 
         /// <summary>d_type, or lstat when the file system does not fill it in.</summary>
-        private static FileKind KindOf(string dir, DirEntry e) =>
-            e.Kind != FileKind.Unknown ? e.Kind : PosixApi.Current.TryLstat(dir + "/" + e.Name, out FileStatus st, out _) ? st.Kind : FileKind.Unknown;
+        private FileKind KindOf(string dir, DirEntry e) =>
+            e.Kind != FileKind.Unknown ? e.Kind : _l.Fs.TryLstat(dir + "/" + e.Name, out FileStatus st, out _) ? st.Kind : FileKind.Unknown;
 
         private void CheckSplitDirs(string d, uint? owner, uint mode, List<QueueIssue> found)
         {
-            List<DirEntry>? entries = DirectoryHandle.TryList(_l.Dir(d), out _);
+            List<DirEntry>? entries = _l.Fs.TryList(_l.Dir(d), new List<DirEntry>(), out _);
             if (entries is null) return;
             var occupied = new HashSet<ulong>(); // big-todo todo/K (K < split) held by message K's envelope
             foreach (DirEntry e in entries)
@@ -192,7 +248,7 @@ namespace QmailPS.Check
                 {
                     string rel = d + "/" + e.Name;
                     // Its files are messages qmail cannot see: each is reported where it should be.
-                    List<DirEntry>? inside = DirectoryHandle.TryList(_l.Root + "/" + rel, out _);
+                    List<DirEntry>? inside = _l.Fs.TryList(_l.Root + "/" + rel, new List<DirEntry>(), out _);
                     bool empty = inside != null && inside.Count == 0;
                     found.Add(Issue(QueueIssueKind.SplitDirectoryExtra, empty ? IssueSeverity.Garbage : IssueSeverity.Stuck, null, rel,
                         empty ? $"{rel} is beyond the split ({_l.Split}) and empty: qmail never reads it (left by a build with another conf-split)."
@@ -212,7 +268,7 @@ namespace QmailPS.Check
         /// <summary>Each numeric directory in a vanilla todo/ or intd/ (big-todo's split directories); the files in them are reported by ListFlat.</summary>
         private void CheckNoBigTodoDirs(string d, List<QueueIssue> found)
         {
-            List<DirEntry>? entries = DirectoryHandle.TryList(_l.Dir(d), out _);
+            List<DirEntry>? entries = _l.Fs.TryList(_l.Dir(d), new List<DirEntry>(), out _);
             if (entries is null) return;
             foreach (DirEntry e in entries)
                 if (e.IsNumeric && KindOf(_l.Dir(d), e) == FileKind.Directory)
@@ -232,7 +288,7 @@ namespace QmailPS.Check
                 ("tcpto", FileKind.Regular, _qmailr, Mode.Rw_r__r__, "qmail-remote silently neither records nor honours connection timeouts", IssueSeverity.Degraded),
                 ("trigger", FileKind.Fifo, _qmails, Mode.Rw__w__w_, "qmail-send is not woken by new mail: todo is scanned only every 25 minutes", IssueSeverity.Degraded),
             };
-            List<DirEntry>? entries = DirectoryHandle.TryList(dir, out _);
+            List<DirEntry>? entries = _l.Fs.TryList(dir, new List<DirEntry>(), out _);
             if (entries is null) return;
             var names = new HashSet<string>(StringComparer.Ordinal);
             foreach (DirEntry e in entries) names.Add(e.Name);
@@ -240,7 +296,7 @@ namespace QmailPS.Check
             {
                 string rel = "lock/" + name;
                 string fix = $"Recreate it as qmail's installer does: {(kind == FileKind.Fifo ? "a FIFO" : "a regular file")}, {UserName(owner)}:qmail {Octal(mode)}{(name == "tcpto" ? ", 1024 NUL bytes" : "")}.";
-                if (!PosixApi.Current.TryLstat(dir + "/" + name, out FileStatus st, out _))
+                if (!_l.Fs.TryLstat(dir + "/" + name, out FileStatus st, out _))
                 {
                     found.Add(Issue(QueueIssueKind.LockFileMissing, severity, null, rel, $"{rel} is missing: {effect}.", fix));
                     continue;
@@ -295,7 +351,7 @@ namespace QmailPS.Check
             var otherDirs = new List<string>(); // vanilla: the big-todo directories todo/K
             foreach (string rel in dirs)
             {
-                List<DirEntry>? entries = DirectoryHandle.TryList(_l.Root + "/" + rel, out _);
+                List<DirEntry>? entries = _l.Fs.TryList(_l.Root + "/" + rel, new List<DirEntry>(), out _);
                 if (entries is null) continue; // reported by CheckStructure
                 int? split = _l.IsSplit(d) ? int.Parse(rel.Substring(d.Length + 1), CultureInfo.InvariantCulture) : (int?)null;
                 foreach (DirEntry e in entries)
@@ -312,7 +368,7 @@ namespace QmailPS.Check
             var other = new List<Named>();
             if (_l.IsSplit(d))
             {
-                List<DirEntry>? top = DirectoryHandle.TryList(_l.Dir(d), out _);
+                List<DirEntry>? top = _l.Fs.TryList(_l.Dir(d), new List<DirEntry>(), out _);
                 if (top != null)
                     foreach (DirEntry e in top)
                     {
@@ -330,7 +386,7 @@ namespace QmailPS.Check
             {
                 foreach (string rel in otherDirs)
                 {
-                    List<DirEntry>? entries = DirectoryHandle.TryList(_l.Root + "/" + rel, out _);
+                    List<DirEntry>? entries = _l.Fs.TryList(_l.Root + "/" + rel, new List<DirEntry>(), out _);
                     if (entries is null) continue;
                     foreach (DirEntry e in entries)
                     {
@@ -349,7 +405,7 @@ namespace QmailPS.Check
                 string canonical = _l.PathOf(d, id).Substring(_l.Root.Length + 1);
                 if (byId.TryGetValue(id, out Named? first))
                 {
-                    bool same = PosixApi.Current.TryLstat(_l.Root + "/" + first.Rel, out FileStatus a, out _) && PosixApi.Current.TryLstat(_l.Root + "/" + n.Rel, out FileStatus b, out _)
+                    bool same = _l.Fs.TryLstat(_l.Root + "/" + first.Rel, out FileStatus a, out _) && _l.Fs.TryLstat(_l.Root + "/" + n.Rel, out FileStatus b, out _)
                                 && a.Inode == b.Inode && a.Device == b.Device;
                     found.Add(Issue(QueueIssueKind.BigTodoMismatch, d == "todo" ? IssueSeverity.Stuck : IssueSeverity.Cosmetic, id, n.Rel,
                         same ? $"{n.Rel} is a second name (a hard link) of {canonical}, in the place the {otherLayout} layout uses: qmail with the {layout} layout ignores it, and it would outlive the message."
@@ -389,8 +445,8 @@ namespace QmailPS.Check
                 foreach (string d in QueueLayout.SplitDirectories)
                 {
                     string rel = d + "/" + ns;
-                    handles[d] = DirectoryHandle.TryOpen(_l.Root + "/" + rel, out _);
-                    List<DirEntry>? entries = DirectoryHandle.TryList(_l.Root + "/" + rel, out _);
+                    handles[d] = _l.Fs.TryOpenDirectory(_l.Root + "/" + rel, out _);
+                    List<DirEntry>? entries = _l.Fs.TryList(_l.Root + "/" + rel, new List<DirEntry>(), out _);
                     if (entries is null) continue; // reported by CheckStructure
                     foreach (DirEntry e in entries)
                     {
@@ -646,7 +702,7 @@ namespace QmailPS.Check
 
             private void CheckTodo(ulong id, Named todo, bool preprocessing)
             {
-                DirectoryHandle? h = DirectoryHandle.TryOpen(L.Root + "/" + todo.Dir, out _);
+                DirectoryHandle? h = L.Fs.TryOpenDirectory(L.Root + "/" + todo.Dir, out _);
                 if (h is null) return;
                 using (h)
                 {
@@ -797,7 +853,7 @@ namespace QmailPS.Check
 
             private bool NotAFile(ulong id, string rel, string messRel)
             {
-                if (!PosixApi.Current.TryLstat(L.Root + "/" + rel, out FileStatus st, out _) || st.Kind == FileKind.Regular) return false;
+                if (!L.Fs.TryLstat(L.Root + "/" + rel, out FileStatus st, out _) || st.Kind == FileKind.Regular) return false;
                 Add(st.Kind == FileKind.Symlink ? QueueIssueKind.Symlink : QueueIssueKind.ForeignFileType, IssueSeverity.Stuck, id, rel,
                     $"{rel} is a {Describe(st.Kind)} where qmail expects a file, and there is no {messRel}.", "Move it to the quarantine.");
                 return true;
@@ -805,7 +861,7 @@ namespace QmailPS.Check
 
             private void CheckOwned(ulong id, string rel, uint? owner, uint mode, bool needWrite, string? effect, IssueSeverity severity)
             {
-                if (!PosixApi.Current.TryLstat(L.Root + "/" + rel, out FileStatus st, out _)) return;
+                if (!L.Fs.TryLstat(L.Root + "/" + rel, out FileStatus st, out _)) return;
                 if (st.Kind != FileKind.Regular)
                 {
                     Add(st.Kind == FileKind.Symlink ? QueueIssueKind.Symlink : QueueIssueKind.ForeignFileType, IssueSeverity.Stuck, id, rel,
@@ -832,17 +888,17 @@ namespace QmailPS.Check
 
         private IEnumerable<QueueIssue> CheckPid()
         {
-            List<DirEntry>? entries = DirectoryHandle.TryList(_l.Dir("pid"), out _);
+            List<DirEntry>? entries = _l.Fs.TryList(_l.Dir("pid"), new List<DirEntry>(), out _);
             if (entries is null) yield break;
             foreach (DirEntry e in entries)
             {
                 string rel = "pid/" + e.Name;
-                if (!PosixApi.Current.TryLstat(_l.Dir("pid") + "/" + e.Name, out FileStatus st, out _)) continue;
+                if (!_l.Fs.TryLstat(_l.Dir("pid") + "/" + e.Name, out FileStatus st, out _)) continue;
                 bool young = _now - st.ATimeSeconds < OssifiedSeconds;
                 yield return Issue(QueueIssueKind.StalePidFile, young ? IssueSeverity.Transient : IssueSeverity.Garbage, null, rel,
                     young ? $"{rel}: a qmail-queue at work, or one that failed less than 36 h ago." : $"{rel} is left over from a failed injection; qmail-clean removes it.",
                     young ? "Nothing." : "Nothing needed (qmail-clean removes it), or remove it now.");
-                if (PosixApi.Current.TryLstat(_l.PathOf("mess", st.Inode), out FileStatus m, out _) && m.Inode != st.Inode)
+                if (_l.Fs.TryLstat(_l.PathOf("mess", st.Inode), out FileStatus m, out _) && m.Inode != st.Inode)
                     yield return Issue(QueueIssueKind.PidFileHoldsMessageId, IssueSeverity.Cosmetic, st.Inode, rel,
                         $"{rel} occupies inode {st.Inode}, which is also the id of queued message {st.Inode}: it stopped one id collision and the next can come when qmail-clean removes it.",
                         $"Renumber message {st.Inode} to its own inode.");
@@ -870,7 +926,7 @@ namespace QmailPS.Check
             if (NotAFile(rel, e, "not its canonical name", found)) return;
             string top = rel.Split('/')[0];
             string canonical = _l.PathOf(top, e.Id);
-            bool twin = PosixApi.Current.TryLstat(canonical, out _, out _);
+            bool twin = _l.Fs.TryLstat(canonical, out _, out _);
             string canon = canonical.Substring(_l.Root.Length + 1);
             // qmail-send finds messages by reading info/ (twice from two names) and todo/ (each name
             // opens the canonical file, so a second name only warns for ever); every other file it
@@ -905,7 +961,7 @@ namespace QmailPS.Check
             if (NotAFile(rel, e, "the wrong split directory", found)) return;
             string path = rel + "/" + e.Name;
             string canonical = _l.PathOf(top, e.Id).Substring(_l.Root.Length + 1);
-            bool twin = PosixApi.Current.TryLstat(_l.PathOf(top, e.Id), out _, out _);
+            bool twin = _l.Fs.TryLstat(_l.PathOf(top, e.Id), out _, out _);
             found.Add(Issue(QueueIssueKind.WrongSplitDirectory, twin && top == "info" ? IssueSeverity.Danger : IssueSeverity.Stuck, e.Id, path,
                 twin ? $"{path} is in the wrong split directory and {canonical} exists too: qmail-send queues message {e.Id} twice."
                      : $"{path} is in the wrong split directory: qmail looks for {canonical} and silently ignores message {e.Id} (no delivery, no bounce, no log line).",
@@ -925,8 +981,8 @@ namespace QmailPS.Check
             return (bits & want) == want;
         }
 
-        private string UserName(uint? uid) => uid is null ? "?" : PosixApi.Current.UserName(uid.Value) ?? "uid " + uid;
-        private string GroupName(uint gid) => PosixApi.Current.GroupName(gid) ?? "gid " + gid;
+        private string UserName(uint? uid) => uid is null ? "?" : _l.Fs.UserName(uid.Value) ?? "uid " + uid;
+        private string GroupName(uint gid) => _l.Fs.GroupName(gid) ?? "gid " + gid;
         private static string Octal(uint mode) => "0" + Convert.ToString(mode, 8);
 
         private static string Describe(FileKind k) => FileStatus.Describe(k);

@@ -44,7 +44,7 @@ namespace QmailPS.Check
 
     /// <summary>
     /// Turns findings into an ordered plan and carries it out (queue-format.md §3.3). Every change
-    /// goes through IPosix, so tests can cut it short at any write; every step leaves a state in
+    /// goes through IFileSystem, so tests can cut it short at any write; every step leaves a state in
     /// which qmail sees each message exactly once, and a new run finishes what a killed one began.
     /// Nothing is deleted that could be mail: it goes to the quarantine. The only unlinks are of
     /// names that are hard links of a file that stays (renumbering), and the files qmail-send itself
@@ -55,13 +55,13 @@ namespace QmailPS.Check
         private static readonly string[] MessageFiles = { "mess", "info", "local", "remote", "bounce", "todo", "intd" };
 
         private readonly QueueLayout _l;
-        private readonly IPosix _p;
+        private readonly IFileSystem _p;
         private readonly Quarantine _q;
         private readonly uint? _qmailGid;
 
         /// <param name="convertTodoLayout">The admin said which todo layout the qmail binaries use (Repair-QmailQueue
         /// -TodoLayout): <paramref name="layout"/>.BigTodo is that layout, and todo/ and intd/ are converted to it.</param>
-        public QueueRepairer(QueueLayout layout, IPosix posix, string quarantinePath, string recoverySender = "", bool convertTodoLayout = false)
+        public QueueRepairer(QueueLayout layout, IFileSystem posix, string quarantinePath, string recoverySender = "", bool convertTodoLayout = false)
         {
             _l = layout;
             _p = posix;
@@ -214,7 +214,7 @@ namespace QmailPS.Check
         private static bool IsFileLevel(QueueIssueKind k) => k is QueueIssueKind.NonNumericName or QueueIssueKind.StalePidFile or QueueIssueKind.LockDirectoryExtraEntry;
 
         private static bool IsWholeMessage(QueueIssueKind k) => k is QueueIssueKind.InfoWithoutMess or QueueIssueKind.TodoWithoutMess or QueueIssueKind.ChannelWithoutInfo or QueueIssueKind.MessEmpty
-            or QueueIssueKind.InfoBad or QueueIssueKind.TodoEmpty or QueueIssueKind.TodoWithoutSender;
+            or QueueIssueKind.InfoBad or QueueIssueKind.TodoEmpty or QueueIssueKind.TodoWithoutSender or QueueIssueKind.SharedInode;
 
         /// <summary>Orders renumbers so a target id is free before a message moves there; cycles and occupied targets are reported.</summary>
         private IEnumerable<(ulong From, ulong To)> RenumberOrder(Dictionary<ulong, ulong> map, List<QueueIssue> all)
@@ -288,9 +288,16 @@ namespace QmailPS.Check
                     }));
                     break;
                 case QueueIssueKind.Symlink:
-                    // A linked directory holds mail qmail reaches through it: moving the link away would
-                    // hide that mail, and following it as root is what this tool never does.
-                    NotRepaired.Add((i, "a symbolic link to a directory holds mail qmail reaches through it; move its contents by hand"));
+                    // A linked queue directory: the link itself goes to the quarantine (rename of the
+                    // name; what it points to is never entered, changed or moved) and a real directory
+                    // takes its place. The manifest names the target, for the admin to move mail back.
+                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Move the symbolic link {rel} (never what it points to) to the quarantine and create the directory ({DirShape(top)})", () =>
+                    {
+                        if (!Exists(i.Path, out FileStatus now) || now.Kind != FileKind.Symlink) return PlannedRepair.NothingLeft;
+                        string to = _q.Move(i.Path, i.Description, null);
+                        MakeDir(i.Path, top);
+                        return to;
+                    }));
                     break;
                 case QueueIssueKind.QmailSendRunning:
                     break;
@@ -325,6 +332,22 @@ namespace QmailPS.Check
             string top = rel.Split('/')[0];
             switch (i.Kind)
             {
+                // a name whose inode is also outside the queue: only renames, never a write to it
+                case QueueIssueKind.SharedInode when top == "lock":
+                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Move {rel} (a hard link shared with a file outside the queue) to the quarantine and create it as qmail's installer does", () =>
+                    {
+                        string to = _q.Move(i.Path, i.Description, null);
+                        MakeLockFile(rel);
+                        return to;
+                    }));
+                    break;
+                case QueueIssueKind.SharedInode when i.Id.HasValue && top != "pid" && Exists(P("mess", id)):
+                    PlanWholeMessage(i, plan, done);
+                    break;
+                case QueueIssueKind.SharedInode:
+                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Move {rel} (a hard link shared with a file outside the queue) to the quarantine", () => _q.Move(i.Path, i.Description, i.Id)));
+                    break;
+
                 // left-overs qmail ignores: out of the queue, into the quarantine
                 case QueueIssueKind.NonNumericName:
                 case QueueIssueKind.StrayFile:
@@ -522,7 +545,7 @@ namespace QmailPS.Check
                 string path = P(k, id);
                 if (!Exists(path, out FileStatus st) || st.Kind != FileKind.Regular) continue;
                 byte[] data;
-                try { data = DirectoryHandle.ReadFile(path); } catch (IOException) { continue; }
+                try { data = _p.ReadFile(path); } catch (IOException) { continue; }
                 ParsedRecords recs = QueueRecords.Parse(data, data.Length, "TD");
                 foreach (QueueRecord r in recs.Records) if (r.Type == 'T') n++;
                 // A cut-off T counts only when the repair completes it (proven whole).
@@ -542,7 +565,7 @@ namespace QmailPS.Check
         {
             try
             {
-                byte[] todo = DirectoryHandle.ReadFile(todoPath), info = DirectoryHandle.ReadFile(P("info", id));
+                byte[] todo = _p.ReadFile(todoPath), info = _p.ReadFile(P("info", id));
                 ParsedRecords t = QueueRecords.Parse(todo, todo.Length, "upFT"), f = QueueRecords.Parse(info, info.Length, "F");
                 string? todoSender = t.Records.Where(r => r.Type == 'F').Select(r => Convert.ToBase64String(r.Value)).FirstOrDefault();
                 string? infoSender = f.Records.Where(r => r.Type == 'F').Select(r => Convert.ToBase64String(r.Value)).FirstOrDefault();
@@ -552,7 +575,7 @@ namespace QmailPS.Check
                 foreach (string k in new[] { "local", "remote" })
                 {
                     if (!Exists(P(k, id))) continue;
-                    byte[] data = DirectoryHandle.ReadFile(P(k, id));
+                    byte[] data = _p.ReadFile(P(k, id));
                     queued.AddRange(QueueRecords.Parse(data, data.Length, "TD").Records.Select(r => Convert.ToBase64String(r.Value)));
                 }
                 queued.Sort(StringComparer.Ordinal);
@@ -636,7 +659,7 @@ namespace QmailPS.Check
             foreach (string d in TodoDirs)
             {
                 string top = _l.Dir(d);
-                List<DirEntry>? entries = DirectoryHandle.TryList(top, out _);
+                List<DirEntry>? entries = _p.TryList(top, new List<DirEntry>(), out _);
                 if (entries is null) continue; // a missing or broken todo/: the structure fixes
                 if (_l.BigTodo)
                 {
@@ -662,7 +685,7 @@ namespace QmailPS.Check
                     {
                         if (!k.IsNumeric || KindOf(top, k) != FileKind.Directory) continue;
                         string dir = top + "/" + k.Name;
-                        List<DirEntry>? inside = DirectoryHandle.TryList(dir, out _);
+                        List<DirEntry>? inside = _p.TryList(dir, new List<DirEntry>(), out _);
                         foreach (DirEntry e in inside ?? new List<DirEntry>())
                         {
                             if (!e.IsCanonical || KindOf(dir, e) != FileKind.Regular) continue;
@@ -819,7 +842,7 @@ namespace QmailPS.Check
         private void PlanRecords(QueueIssue i, List<PlannedRepair> plan, ulong id, string rel, string types)
         {
             byte[] data;
-            try { data = DirectoryHandle.ReadFile(i.Path); }
+            try { data = _p.ReadFile(i.Path); }
             catch (IOException e) { NotRepaired.Add((i, "it cannot be read (" + e.Message + ")")); return; }
             RecordFix fix = RecordRules.Fix(data, types, ProvenAddresses(id, i.Path));
             if (fix.ChangesNothing) return;
@@ -836,7 +859,7 @@ namespace QmailPS.Check
                 : "";
             plan.Add(new PlannedRepair(i.Kind, id, i.Path, action, () =>
             {
-                byte[] now = DirectoryHandle.ReadFile(i.Path);
+                byte[] now = _p.ReadFile(i.Path);
                 if (!now.SequenceEqual(data)) throw new RepairConflictException($"{rel} changed since it was inspected; not rewritten.");
                 string reason = i.Description + (fix.Partial != null ? " Cut-off record: " + RecordRules.Show(fix.Partial) + (fix.Completed ? " (completed: proven whole by " + fix.ProvenBy + ")" : " (left out: not proven whole)") + "." : "");
                 string? to;
@@ -844,7 +867,7 @@ namespace QmailPS.Check
                 else if (fix.AppendNulOnly)
                 {
                     to = _q.SaveCopy(i.Path, data, reason, id);
-                    _p.Append(i.Path, new byte[] { 0 });
+                    _p.Append(i.Path, new byte[] { 0 }, _l.PairOf(i.Path));
                 }
                 else to = Replace(i.Path, id, fix.Content, reason);
                 if (warning.Length > 0) Warnings.Add(warning);
@@ -864,7 +887,7 @@ namespace QmailPS.Check
                 {
                     if (path == except || !Exists(path, out FileStatus st) || st.Kind != FileKind.Regular) continue;
                     byte[] data;
-                    try { data = DirectoryHandle.ReadFile(path); } catch (IOException) { continue; }
+                    try { data = _p.ReadFile(path); } catch (IOException) { continue; }
                     foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, "upFTD").Records)
                         if (r.Type == 'T' || r.Type == 'D')
                         {
@@ -877,7 +900,7 @@ namespace QmailPS.Check
             {
                 try
                 {
-                    using DirectoryHandle dir = DirectoryHandle.Open(Path.GetDirectoryName(mess)!);
+                    using DirectoryHandle dir = _p.TryOpenDirectory(Path.GetDirectoryName(mess)!, out int derr) ?? throw Errno.ToException(derr, "open directory", Path.GetDirectoryName(mess)!);
                     byte[] head = new byte[4096];
                     int n = dir.TryReadFile(Libc.PathBytes(Path.GetFileName(mess)), ref head, out _, out _, 64 << 10, noAtime: true);
                     if (n > 0)
@@ -897,7 +920,7 @@ namespace QmailPS.Check
         private string? Rewrite(string path, ulong id, string types, bool firstOnly, string reason)
         {
             if (!Exists(path, out FileStatus st) || st.Kind != FileKind.Regular) return null;
-            byte[] data = DirectoryHandle.ReadFile(path);
+            byte[] data = _p.ReadFile(path);
             var kept = new List<byte>(data.Length);
             foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, types).Records)
             {
@@ -914,7 +937,7 @@ namespace QmailPS.Check
             FileStatus st;
             if (known.HasValue) st = known.Value;
             else if (!Exists(path, out st) || st.Kind != FileKind.Regular) return null;
-            data ??= DirectoryHandle.ReadFile(path);
+            data ??= _p.ReadFile(path);
             var kept = new List<byte>(content);
             string saved = _q.SaveCopy(path, data, reason, id);
             string temp = Path.Combine(Path.GetDirectoryName(path)!, "." + Path.GetFileName(path) + ".qmailps-new");
@@ -935,7 +958,7 @@ namespace QmailPS.Check
             {
                 if (!Exists(path, out FileStatus fs) || fs.Kind != FileKind.Regular) continue;
                 byte[] data;
-                try { data = DirectoryHandle.ReadFile(path); } catch (IOException) { continue; }
+                try { data = _p.ReadFile(path); } catch (IOException) { continue; }
                 QueueRecord? f = QueueRecords.Parse(data, data.Length, "upFT").Records.FirstOrDefault(r => r.Type == 'F');
                 if (f.HasValue && f.Value.Value != null) { list.Add("sender:<" + Encoding.UTF8.GetString(f.Value.Value) + ">"); break; }
             }
@@ -945,7 +968,7 @@ namespace QmailPS.Check
                 if (k == "todo" && !Exists(path)) path = _l.OtherLayoutPath(k, id);
                 if (!Exists(path, out FileStatus st) || st.Kind != FileKind.Regular) continue;
                 byte[] data;
-                try { data = DirectoryHandle.ReadFile(path); } catch (IOException) { continue; }
+                try { data = _p.ReadFile(path); } catch (IOException) { continue; }
                 foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, "TDupF").Records)
                     if (r.Type == 'T' || r.Type == 'D') list.Add((r.Type == 'D' ? "done:" : "") + k + ":" + Encoding.UTF8.GetString(r.Value));
             }
@@ -990,8 +1013,8 @@ namespace QmailPS.Check
             if (st.Kind == FileKind.Symlink) throw new IOException($"{path} is a symbolic link; not changing it.");
             uint? uid = _p.LookupUser(want.Owner)?.Uid;
             if (uid.HasValue && (st.Uid != uid.Value || (!keepGroup && _qmailGid.HasValue && st.Gid != _qmailGid.Value)))
-                _p.Lchown(path, uid.Value, keepGroup ? st.Gid : _qmailGid ?? st.Gid);
-            if (st.Permissions != want.Mode) _p.ChmodNoFollow(path, want.Mode);
+                _p.Lchown(path, uid.Value, keepGroup ? st.Gid : _qmailGid ?? st.Gid, _l.PairOf(path));
+            if (st.Permissions != want.Mode) _p.ChmodNoFollow(path, want.Mode, _l.PairOf(path));
         }
     }
 }

@@ -88,7 +88,7 @@ namespace QmailPS.Commands
             try
             {
                 var writer = new QueueWriter(layout);
-                uint uid = PosixApi.Current.EffectiveUserId;
+                uint uid = Fs.EffectiveUserId;
                 ulong id = writer.Inject(message, Sender, Recipient, callerUid: uid);
                 WriteVerbose($"Queued message {id}: mess/{layout.SplitOf(id)}/{id}, intd/{id} linked to todo/{id}; trigger pulled.");
                 ScanEvent? e = new QueueScanner(layout).Read(id);

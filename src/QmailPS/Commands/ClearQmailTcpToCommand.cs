@@ -120,7 +120,7 @@ namespace QmailPS.Commands
             Announce();
             TcpToSnapshot before;
             int size;
-            using (TcpToFile file = TcpToFile.Open(path, requireWrite: true))
+            using (TcpToFile file = TcpToFile.Open(Fs, path, requireWrite: true))
             {
                 file.Lock(Timeout, CancelToken);
                 // Read first: for -PassThru, and because a struct-format file longer than 1024 bytes
@@ -148,7 +148,7 @@ namespace QmailPS.Commands
             // Phase 1: a short locked read to name slot and count in each ShouldProcess. The lock is
             // released before asking, so that a -Confirm prompt never keeps qmail-remote waiting.
             TcpToSnapshot first;
-            using (TcpToFile file = TcpToFile.Open(path, requireWrite: true))
+            using (TcpToFile file = TcpToFile.Open(Fs, path, requireWrite: true))
             {
                 file.Lock(Timeout, CancelToken);
                 first = TcpToSnapshot.Read(file, forced);
@@ -187,7 +187,7 @@ namespace QmailPS.Commands
             // qmail-remote may have moved or evicted one while the lock was free.
             var cleared = new List<TcpToRecord>();
             TcpToSnapshot current;
-            using (TcpToFile file = TcpToFile.Open(path, requireWrite: true))
+            using (TcpToFile file = TcpToFile.Open(Fs, path, requireWrite: true))
             {
                 file.Lock(Timeout, CancelToken);
                 current = TcpToSnapshot.Read(file, first.Format);

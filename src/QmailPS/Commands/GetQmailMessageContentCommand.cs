@@ -85,17 +85,13 @@ namespace QmailPS.Commands
             }
         }
 
-        private static unsafe FileStream? OpenMess(string path, out int errno)
+        /// <summary>The mess file through the seam: no symlinked mess/N on the way, O_NOFOLLOW, atime kept, a regular file.</summary>
+        private FileStream? OpenMess(string path, out int errno)
         {
-            byte[] p = Libc.PathBytes(path);
-            int fd;
-            int flags = Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NOFOLLOW | Libc.O_NONBLOCK | Libc.O_NOATIME;
-            fixed (byte* pp = p) fd = Libc.open(pp, flags, 0);
-            if (fd < 0 && Libc.LastErrno == Errno.EPERM)
-                fixed (byte* pp = p) fd = Libc.open(pp, flags & ~Libc.O_NOATIME, 0);
-            if (fd < 0) { errno = Libc.LastErrno; return null; }
+            int fd = Fs.OpenExisting(path, write: false, out errno, noAtime: true);
+            if (fd < 0) return null;
             var handle = new SafeFileHandle((IntPtr)fd, ownsHandle: true);
-            if (!PosixApi.Current.TryLstat(path, out FileStatus st, out errno) || st.Kind != FileKind.Regular)
+            if (!Fs.TryFstat(fd, out FileStatus st, out errno) || st.Kind != FileKind.Regular)
             {
                 handle.Dispose();
                 if (errno == 0) errno = DirectoryHandle.NotRegular;

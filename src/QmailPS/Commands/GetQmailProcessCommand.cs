@@ -43,7 +43,7 @@ namespace QmailPS.Commands
 
         protected override void BeginProcessing()
         {
-            _reader = new QmailProcessReader(new ProcTable());
+            _reader = new QmailProcessReader(new ProcTable(), Fs.UserName);
             _sendMutexHolder = FindSendMutexHolder();
         }
 
@@ -131,18 +131,11 @@ namespace QmailPS.Commands
             return holder;
         }
 
-        private static unsafe bool FileIdentity(string path, out uint major, out uint minor, out ulong inode, out int errno)
+        private bool FileIdentity(string path, out uint major, out uint minor, out ulong inode, out int errno)
         {
-            Libc.StatxBuffer buf;
-            byte[] p = Libc.PathBytes(path);
-            int rc;
-            fixed (byte* pp = p) rc = Libc.statx(Libc.AT_FDCWD, pp, 0, Libc.STATX_BASIC_STATS, &buf);
-            if (rc != 0)
-            {
-                errno = Libc.LastErrno; major = minor = 0; inode = 0;
-                return false;
-            }
-            errno = 0; major = buf.DevMajor; minor = buf.DevMinor; inode = buf.Ino;
+            major = minor = 0; inode = 0;
+            if (!Fs.TryLstat(path, out Posix.FileStatus st, out errno)) return false;
+            major = (uint)(st.Device >> 32); minor = (uint)st.Device; inode = st.Inode;
             return true;
         }
     }

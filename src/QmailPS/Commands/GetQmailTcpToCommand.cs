@@ -66,7 +66,7 @@ namespace QmailPS.Commands
             TcpToSnapshot snapshot;
             try
             {
-                using TcpToFile file = TcpToFile.Open(path, requireWrite: false);
+                using TcpToFile file = TcpToFile.Open(Fs, path, requireWrite: false);
                 if (!file.Writable)
                     WriteVerbose($"Cannot open {path} for writing ({file.ReadOnlyReason}); reading it under a shared lock instead of qmail-tcpto's exclusive one.");
                 file.Lock(timeout, CancelToken);

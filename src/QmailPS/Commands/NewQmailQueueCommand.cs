@@ -30,8 +30,8 @@ namespace QmailPS.Commands
             string root = SessionState.Path.GetUnresolvedProviderPathFromPSPath(Path, out ProviderInfo provider, out _);
             if (provider.Name != "FileSystem") { WriteError(QmailErrors.NotFileSystem(Path)); return; }
 
-            IPosix posix = PosixApi.Current;
-            QueueOwnership owners = QueueOwnership.FromSystem();
+            IFileSystem posix = Fs;
+            QueueOwnership owners = QueueOwnership.FromSystem(posix);
             if (posix.EffectiveUserId == 0)
             {
                 var missing = new System.Collections.Generic.List<string>();
@@ -52,9 +52,9 @@ namespace QmailPS.Commands
             try
             {
                 WriteVerbose($"Creating {root} as qmail's installer does: {string.Join(", ", QueueLayout.TopDirectories)}; {shape}; lock/sendmutex, lock/tcpto (1024 NULs), lock/trigger (FIFO).");
-                layout = QueueWriter.CreateQueue(root, Split, BigTodo.IsPresent, owners);
+                layout = QueueWriter.CreateQueue(posix, root, Split, BigTodo.IsPresent, owners);
             }
-            catch (QueueExistsException e) { WriteError(QmailErrors.QueueExists(e.QueuePath)); return; }
+            catch (QueueExistsException e) { WriteError(QmailErrors.QueueExists(e.QueuePath, e.Reason)); return; }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
             {
                 WriteError(QmailErrors.WriteFailed("Creating the queue", root, e));

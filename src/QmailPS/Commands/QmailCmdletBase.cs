@@ -17,11 +17,20 @@ namespace QmailPS.Commands
         private readonly System.Diagnostics.Stopwatch _progressClock = System.Diagnostics.Stopwatch.StartNew();
         private ProgressRecord? _progress;
 
+        private Posix.IFileSystem? _fs;
+
         protected CancellationToken CancelToken => _cts.Token;
+
+        /// <summary>This command's file-system seam: one per invocation, anchored at the queues and quarantines it uses.</summary>
+        internal Posix.IFileSystem Fs => _fs ??= new Posix.LinuxFileSystem();
 
         protected override void StopProcessing() => _cts.Cancel();
 
-        public void Dispose() => _cts.Dispose();
+        public void Dispose()
+        {
+            _cts.Dispose();
+            _fs?.Dispose();
+        }
 
         /// <summary>
         /// The queue for a -QueuePath value (null: $env:QMAIL_HOME/queue or the usual places).
@@ -49,7 +58,7 @@ namespace QmailPS.Commands
             }
             WriteVerbose($"Reading the qmail queue at {root}.");
             QueueLayout layout = null!;
-            try { layout = QueueLayout.Detect(root!, split, todoLayout.HasValue ? todoLayout.Value == TodoLayout.BigTodo : (bool?)null); }
+            try { layout = QueueLayout.Detect(Fs, root!, split, todoLayout.HasValue ? todoLayout.Value == TodoLayout.BigTodo : (bool?)null); }
             catch (NotAQueueException e) { ThrowTerminatingError(QmailErrors.NotAQueue(e)); }
             catch (QueueAccessException e) { ThrowTerminatingError(QmailErrors.AccessDenied(e)); }
             WriteVerbose($"Queue {layout.Root}: split {layout.Split}{(split.HasValue ? " (given)" : " (from the split directories)")}, " +

@@ -52,8 +52,8 @@ namespace QmailPS.Commands
             { RecommendedAction = "Stop qmail-send, or add -Force to use the live-safe method." },
         };
 
-        public static ErrorRecord QueueExists(string path) => new ErrorRecord(
-            new IOException($"'{path}' already exists and is not an empty directory; New-QmailQueue never touches an existing queue (Repair-QmailQueue fixes one)."),
+        public static ErrorRecord QueueExists(string path, string? reason = null) => new ErrorRecord(
+            new IOException($"'{path}' already exists and {reason ?? "is not an empty directory"}; New-QmailQueue never touches an existing queue (Repair-QmailQueue fixes one) and never builds one through a symbolic link."),
             "QmailQueueExists", ErrorCategory.ResourceExists, path);
 
         public static ErrorRecord UsersMissing(string what) => new ErrorRecord(

@@ -88,7 +88,7 @@ namespace QmailPS.Commands
             using IDisposable? hold = send.IsRunning ? null : SendLock.TryHold(layout);
             // No usable lock/sendmutex (missing, a symlink, a directory): qmail-send cannot hold it,
             // and the repair recreates it.
-            bool mutexIsFile = PosixApi.Current.TryLstat(SendLock.PathOf(layout), out FileStatus ms, out _) && ms.Kind == FileKind.Regular;
+            bool mutexIsFile = Fs.TryLstat(SendLock.PathOf(layout), out FileStatus ms, out _) && ms.Kind == FileKind.Regular;
             if (!send.IsRunning && hold is null && mutexIsFile && !Force)
                 ThrowTerminatingError(QmailErrors.QmailSendRunning(layout.Root, SendLock.Probe(layout), "Repair-QmailQueue"));
             if (hold != null) WriteVerbose("Holding lock/sendmutex while repairing, so qmail-send cannot start meanwhile.");
@@ -97,7 +97,7 @@ namespace QmailPS.Commands
                 : SessionState.Path.GetUnresolvedProviderPathFromPSPath(QuarantinePath, out _, out _);
             // Checked before any change, -WhatIf included: inside the queue a move is only a rename to a
             // name qmail ignores, which every later run would move again.
-            if (Quarantine.Refuse(quarantine, layout.Root, PosixApi.Current) is string refused)
+            if (Quarantine.Refuse(quarantine, layout.Root, Fs) is string refused)
                 ThrowTerminatingError(QmailErrors.BadQuarantinePath(quarantine, refused));
             var warned = new HashSet<string>(StringComparer.Ordinal);
             // A pass that moved names (renumbered, renamed into the right split or to the canonical
@@ -109,7 +109,7 @@ namespace QmailPS.Commands
             for (int pass = 1; ; pass++)
             {
                 IEnumerable<QueueIssue> issues = only ?? new QueueInspector(layout, send).Inspect(CancelToken).ToList();
-                var repairer = new QueueRepairer(layout, PosixApi.Current, quarantine, RecoverySender, convertTodoLayout: TodoLayout.HasValue);
+                var repairer = new QueueRepairer(layout, Fs, quarantine, RecoverySender, convertTodoLayout: TodoLayout.HasValue);
                 List<PlannedRepair> plan = repairer.Plan(issues);
                 foreach (string conflict in repairer.Conflicts)
                     if (warned.Add("conflict|" + conflict))

@@ -43,7 +43,7 @@ namespace QmailPS.Commands
                 return;
             }
             if (!ShouldProcess($"qmail-send (pid {pid}) on {layout.Root}", "Send SIGALRM: retry every deferred message now")) return;
-            int errno = Posix.PosixApi.Current.Kill(pid.Value, SIGALRM);
+            int errno = Fs.Kill(pid.Value, SIGALRM);
             if (errno != 0)
             {
                 WriteError(new ErrorRecord(new IOException($"kill -ALRM {pid}: {Posix.Errno.QmailText(errno)}"),

@@ -68,8 +68,8 @@ namespace QmailPS.Commands
         protected override void BeginProcessing()
         {
             var table = new ProcTable();
-            _reader = new QmailProcessReader(table);
-            _stopper = new ProcessStopper(table, PosixApi.Current);
+            _reader = new QmailProcessReader(table, Fs.UserName);
+            _stopper = new ProcessStopper(table, Fs);
             if (Name != null) _names = GetQmailProcessCommand.NamePatterns(Name, this);
             // Without -Name, the Name set looks for the default names and the other sets take any
             // qmail program. (The parameter set is only known in ProcessRecord: pipeline input picks it.)

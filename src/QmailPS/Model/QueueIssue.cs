@@ -71,6 +71,8 @@ namespace QmailPS
         FileWrongMode,
         StalePidFile,
         PidFileHoldsMessageId,
+        /// <summary>A queue file whose inode also has a name outside the queue (a hard link): never written, only renamed away.</summary>
+        SharedInode,
     }
 
     /// <summary>One finding of Test-QmailQueue.</summary>

@@ -47,37 +47,16 @@ namespace QmailPS.Posix
         public const int NotRegular = -2;
 
         private static bool s_noStatx;
+        private readonly IFileSystem _fs;
         private int _fd;
 
-        private DirectoryHandle(int fd, string path) { _fd = fd; Path = path; }
+        /// <summary>Made by <see cref="IFileSystem.TryOpenDirectory"/>, which reached the directory safely; takes the descriptor.</summary>
+        internal DirectoryHandle(int fd, string path, IFileSystem fs) { _fd = fd; Path = path; _fs = fs; }
 
         public string Path { get; }
 
         /// <summary>The descriptor, for calls queued on an io_uring; valid until Dispose.</summary>
         internal int Fd => _fd;
-
-        public static DirectoryHandle? TryOpen(string path, out int errno)
-        {
-            byte[] p = Libc.PathBytes(path);
-            int fd;
-            // A directory is opened through a symlink, as qmail's opendir does (admins link mess/ to
-            // another disk); files inside are still opened O_NOFOLLOW.
-            fixed (byte* pp = p) fd = Libc.open(pp, Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NONBLOCK, 0);
-            if (fd < 0) { errno = Libc.LastErrno; return null; }
-            // Refuse anything but a directory (a file or FIFO is caught here).
-            var h = new DirectoryHandle(fd, path);
-            if (!h.TryStatSelf(out FileStatus st, out errno)) { h.Dispose(); return null; }
-            if (st.Kind != FileKind.Directory) { h.Dispose(); errno = Errno.ENOTDIR; return null; }
-            errno = 0;
-            return h;
-        }
-
-        public static DirectoryHandle Open(string path)
-        {
-            var h = TryOpen(path, out int errno);
-            if (h is null) throw Errno.ToException(errno, "open directory", path);
-            return h;
-        }
 
         private bool TryStatSelf(out FileStatus st, out int errno)
         {
@@ -119,7 +98,7 @@ namespace QmailPS.Posix
             }
             // Only on the fallback path: the full name is built when it is needed, not on every read.
             string full = selfPath ?? System.IO.Path.Combine(Path, PathName.FromBytesZ(nameZ!));
-            return PosixApi.Current.TryLstat(full, out st, out errno);
+            return _fs.TryLstat(full, out st, out errno);
         }
 
         /// <summary>
@@ -186,36 +165,10 @@ namespace QmailPS.Posix
         /// </summary>
         public const int LargestEnvelope = 256 << 20;
 
-        /// <summary>A whole regular file, never through a symlink and never blocking on a FIFO (EINVAL for anything but a regular file).</summary>
-        public static byte[] ReadFile(string path)
-        {
-            using DirectoryHandle dir = Open(System.IO.Path.GetDirectoryName(path)!);
-            byte[] buffer = new byte[4096];
-            int n = dir.TryReadFile(Libc.PathBytes(System.IO.Path.GetFileName(path)), ref buffer, out _, out int errno);
-            if (n < 0) throw Errno.ToException(errno == NotRegular ? Errno.EINVAL : errno, "read", path);
-            var result = new byte[n];
-            Buffer.BlockCopy(buffer, 0, result, 0, n);
-            return result;
-        }
-
-        /// <summary>Lists the directory (raw readdir order, '.' and '..' skipped).</summary>
-        public static List<DirEntry> List(string path)
-        {
-            var list = TryList(path, out int errno);
-            if (list is null) throw Errno.ToException(errno, "open directory", path);
-            return list;
-        }
-
-        public static List<DirEntry>? TryList(string path, out int errno) => TryList(path, new List<DirEntry>(), out errno);
-
-        /// <summary>Lists into <paramref name="into"/> (cleared first), so a caller listing many directories reuses one list.</summary>
-        public static List<DirEntry>? TryList(string path, List<DirEntry> into, out int errno)
+        /// <summary>Reads every entry of an open directory (takes the descriptor and closes it).</summary>
+        internal static List<DirEntry>? ReadEntries(int fd, List<DirEntry> into, out int errno)
         {
             into.Clear();
-            byte[] p = Libc.PathBytes(path);
-            int fd;
-            fixed (byte* pp = p) fd = Libc.open(pp, Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NONBLOCK, 0); // like opendir: follows a directory link
-            if (fd < 0) { errno = Libc.LastErrno; return null; }
             IntPtr dir = Libc.fdopendir(fd);
             if (dir == IntPtr.Zero)
             {
@@ -223,7 +176,6 @@ namespace QmailPS.Posix
                 Libc.close(fd);
                 return null;
             }
-            List<DirEntry> result = into;
             try
             {
                 while (true)
@@ -237,10 +189,10 @@ namespace QmailPS.Posix
                     int len = 0;
                     while (name[len] != 0) len++;
                     if (name[0] == '.' && (len == 1 || (len == 2 && name[1] == '.'))) continue;
-                    result.Add(MakeEntry(name, len, dtype));
+                    into.Add(MakeEntry(name, len, dtype));
                 }
                 errno = 0;
-                return result;
+                return into;
             }
             finally { Libc.closedir(dir); }
         }

@@ -7,7 +7,7 @@ namespace QmailPS.Posix
     internal sealed class NotRegularFileException : IOException
     {
         public NotRegularFileException(string path, FileKind kind)
-            : base($"'{path}' is a {Describe(kind)}, not a regular file; nothing was read from it.") { Path = path; Kind = kind; }
+            : base($"'{path}' is a {Describe(kind)}, not a regular file; QmailPS neither reads nor changes it.") { Path = path; Kind = kind; }
 
         public string Path { get; }
         public FileKind Kind { get; }
@@ -81,9 +81,10 @@ namespace QmailPS.Posix
             }
             catch (EntryPointNotFoundException)
             {
-                // glibc < 2.28: the path through IPosix (lstat; the open above already followed any link
+                // glibc < 2.28: the path through IFileSystem (lstat; the open above already followed any link
                 // the user named, so a link here is refused as not regular, never read through).
-                return PosixApi.Current.TryLstat(path, out st, out errno);
+                NativeDependencies.Register();
+                return LinuxFileSystem.Fstat(fd, out st, out errno);
             }
         }
 

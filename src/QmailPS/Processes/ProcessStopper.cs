@@ -63,10 +63,10 @@ namespace QmailPS.Processes
     internal sealed class ProcessStopper
     {
         private readonly ProcTable _proc;
-        private readonly IPosix _posix;
+        private readonly IFileSystem _posix;
         private bool _pidFdWorks;
 
-        public ProcessStopper(ProcTable proc, IPosix posix, bool usePidFd = true)
+        public ProcessStopper(ProcTable proc, IFileSystem posix, bool usePidFd = true)
         {
             _proc = proc;
             _posix = posix;

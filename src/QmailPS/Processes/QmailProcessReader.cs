@@ -66,7 +66,9 @@ namespace QmailPS.Processes
         private readonly Dictionary<uint, string> _users = new Dictionary<uint, string>();
         private readonly Dictionary<string, SocketTable> _sockets = new Dictionary<string, SocketTable>(StringComparer.Ordinal);
 
-        public QmailProcessReader(ProcTable proc) { _proc = proc; }
+        private readonly Func<uint, string?> _userName;
+
+        public QmailProcessReader(ProcTable proc, Func<uint, string?> userName) { _proc = proc; _userName = userName; }
 
         public ProcTable Table => _proc;
 
@@ -183,7 +185,7 @@ namespace QmailPS.Processes
         {
             if (_users.TryGetValue(uid, out string? n)) return n;
             string? name = null;
-            try { name = PosixApi.Current.UserName(uid); }
+            try { name = _userName(uid); }
             catch (Exception e) when (e is DllNotFoundException || e is EntryPointNotFoundException || e is TypeLoadException) { }
             return _users[uid] = name ?? uid.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }

@@ -25,11 +25,11 @@ namespace QmailPS.Queue
         /// <summary>The safe order of §3.3: no state in between is one qmail would misread.</summary>
         public static readonly string[] RemovalOrder = { "bounce", "todo", "intd", "local", "remote", "info", "mess" };
 
-        private readonly IPosix _posix;
+        private readonly IFileSystem _posix;
 
-        public MessageEditor(QueueLayout layout) : this(layout, PosixApi.Current) { }
+        public MessageEditor(QueueLayout layout) : this(layout, layout.Fs) { }
 
-        internal MessageEditor(QueueLayout layout, IPosix posix) { Layout = layout; _posix = posix; }
+        internal MessageEditor(QueueLayout layout, IFileSystem posix) { Layout = layout; _posix = posix; }
 
         public QueueLayout Layout { get; }
 
@@ -68,7 +68,7 @@ namespace QmailPS.Queue
                 string path = Layout.PathOf(dir, id);
                 if (!_posix.TryLstat(path, out FileStatus st, out _)) continue;
                 if (st.Kind != FileKind.Regular) throw new IOException($"{path} is not a regular file; not touching it.");
-                byte[] data = DirectoryHandle.ReadFile(path);
+                byte[] data = _posix.ReadFile(path);
                 var offsets = new List<long>();
                 foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, "TD").Records)
                     // Any record not done yet becomes D: qmail-send's pass stops at a record of an unknown
@@ -146,7 +146,7 @@ namespace QmailPS.Queue
                 foreach (var (path, t) in plan)
                 {
                     if (!_posix.TryLstat(path, out FileStatus before, out int errno)) throw Errno.ToException(errno, "stat", path);
-                    _posix.SetTimes(path, t, t);
+                    _posix.SetTimes(path, t, t, Layout.PairOf(path));
                     done.Add((path, before));
                     if (!_posix.TryLstat(path, out FileStatus after, out errno)) throw Errno.ToException(errno, "stat", path);
                     if (after.MTimeSeconds != t)
@@ -156,7 +156,7 @@ namespace QmailPS.Queue
             catch (TimeNotStorableException)
             {
                 foreach (var (path, before) in done)
-                    _posix.RestoreTimes(path, before.ATimeSeconds, before.MTimeSeconds, before.MTimeNanoseconds);
+                    _posix.RestoreTimes(path, before.ATimeSeconds, before.MTimeSeconds, before.MTimeNanoseconds, Layout.PairOf(path));
                 throw;
             }
         }

@@ -15,13 +15,13 @@ namespace QmailPS.Queue
         public static long CountMess(QueueLayout layout, List<string> problems)
         {
             long count = 0;
-            List<DirEntry>? top = DirectoryHandle.TryList(layout.Dir("mess"), out int errno);
+            List<DirEntry>? top = layout.Fs.TryList(layout.Dir("mess"), new List<DirEntry>(), out int errno);
             if (top is null) { problems.Add($"find: 'mess': {Errno.QmailText(errno)}"); return 0; }
             foreach (DirEntry e in top)
             {
                 string name = e.Name;
                 if (name.StartsWith(".", StringComparison.Ordinal)) continue; // the shell glob mess/*
-                count += CountPath(layout.Dir("mess") + "/" + name, e, problems);
+                count += CountPath(layout.Fs, layout.Dir("mess") + "/" + name, e, problems);
             }
             return count;
         }
@@ -29,29 +29,29 @@ namespace QmailPS.Queue
         public static long CountTodo(QueueLayout layout, List<string> problems)
         {
             string todo = layout.Dir("todo");
-            if (!PosixApi.Current.TryLstat(todo, out FileStatus st, out int errno))
+            if (!layout.Fs.TryLstat(todo, out FileStatus st, out int errno))
             {
                 problems.Add($"find: 'todo': {Errno.QmailText(errno)}");
                 return 0;
             }
-            return st.Kind == FileKind.Directory ? CountTree(todo, problems) : st.Kind == FileKind.Regular ? 1 : 0;
+            return st.Kind == FileKind.Directory ? CountTree(layout.Fs, todo, problems) : st.Kind == FileKind.Regular ? 1 : 0;
         }
 
-        private static long CountPath(string path, DirEntry e, List<string> problems)
+        private static long CountPath(IFileSystem fs, string path, DirEntry e, List<string> problems)
         {
             FileKind kind = e.Kind;
-            if (kind == FileKind.Unknown && PosixApi.Current.TryLstat(path, out FileStatus st, out _)) kind = st.Kind;
+            if (kind == FileKind.Unknown && fs.TryLstat(path, out FileStatus st, out _)) kind = st.Kind;
             if (kind == FileKind.Regular) return Lines(e);
-            if (kind == FileKind.Directory) return CountTree(path, problems);
+            if (kind == FileKind.Directory) return CountTree(fs, path, problems);
             return 0;
         }
 
-        private static long CountTree(string dir, List<string> problems)
+        private static long CountTree(IFileSystem fs, string dir, List<string> problems)
         {
-            List<DirEntry>? entries = DirectoryHandle.TryList(dir, out int errno);
+            List<DirEntry>? entries = fs.TryList(dir, new List<DirEntry>(), out int errno);
             if (entries is null) { problems.Add($"find: '{dir}': {Errno.QmailText(errno)}"); return 0; }
             long count = 0;
-            foreach (DirEntry e in entries) count += CountPath(dir + "/" + e.Name, e, problems);
+            foreach (DirEntry e in entries) count += CountPath(fs, dir + "/" + e.Name, e, problems);
             return count;
         }
 

@@ -34,14 +34,27 @@ namespace QmailPS.Queue
             _ => (QmailUsers.Qmails, Posix.Mode.Rw_______), // info, local, remote, bounce
         };
 
-        public QueueLayout(string root, int split, bool bigTodo)
+        /// <summary>A layout with a file system of its own, trusting only <paramref name="root"/>.</summary>
+        public QueueLayout(string root, int split, bool bigTodo) : this(root, split, bigTodo, new LinuxFileSystem()) { }
+
+        /// <summary>A layout whose reads and writes go through <paramref name="fs"/>, which is made to trust the root.</summary>
+        internal QueueLayout(string root, int split, bool bigTodo, IFileSystem fs)
         {
             if (split < 1) throw new ArgumentOutOfRangeException(nameof(split), "The split must be at least 1.");
             Root = Path.GetFullPath(root).TrimEnd('/');
             if (Root.Length == 0) Root = "/";
             Split = split;
             BigTodo = bigTodo;
+            Fs = fs;
+            if (!fs.IsTrusted(Root))
+            {
+                try { fs.Trust(Root); }
+                catch (IOException) { } // not there (yet): every change beneath it is refused
+            }
         }
+
+        /// <summary>The file-system seam every reader and writer of this queue uses.</summary>
+        internal IFileSystem Fs { get; }
 
         public string Root { get; }
         public int Split { get; }
@@ -67,6 +80,19 @@ namespace QmailPS.Queue
         public string PathOf(string name, ulong id) => DirFor(name, id) + "/" + id.ToString(CultureInfo.InvariantCulture);
 
         /// <summary>
+        /// The other name qmail-queue gives the same inode: intd/ID for todo/ID and the reverse (it
+        /// links one to the other), so a link count of 2 there is qmail's own; null for any other file.
+        /// </summary>
+        public string? PairOf(string path)
+        {
+            string name = Path.GetFileName(path);
+            if (!ulong.TryParse(name, NumberStyles.None, CultureInfo.InvariantCulture, out ulong id)) return null;
+            if (path == PathOf("todo", id)) return PathOf("intd", id);
+            if (path == PathOf("intd", id)) return PathOf("todo", id);
+            return null;
+        }
+
+        /// <summary>
         /// Where todo/ID or intd/ID is in the other todo layout (todo/ID with big-todo, todo/N/ID
         /// without): a file there is one that binaries built for this layout never see.
         /// </summary>
@@ -82,10 +108,13 @@ namespace QmailPS.Queue
         /// change it); big-todo is "todo/0 is a directory", the test qmHandle and qmqtool use.
         /// Throws <see cref="NotAQueueException"/> when the path is not a qmail queue.
         /// </summary>
-        public static QueueLayout Detect(string root, int? split = null, bool? bigTodo = null)
+        public static QueueLayout Detect(string root, int? split = null, bool? bigTodo = null) => Detect(new LinuxFileSystem(), root, split, bigTodo);
+
+        internal static QueueLayout Detect(IFileSystem fs, string root, int? split = null, bool? bigTodo = null)
         {
             string full = Path.GetFullPath(root);
-            if (!PosixApi.Current.TryLstat(full, out FileStatus st, out int errno))
+            if (full.Length > 1) full = full.TrimEnd('/');
+            if (!fs.TryLstat(full, out FileStatus st, out int errno))
             {
                 if (errno == Errno.ENOENT || errno == Errno.ENOTDIR) throw new NotAQueueException(full, "it does not exist");
                 throw new QueueAccessException(full, errno);
@@ -93,13 +122,15 @@ namespace QmailPS.Queue
             if (st.Kind == FileKind.Symlink)
             {
                 // Follow a symlinked queue root only to its target (a common /var/qmail/queue -> /data setup).
-                string? target = ResolveLink(full);
+                string? target = ResolveLink(fs, full);
                 if (target is null) throw new NotAQueueException(full, "it is a dangling symbolic link");
-                return Detect(target, split, bigTodo);
+                return Detect(fs, target, split, bigTodo);
             }
             if (st.Kind != FileKind.Directory) throw new NotAQueueException(full, "it is not a directory");
 
-            var top = DirectoryHandle.TryList(full, out errno);
+            try { fs.Trust(full, followLink: false); }
+            catch (PosixIOException e) { throw new QueueAccessException(full, e.Errno); }
+            var top = fs.TryList(full, new List<DirEntry>(), out errno);
             if (top is null) throw new QueueAccessException(full, errno);
             var names = new HashSet<string>(StringComparer.Ordinal);
             foreach (var e in top) names.Add(e.Name);
@@ -111,7 +142,7 @@ namespace QmailPS.Queue
             var votes = new Dictionary<int, int>();
             foreach (string d in SplitDirectories)
             {
-                var sub = DirectoryHandle.TryList(full + "/" + d, out errno);
+                var sub = fs.TryList(full + "/" + d, new List<DirEntry>(), out errno);
                 if (sub is null)
                 {
                     if (errno == Errno.EACCES || errno == Errno.EPERM) throw new QueueAccessException(full + "/" + d, errno);
@@ -130,13 +161,13 @@ namespace QmailPS.Queue
 
             // big-todo: todo/ holds the split directories (qmHandle tests only todo/0; a single stray
             // directory there is a layout mismatch, not a big-todo queue).
-            bool big = bigTodo ?? CountSplitSubdirs(full + "/todo", theSplit) * 2 > theSplit;
-            return new QueueLayout(full, theSplit, big);
+            bool big = bigTodo ?? CountSplitSubdirs(fs, full + "/todo", theSplit) * 2 > theSplit;
+            return new QueueLayout(full, theSplit, big, fs);
         }
 
-        private static int CountSplitSubdirs(string dir, int split)
+        private static int CountSplitSubdirs(IFileSystem fs, string dir, int split)
         {
-            var entries = DirectoryHandle.TryList(dir, out _);
+            var entries = fs.TryList(dir, new List<DirEntry>(), out _);
             if (entries is null) return 0;
             int n = 0;
             foreach (var e in entries)
@@ -144,9 +175,10 @@ namespace QmailPS.Queue
             return n;
         }
 
-        private static string? ResolveLink(string path)
+        private static string? ResolveLink(IFileSystem fs, string path)
         {
-            string? target = Mono.Unix.UnixPath.ReadLink(path);
+            string? target;
+            try { target = fs.ReadLink(path); } catch (IOException) { target = null; }
             return target is null ? null : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(path) ?? "/", target));
         }
 

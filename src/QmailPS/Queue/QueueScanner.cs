@@ -62,7 +62,7 @@ namespace QmailPS.Queue
             _layout = layout;
             IncludeHeader = includeHeader;
             _control = new ControlFiles(layout.ControlDirectory);
-            _qmailqUid = PosixApi.Current.LookupUser(QmailUsers.Qmailq)?.Uid;
+            _qmailqUid = _layout.Fs.LookupUser(QmailUsers.Qmailq)?.Uid;
         }
 
         public bool IncludeHeader { get; }
@@ -111,7 +111,7 @@ namespace QmailPS.Queue
             foreach (string todoDir in todoDirs)
             {
                 cancel.ThrowIfCancellationRequested();
-                List<DirEntry>? entries = DirectoryHandle.TryList(todoDir, listing, out int errno);
+                List<DirEntry>? entries = _layout.Fs.TryList(todoDir, listing, out int errno);
                 if (entries is null)
                 {
                     notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: todoDir, errno: errno,
@@ -149,7 +149,7 @@ namespace QmailPS.Queue
             foreach (string dir in otherDirs)
             {
                 cancel.ThrowIfCancellationRequested();
-                List<DirEntry>? entries = DirectoryHandle.TryList(dir, out int errno);
+                List<DirEntry>? entries = _layout.Fs.TryList(dir, new List<DirEntry>(), out int errno);
                 if (entries is null)
                 {
                     notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: dir, errno: errno, text: $"unable to read {Rel(dir)}: {Errno.QmailText(errno)}"));
@@ -158,7 +158,7 @@ namespace QmailPS.Queue
                 var chunk = new List<DirEntry>(ChunkSize);
                 foreach (DirEntry e in entries)
                 {
-                    if (e.Kind == FileKind.Directory || (e.Kind == FileKind.Unknown && PosixApi.Current.TryLstat(dir + "/" + e.Name, out FileStatus st, out _) && st.Kind == FileKind.Directory))
+                    if (e.Kind == FileKind.Directory || (e.Kind == FileKind.Unknown && _layout.Fs.TryLstat(dir + "/" + e.Name, out FileStatus st, out _) && st.Kind == FileKind.Directory))
                         continue; // big-todo: the split directories themselves
                     if (!e.IsNumeric)
                     {
@@ -184,7 +184,7 @@ namespace QmailPS.Queue
             {
                 cancel.ThrowIfCancellationRequested();
                 string infoDir = _layout.SplitDir("info", n);
-                List<DirEntry>? entries = DirectoryHandle.TryList(infoDir, listing, out int errno);
+                List<DirEntry>? entries = _layout.Fs.TryList(infoDir, listing, out int errno);
                 if (entries is null)
                 {
                     notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: infoDir, errno: errno,
@@ -226,7 +226,7 @@ namespace QmailPS.Queue
 
         private IdSet ListIds(string dir, List<ScanEvent> notes, List<DirEntry> scratch, HashSet<ulong>? notRegular = null)
         {
-            List<DirEntry>? entries = DirectoryHandle.TryList(dir, scratch, out int errno);
+            List<DirEntry>? entries = _layout.Fs.TryList(dir, scratch, out int errno);
             if (entries is null)
             {
                 notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: dir, errno: errno,
@@ -253,29 +253,29 @@ namespace QmailPS.Queue
             try
             {
                 string todoPath = _layout.PathOf("todo", id);
-                if (PosixApi.Current.TryLstat(todoPath, out _, out _))
+                if (_layout.Fs.TryLstat(todoPath, out _, out _))
                 {
-                    using var todoDir = DirectoryHandle.TryOpen(_layout.DirFor("todo", id), out _);
+                    using var todoDir = _layout.Fs.TryOpenDirectory(_layout.DirFor("todo", id), out _);
                     if (todoDir != null) return reader.ReadTodo(todoDir, id, null, BounceExists(id));
                 }
                 string otherPath = _layout.OtherLayoutPath("todo", id);
-                if (PosixApi.Current.TryLstat(otherPath, out FileStatus ost, out _) && ost.Kind != FileKind.Directory)
+                if (_layout.Fs.TryLstat(otherPath, out FileStatus ost, out _) && ost.Kind != FileKind.Directory)
                 {
-                    using var otherDir = DirectoryHandle.TryOpen(System.IO.Path.GetDirectoryName(otherPath)!, out _);
+                    using var otherDir = _layout.Fs.TryOpenDirectory(System.IO.Path.GetDirectoryName(otherPath)!, out _);
                     if (otherDir != null)
                     {
                         var e = new DirEntry(id, true, true, ost.Kind, null);
                         return ReadOtherLayout(otherDir, e, reader, BounceExists(id));
                     }
                 }
-                if (!PosixApi.Current.TryLstat(_layout.PathOf("info", id), out _, out _))
+                if (!_layout.Fs.TryLstat(_layout.PathOf("info", id), out _, out _))
                 {
                     // A scan lists a message whose info is in the wrong split directory (a queue
                     // moved between conf-split values), as Damaged: -Id finds it there too.
                     for (int n = 0; n < _layout.Split; n++)
                     {
                         string dir = _layout.SplitDir("info", n);
-                        if (n == _layout.SplitOf(id) || !PosixApi.Current.TryLstat(dir + "/" + id.ToString(CultureInfo.InvariantCulture), out FileStatus st, out _)) continue;
+                        if (n == _layout.SplitOf(id) || !_layout.Fs.TryLstat(dir + "/" + id.ToString(CultureInfo.InvariantCulture), out FileStatus st, out _)) continue;
                         var bounce = BounceExists(id) ? new IdSet(new[] { id }, 1) : IdSet.Empty;
                         return ReadNonCanonical("info", dir, new DirEntry(id, true, true, st.Kind, null), misplaced: true, reader, bounce);
                     }
@@ -287,7 +287,7 @@ namespace QmailPS.Queue
             finally { reader.Dispose(); }
         }
 
-        private bool BounceExists(ulong id) => PosixApi.Current.TryLstat(_layout.PathOf("bounce", id), out _, out _);
+        private bool BounceExists(ulong id) => _layout.Fs.TryLstat(_layout.PathOf("bounce", id), out _, out _);
 
         /// <summary>
         /// Reads todo files of one directory. <paramref name="otherLayout"/>: the place the other todo
@@ -298,7 +298,7 @@ namespace QmailPS.Queue
         {
             var result = new List<ScanEvent>(entries.Count);
             using var reader = new ChunkReader(this, null);
-            using DirectoryHandle? todoDir = DirectoryHandle.TryOpen(todoDirPath, out int errno);
+            using DirectoryHandle? todoDir = _layout.Fs.TryOpenDirectory(todoDirPath, out int errno);
             if (todoDir is null)
             {
                 result.Add(new ScanEvent(ScanEventKind.DirectoryError, path: todoDirPath, errno: errno, text: $"unable to read {Rel(todoDirPath)}: {Errno.QmailText(errno)}"));
@@ -369,12 +369,12 @@ namespace QmailPS.Queue
             string canonical = _layout.PathOf(dirName, e.Id);
             string why = misplaced ? $"is in the wrong split directory (message {e.Id} belongs in {Rel(_layout.DirFor(dirName, e.Id))})"
                                    : $"is not the canonical name of message {e.Id}";
-            if (PosixApi.Current.TryLstat(canonical, out _, out _) || (todoSeen != null && todoSeen.Contains(e.Id)))
+            if (_layout.Fs.TryLstat(canonical, out _, out _) || (todoSeen != null && todoSeen.Contains(e.Id)))
             {
                 return new ScanEvent(ScanEventKind.Warning, id: e.Id, path: dirPath + "/" + e.Name,
                     text: $"{name} {why}, and {Rel(canonical)} exists too: qmail-send queues the message twice and delivers it twice. Run Test-QmailQueue.");
             }
-            using DirectoryHandle? dir = DirectoryHandle.TryOpen(dirPath, out _);
+            using DirectoryHandle? dir = _layout.Fs.TryOpenDirectory(dirPath, out _);
             ScanEvent ev;
             if (dirName == "todo")
             {
@@ -433,7 +433,7 @@ namespace QmailPS.Queue
                 if (!_tried[kind][split])
                 {
                     _tried[kind][split] = true;
-                    _handles[kind][split] = DirectoryHandle.TryOpen(L.SplitDir(QueueLayout.SplitDirectories[kind], split), out _);
+                    _handles[kind][split] = L.Fs.TryOpenDirectory(L.SplitDir(QueueLayout.SplitDirectories[kind], split), out _);
                 }
                 return _handles[kind][split];
             }

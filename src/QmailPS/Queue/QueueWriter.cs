@@ -16,9 +16,8 @@ namespace QmailPS.Queue
         public uint? QmailGid { get; set; }
 
         /// <summary>qmail's accounts when running as root and they exist; otherwise no chown at all.</summary>
-        public static QueueOwnership FromSystem()
+        internal static QueueOwnership FromSystem(IFileSystem p)
         {
-            IPosix p = PosixApi.Current;
             if (p.EffectiveUserId != 0) return new QueueOwnership();
             return new QueueOwnership
             {
@@ -33,7 +32,10 @@ namespace QmailPS.Queue
     /// <summary>The path given to create a queue already holds something.</summary>
     public sealed class QueueExistsException : IOException
     {
-        public QueueExistsException(string path) : base($"'{path}' already exists and is not an empty directory.") { QueuePath = path; }
+        public QueueExistsException(string path, string? reason = null)
+            : base($"'{path}' already exists and " + (reason ?? "is not an empty directory") + ".") { QueuePath = path; Reason = reason; }
+        /// <summary>Why it cannot be used, when it is not simply a non-empty directory.</summary>
+        public string? Reason { get; }
         public string QueuePath { get; }
     }
 
@@ -55,17 +57,17 @@ namespace QmailPS.Queue
     /// </summary>
     public sealed class QueueWriter
     {
-        private readonly IPosix _posix;
+        private readonly IFileSystem _posix;
         private readonly QueueOwnership _owners;
         private int _seq;
 
-        public QueueWriter(QueueLayout layout, QueueOwnership? owners = null) : this(layout, owners, PosixApi.Current) { }
+        public QueueWriter(QueueLayout layout, QueueOwnership? owners = null) : this(layout, owners, layout.Fs) { }
 
-        internal QueueWriter(QueueLayout layout, QueueOwnership? owners, IPosix posix)
+        internal QueueWriter(QueueLayout layout, QueueOwnership? owners, IFileSystem posix)
         {
             Layout = layout;
             _posix = posix;
-            _owners = owners ?? QueueOwnership.FromSystem();
+            _owners = owners ?? QueueOwnership.FromSystem(posix);
         }
 
         public QueueLayout Layout { get; }
@@ -75,19 +77,26 @@ namespace QmailPS.Queue
         public bool Fsync { get; set; } = true;
 
         /// <summary>Creates an empty queue exactly as qmail's installer does (hier.c hier_queue).</summary>
-        public static QueueLayout CreateQueue(string root, int split = QueueLayout.DefaultSplit, bool bigTodo = false, QueueOwnership? owners = null)
+        public static QueueLayout CreateQueue(string root, int split = QueueLayout.DefaultSplit, bool bigTodo = false, QueueOwnership? owners = null) =>
+            CreateQueue(new LinuxFileSystem(), root, split, bigTodo, owners);
+
+        internal static QueueLayout CreateQueue(IFileSystem p, string root, int split = QueueLayout.DefaultSplit, bool bigTodo = false, QueueOwnership? owners = null)
         {
-            owners ??= QueueOwnership.FromSystem();
-            IPosix p = PosixApi.Current;
+            owners ??= QueueOwnership.FromSystem(p);
             string full = Path.GetFullPath(root);
+            // "link/" would make lstat follow the link: the name itself is what must not be a symlink.
+            if (full.Length > 1) full = full.TrimEnd('/');
             bool exists = p.TryLstat(full, out FileStatus st, out _);
+            if (exists && st.Kind == FileKind.Symlink) throw new QueueExistsException(full, "it is a symbolic link; give the directory it points to, if that is meant");
             // An empty directory is fine (a file system mounted at the queue path); anything else is not ours to touch.
             if (exists && (st.Kind != FileKind.Directory || Directory.EnumerateFileSystemEntries(full).GetEnumerator().MoveNext()))
                 throw new QueueExistsException(full);
-            var layout = new QueueLayout(full, split, bigTodo);
+            if (exists) p.Trust(full, followLink: false);
+            else p.CreateRoot(full, Mode.Rwxr_x___);
+            var layout = new QueueLayout(full, split, bigTodo, p);
             var w = new QueueWriter(layout, owners);
-            if (exists) { p.ChmodNoFollow(full, Mode.Rwxr_x___); w.Own(full, owners.Qmailq); }
-            else w.Dir(full, owners.Qmailq, Mode.Rwxr_x___);
+            p.ChmodNoFollow(full, Mode.Rwxr_x___);
+            w.Own(full, owners.Qmailq);
             w.Dir(layout.Dir("lock"), owners.Qmailq, Mode.Rwxr_x___);
             w.File(layout.Dir("lock") + "/tcpto", new byte[1024], owners.Qmailr, Mode.Rw_r__r__);
             w.File(layout.Dir("lock") + "/sendmutex", new byte[0], owners.Qmails, Mode.Rw_______);
@@ -125,7 +134,7 @@ namespace QmailPS.Queue
         internal void Own(string path, uint? uid, uint? gid = null)
         {
             if (uid is null) return;
-            _posix.Lchown(path, uid.Value, gid ?? _owners.QmailGid ?? uint.MaxValue);
+            _posix.Lchown(path, uid.Value, gid ?? _owners.QmailGid ?? uint.MaxValue, Layout.PairOf(path));
         }
 
         /// <summary>
@@ -188,16 +197,7 @@ namespace QmailPS.Queue
             utc.Day.ToString(CultureInfo.InvariantCulture) + " " + utc.ToString("MMM yyyy HH:mm:ss", CultureInfo.InvariantCulture) + " -0000";
 
         /// <summary>Pulls lock/trigger like triggerpull.c: O_WRONLY|O_NDELAY, one byte, errors ignored.</summary>
-        public unsafe void PullTrigger()
-        {
-            byte[] path = Libc.PathBytes(Layout.Dir("lock") + "/trigger");
-            int fd;
-            fixed (byte* p = path) fd = Libc.open(p, Libc.O_WRONLY | Libc.O_NONBLOCK | Libc.O_CLOEXEC | Libc.O_NOFOLLOW, 0);
-            if (fd < 0) return; // ENXIO: nobody reads it (qmail-send not running)
-            byte zero = 0;
-            Mono.Unix.Native.Syscall.write(fd, &zero, 1);
-            Libc.close(fd);
-        }
+        public void PullTrigger() => _posix.PullTrigger(Layout.Dir("lock") + "/trigger");
 
         /// <summary>
         /// Preprocesses a todo entry like qmail-send's todo_do: info (F record), local/remote by
@@ -205,7 +205,7 @@ namespace QmailPS.Queue
         /// </summary>
         public void Preprocess(ulong id, ControlFiles control, DateTime? birth = null)
         {
-            byte[] todo = DirectoryHandle.ReadFile(Layout.PathOf("todo", id));
+            byte[] todo = _posix.ReadFile(Layout.PathOf("todo", id));
             ParsedRecords recs = QueueRecords.Parse(todo, todo.Length, "upFT");
             byte[]? sender = null;
             var recipients = new List<RecipientSpec>();

@@ -27,7 +27,7 @@ namespace QmailPS.Queue
         public static SendMutexState Probe(QueueLayout layout)
         {
             string path = PathOf(layout);
-            if (!PosixApi.Current.TryLstat(path, out FileStatus st, out int errno))
+            if (!layout.Fs.TryLstat(path, out FileStatus st, out int errno))
                 return new SendMutexState(false, null, $"lock/sendmutex is missing ({Errno.QmailText(errno)}): qmail-send cannot be running on this queue");
             int? holder = FromProcLocks(st);
             if (holder.HasValue)
@@ -38,7 +38,7 @@ namespace QmailPS.Queue
                 // A build without flock (lockf) would show POSIX lines, which FromProcLocks also matches.
                 return new SendMutexState(false, null, "/proc/locks: no lock on lock/sendmutex");
             }
-            return ProbeByFlock(path);
+            return ProbeByFlock(layout.Fs, path);
         }
 
         /// <summary>Reads /proc/locks for a FLOCK or POSIX WRITE lock on the file's device and inode.</summary>
@@ -72,25 +72,23 @@ namespace QmailPS.Queue
             return int.TryParse(f[4], NumberStyles.None, CultureInfo.InvariantCulture, out int pid) && pid > 0 ? pid : (int?)null;
         }
 
-        private static unsafe SendMutexState ProbeByFlock(string path)
+        private static SendMutexState ProbeByFlock(IFileSystem fs, string path)
         {
-            int fd;
-            byte[] p = Libc.PathBytes(path);
-            fixed (byte* pp = p) fd = Libc.open(pp, Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NOFOLLOW | Libc.O_NONBLOCK, 0);
-            if (fd < 0) return new SendMutexState(false, null, $"cannot open lock/sendmutex to probe it ({Errno.QmailText(Libc.LastErrno)}); assuming qmail-send is not running");
+            int fd = fs.OpenExisting(path, write: false, out int errno);
+            if (fd < 0) return new SendMutexState(false, null, $"cannot open lock/sendmutex to probe it ({Errno.QmailText(errno)}); assuming qmail-send is not running");
             try
             {
-                if (Libc.flock(fd, Libc.LOCK_EX | Libc.LOCK_NB) == 0)
+                int e = fs.Flock(fd, Libc.LOCK_EX | Libc.LOCK_NB);
+                if (e == 0)
                 {
-                    Libc.flock(fd, Libc.LOCK_UN);
+                    fs.Flock(fd, Libc.LOCK_UN);
                     return new SendMutexState(false, null, "flock probe: lock/sendmutex is free");
                 }
-                int e = Libc.LastErrno;
                 return e == Errno.EWOULDBLOCK
                     ? new SendMutexState(true, null, "flock probe: lock/sendmutex is held")
                     : new SendMutexState(false, null, $"flock probe failed ({Errno.QmailText(e)})");
             }
-            finally { Libc.close(fd); }
+            finally { fs.Close(fd); }
         }
 
         /// <summary>
@@ -98,24 +96,23 @@ namespace QmailPS.Queue
         /// while the queue is being changed (a starting qmail-send then exits "already running" and
         /// supervise retries it). Null when the lock is held by someone else.
         /// </summary>
-        public static unsafe IDisposable? TryHold(QueueLayout layout)
+        public static IDisposable? TryHold(QueueLayout layout)
         {
-            byte[] p = Libc.PathBytes(PathOf(layout));
-            int fd;
-            fixed (byte* pp = p) fd = Libc.open(pp, Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NOFOLLOW | Libc.O_NONBLOCK, 0);
+            int fd = layout.Fs.OpenExisting(PathOf(layout), write: false, out _);
             if (fd < 0) return null;
-            if (Libc.flock(fd, Libc.LOCK_EX | Libc.LOCK_NB) != 0) { Libc.close(fd); return null; }
-            return new Held(fd);
+            if (layout.Fs.Flock(fd, Libc.LOCK_EX | Libc.LOCK_NB) != 0) { layout.Fs.Close(fd); return null; }
+            return new Held(layout.Fs, fd);
         }
 
         private sealed class Held : IDisposable
         {
+            private readonly IFileSystem _fs;
             private int _fd;
-            public Held(int fd) { _fd = fd; }
+            public Held(IFileSystem fs, int fd) { _fs = fs; _fd = fd; }
             public void Dispose()
             {
                 if (_fd < 0) return;
-                Libc.close(_fd); // closing the last descriptor releases the flock
+                _fs.Close(_fd); // closing the last descriptor releases the flock
                 _fd = -1;
             }
         }

@@ -32,13 +32,14 @@ namespace QmailPS.TcpTo
     /// refused, so a symlink planted in queue/lock cannot redirect a write. The lock is released
     /// and the descriptor closed on Dispose.
     /// </summary>
-    internal sealed unsafe class TcpToFile : IDisposable
+    internal sealed class TcpToFile : IDisposable
     {
+        private readonly IFileSystem _fs;
         private int _fd;
 
-        private TcpToFile(int fd, string path, bool writable)
+        private TcpToFile(IFileSystem fs, int fd, string path, bool writable)
         {
-            _fd = fd; Path = path; Writable = writable;
+            _fs = fs; _fd = fd; Path = path; Writable = writable;
         }
 
         public string Path { get; }
@@ -55,25 +56,27 @@ namespace QmailPS.TcpTo
         /// Opens the file. <paramref name="requireWrite"/>: fail unless it can be opened for
         /// writing (clearing); otherwise fall back to read-only on EACCES/EPERM/EROFS.
         /// </summary>
-        public static TcpToFile Open(string path, bool requireWrite)
+        public static TcpToFile Open(IFileSystem fs, string path, bool requireWrite)
         {
-            byte[] p = Libc.PathBytes(path);
-            // O_NONBLOCK: a FIFO put in its place must not hang the open; it is refused below.
-            int common = Libc.O_CLOEXEC | Libc.O_NOFOLLOW | Libc.O_NONBLOCK;
+            // Through the seam: O_NOFOLLOW | O_NONBLOCK (a FIFO put in its place must not hang the open),
+            // no symlinked lock/ on the way, and for writing a regular file with one link — a hard link
+            // to a file outside the queue is never zeroed.
             int fd;
-            fixed (byte* pp = p) fd = Libc.open(pp, LibcFileIo.O_RDWR | common, 0);
-            int errno = fd < 0 ? Libc.LastErrno : 0;
+            int errno;
+            try { fd = fs.OpenExisting(path, write: true, out errno); }
+            catch (SharedInodeException e) { throw new TcpToException(TcpToFailure.NotRegular, path, Errno.EMLINK, e.Message + " It was not touched."); }
+            catch (OutsideQueueException e) when (requireWrite) { throw new TcpToException(TcpToFailure.AccessDenied, path, Errno.EPERM, e.Message); }
+            catch (OutsideQueueException) { fd = -1; errno = Errno.EPERM; }
             bool writable = fd >= 0;
             string? reason = null;
             if (fd < 0 && !requireWrite && (errno == Errno.EACCES || errno == Errno.EPERM || errno == Errno.EROFS))
             {
                 reason = Errno.QmailText(errno);
-                fixed (byte* pp = p) fd = Libc.open(pp, Libc.O_RDONLY | common, 0);
-                errno = fd < 0 ? Libc.LastErrno : 0;
+                fd = fs.OpenExisting(path, write: false, out errno);
             }
-            if (fd < 0) throw OpenFailure(path, errno);
+            if (fd < 0) throw OpenFailure(fs, path, errno);
 
-            var f = new TcpToFile(fd, path, writable) { ReadOnlyReason = reason };
+            var f = new TcpToFile(fs, fd, path, writable) { ReadOnlyReason = reason };
             try
             {
                 FileStatus st = f.Stat();
@@ -89,7 +92,7 @@ namespace QmailPS.TcpTo
             }
         }
 
-        private static TcpToException OpenFailure(string path, int errno)
+        private static TcpToException OpenFailure(IFileSystem fs, string path, int errno)
         {
             string text = $"unable to open tcpto: {Errno.QmailText(errno)} ({path})";
             switch (errno)
@@ -98,9 +101,13 @@ namespace QmailPS.TcpTo
                     return new TcpToException(TcpToFailure.NotFound, path, errno, text);
                 case Errno.ELOOP:
                     // O_NOFOLLOW on a symlink. (An ELOOP from a loop in a parent directory is reported the same way.)
-                    if (PosixApi.Current.TryLstat(path, out FileStatus st, out _) && st.Kind == FileKind.Symlink)
+                    if (fs.TryLstat(path, out FileStatus st, out _) && st.Kind == FileKind.Symlink)
                         return new TcpToException(TcpToFailure.NotRegular, path, errno, $"{path} is a symbolic link; QmailPS never follows one at lock/tcpto (qmail's file is a regular file). It was not touched.");
                     return new TcpToException(TcpToFailure.IO, path, errno, text);
+                case DirectoryHandle.NotRegular:
+                    return new TcpToException(TcpToFailure.NotRegular, path, errno, fs.TryLstat(path, out FileStatus nr, out _)
+                        ? $"{path} is a {FileStatus.Describe(nr.Kind)}, not a regular file; qmail's lock/tcpto is a 1024-byte regular file. It was not touched."
+                        : $"{path} is not a regular file. It was not touched.");
                 case Errno.EISDIR:
                     return new TcpToException(TcpToFailure.NotRegular, path, errno, $"{path} is a directory, not a regular file.");
                 case Errno.EACCES:
@@ -112,27 +119,10 @@ namespace QmailPS.TcpTo
             }
         }
 
-        private static bool s_noStatx;
-
         private FileStatus Stat()
         {
-            if (!s_noStatx)
-            {
-                try
-                {
-                    Libc.StatxBuffer buf;
-                    byte* empty = stackalloc byte[1];
-                    empty[0] = 0;
-                    if (Libc.statx(_fd, empty, Libc.AT_EMPTY_PATH, Libc.STATX_BASIC_STATS, &buf) == 0) return buf.ToStatus();
-                    int e = Libc.LastErrno;
-                    throw new TcpToException(TcpToFailure.IO, Path, e, $"unable to stat tcpto: {Errno.QmailText(e)} ({Path})");
-                }
-                catch (EntryPointNotFoundException) { s_noStatx = true; }
-            }
-            // No statx (glibc < 2.28): lstat the path; the open above already refused a symlink.
-            if (!PosixApi.Current.TryLstat(Path, out FileStatus st, out int errno))
-                throw new TcpToException(TcpToFailure.IO, Path, errno, $"unable to stat tcpto: {Errno.QmailText(errno)} ({Path})");
-            return st;
+            if (_fs.TryFstat(_fd, out FileStatus st, out int e)) return st;
+            throw new TcpToException(TcpToFailure.IO, Path, e, $"unable to stat tcpto: {Errno.QmailText(e)} ({Path})");
         }
 
         /// <summary>
@@ -149,13 +139,13 @@ namespace QmailPS.TcpTo
             while (true)
             {
                 cancel.ThrowIfCancellationRequested();
-                if (Libc.flock(_fd, op) == 0)
+                int e = _fs.Flock(_fd, op);
+                if (e == 0)
                 {
                     Locked = true;
                     LockWait = clock.Elapsed;
                     return;
                 }
-                int e = Libc.LastErrno;
                 if (e == Errno.EINTR) continue;
                 if (e != Errno.EWOULDBLOCK)
                     throw new TcpToException(TcpToFailure.IO, Path, e, $"unable to lock tcpto: {Errno.QmailText(e)} ({Path})");
@@ -179,11 +169,9 @@ namespace QmailPS.TcpTo
             int total = 0;
             while (total < max)
             {
-                long got;
-                fixed (byte* b = &buf[total]) got = (long)LibcFileIo.pread(_fd, b, (UIntPtr)(max - total), total);
+                long got = _fs.ReadAt(_fd, buf, total, max - total, total, out int e);
                 if (got < 0)
                 {
-                    int e = Libc.LastErrno;
                     if (e == Errno.EINTR) continue;
                     throw new TcpToException(TcpToFailure.IO, Path, e, $"unable to read tcpto: {Errno.QmailText(e)} ({Path})");
                 }
@@ -199,27 +187,16 @@ namespace QmailPS.TcpTo
         {
             if (!Writable) throw new InvalidOperationException("tcpto was opened read-only.");
             if (!Locked) throw new InvalidOperationException("tcpto must be locked before it is written.");
-            int done = 0;
-            while (done < data.Length)
-            {
-                long put;
-                fixed (byte* b = &data[done]) put = (long)LibcFileIo.pwrite(_fd, b, (UIntPtr)(data.Length - done), offset + done);
-                if (put < 0)
-                {
-                    int e = Libc.LastErrno;
-                    if (e == Errno.EINTR) continue;
-                    throw new TcpToException(TcpToFailure.IO, Path, e, $"unable to write tcpto: {Errno.QmailText(e)} ({Path})");
-                }
-                done += (int)put;
-            }
+            try { _fs.WriteAt(_fd, Path, offset, data); }
+            catch (PosixIOException e) { throw new TcpToException(TcpToFailure.IO, Path, e.Errno, $"unable to write tcpto: {Errno.QmailText(e.Errno)} ({Path})"); }
         }
 
         public void Dispose()
         {
             if (_fd < 0) return;
             // close() drops the flock too; unlocking first keeps the order obvious.
-            if (Locked) Libc.flock(_fd, Libc.LOCK_UN);
-            Libc.close(_fd);
+            if (Locked) _fs.Flock(_fd, Libc.LOCK_UN);
+            _fs.Close(_fd);
             _fd = -1;
             Locked = false;
         }

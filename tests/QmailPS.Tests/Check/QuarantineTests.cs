@@ -29,19 +29,19 @@ namespace QmailPS.Tests.Check
 
         private static FileStatus Lstat(string path)
         {
-            Assert.True(PosixApi.Current.TryLstat(path, out FileStatus st, out int errno), $"lstat {PathName.Printable(path)}: errno {errno}");
+            Assert.True(TestFs.Raw.TryLstat(path, out FileStatus st, out int errno), $"lstat {PathName.Printable(path)}: errno {errno}");
             return st;
         }
 
-        private static bool Exists(string path) => PosixApi.Current.TryLstat(path, out _, out _);
+        private static bool Exists(string path) => TestFs.Raw.TryLstat(path, out _, out _);
 
-        private static List<byte[]> RawNames(string dir) => DirectoryHandle.List(dir).Select(e => e.RawName ?? Encoding.ASCII.GetBytes(e.Name)).ToList();
+        private static List<byte[]> RawNames(string dir) => TestFs.List(dir).Select(e => e.RawName ?? Encoding.ASCII.GetBytes(e.Name)).ToList();
 
         /// <summary>Every regular file under a directory, by names the module can open (.NET's enumeration mangles names that are not UTF-8).</summary>
         private static IEnumerable<string> Files(string dir)
         {
-            if (!PosixApi.Current.TryLstat(dir, out FileStatus top, out _) || top.Kind != FileKind.Directory) yield break;
-            foreach (DirEntry e in DirectoryHandle.List(dir))
+            if (!TestFs.Raw.TryLstat(dir, out FileStatus top, out _) || top.Kind != FileKind.Directory) yield break;
+            foreach (DirEntry e in TestFs.List(dir))
             {
                 string p = dir + "/" + e.Name;
                 FileKind k = Lstat(p).Kind;
@@ -77,25 +77,25 @@ namespace QmailPS.Tests.Check
 
                 // a stray file whose name is not UTF-8, with its own mode and an old mtime
                 d.NonUtf8 = Raw(q.Layout.Dir("mess") + "/0", new byte[] { 0xff, 0xfe, (byte)'x' });
-                PosixApi.Current.WriteNewFile(d.NonUtf8, Encoding.ASCII.GetBytes("stray bytes\n"), Convert.ToUInt32("640", 8));
-                PosixApi.Current.SetTimes(d.NonUtf8, UnixTime.ToSeconds(Old), UnixTime.ToSeconds(Old));
+                TestFs.Raw.WriteNewFile(d.NonUtf8, Encoding.ASCII.GetBytes("stray bytes\n"), Convert.ToUInt32("640", 8));
+                TestFs.Raw.SetTimes(d.NonUtf8, UnixTime.ToSeconds(Old), UnixTime.ToSeconds(Old));
                 // a symlink in place of a channel file, pointing at a file root must never read or move
                 d.Secret = Path.Combine(secretDir, "secret");
                 File.WriteAllText(d.Secret, "not mail\n");
                 File.CreateSymbolicLink(local + "/77", d.Secret);
                 // a FIFO where a remote channel file would be
-                PosixApi.Current.Mkfifo(remote + "/88", Mode.Rw_______);
+                TestFs.Raw.Mkfifo(remote + "/88", Mode.Rw_______);
                 // a directory where a file should be, with a file inside
                 d.Dir = info + "/99";
                 Directory.CreateDirectory(d.Dir);
                 File.WriteAllText(d.Dir + "/inside", "inside\n");
-                PosixApi.Current.SetTimes(d.Dir + "/inside", UnixTime.ToSeconds(Old), UnixTime.ToSeconds(Old));
+                TestFs.Raw.SetTimes(d.Dir + "/inside", UnixTime.ToSeconds(Old), UnixTime.ToSeconds(Old));
 
                 foreach (string p in new[] { d.NonUtf8, local + "/77", remote + "/88", d.Dir, d.Dir + "/inside" })
                 {
                     FileStatus st = Lstat(p);
-                    d.Entries.Add((p, st, st.Kind == FileKind.Regular ? DirectoryHandle.ReadFile(p) : null,
-                        st.Kind == FileKind.Symlink ? PosixApi.Current.ReadLink(p) : null));
+                    d.Entries.Add((p, st, st.Kind == FileKind.Regular ? TestFs.Raw.ReadFile(p) : null,
+                        st.Kind == FileKind.Symlink ? TestFs.Raw.ReadLink(p) : null));
                 }
                 return d;
             }
@@ -112,8 +112,8 @@ namespace QmailPS.Tests.Check
                     Assert.Equal(before.Kind, after.Kind);
                     Assert.Equal((before.Uid, before.Gid, before.Permissions), (after.Uid, after.Gid, after.Permissions));
                     Assert.Equal(before.MTimeSeconds, after.MTimeSeconds);
-                    if (bytes != null) Assert.Equal(bytes, DirectoryHandle.ReadFile(to));
-                    if (link != null) Assert.Equal(link, PosixApi.Current.ReadLink(to));
+                    if (bytes != null) Assert.Equal(bytes, TestFs.Raw.ReadFile(to));
+                    if (link != null) Assert.Equal(link, TestFs.Raw.ReadLink(to));
                 }
                 Assert.Equal("not mail\n", File.ReadAllText(Secret)); // the link's target was never touched
                 string manifest = File.ReadAllText(quarantine + "/manifest.tsv");
@@ -129,7 +129,7 @@ namespace QmailPS.Tests.Check
             using var q = TempQueue.Create();
             q.AddProcessed("bob@example.test", "alice@remote.test");
             string bad = Raw(q.Layout.Dir("info") + "/0", new byte[] { 0xc3, (byte)'(', 0xff });
-            PosixApi.Current.WriteNewFile(bad, Encoding.ASCII.GetBytes("F\0"), Mode.Rw_r__r__);
+            TestFs.Raw.WriteNewFile(bad, Encoding.ASCII.GetBytes("F\0"), Mode.Rw_r__r__);
 
             var issue = Assert.Single(_ps.Run("Test-QmailQueue -QueuePath $q", q.Root).AssertClean().Objects<QueueIssue>());
             Assert.Equal(QueueIssueKind.NonNumericName, issue.Kind);
@@ -142,7 +142,7 @@ namespace QmailPS.Tests.Check
             Assert.False(Exists(bad));
             // the very bytes of the name, as the kernel sees them
             Assert.Contains(new byte[] { 0xc3, (byte)'(', 0xff }, RawNames(quarantine + "/info/0"), new ByteArrayEquality());
-            Assert.Equal(Encoding.ASCII.GetBytes("F\0"), DirectoryHandle.ReadFile(quarantine + "/info/0/" + PathName.FromBytes(new byte[] { 0xc3, (byte)'(', 0xff }, 3)));
+            Assert.Equal(Encoding.ASCII.GetBytes("F\0"), TestFs.Raw.ReadFile(quarantine + "/info/0/" + PathName.FromBytes(new byte[] { 0xc3, (byte)'(', 0xff }, 3)));
             Assert.Contains("/info/0/\\xc3(\\xff\t", File.ReadAllText(quarantine + "/manifest.tsv"));
             Assert.Empty(_ps.Run("Test-QmailQueue -QueuePath $q", q.Root).AssertClean().Output);
         }
@@ -189,7 +189,7 @@ namespace QmailPS.Tests.Check
         {
             ulong tmpDev = Lstat(Path.GetTempPath().TrimEnd('/')).Device;
             string? other = new[] { "/dev/shm", "/run/shm", "/run", "/var/tmp" }
-                .FirstOrDefault(d => PosixApi.Current.TryLstat(d, out FileStatus st, out _) && st.Kind == FileKind.Directory && st.Device != tmpDev);
+                .FirstOrDefault(d => TestFs.Raw.TryLstat(d, out FileStatus st, out _) && st.Kind == FileKind.Directory && st.Device != tmpDev);
             Assert.True(other != null, $"this test needs a writable directory on another file system than {Path.GetTempPath()} (/dev/shm is tmpfs on Linux)");
             string home = Path.Combine(other!, "qmailps-test-" + Guid.NewGuid().ToString("N").Substring(0, 12));
             Directory.CreateDirectory(home);
@@ -242,7 +242,7 @@ namespace QmailPS.Tests.Check
         private sealed class CrossDevice : PassThroughPosix
         {
             private readonly string _quarantine;
-            public CrossDevice(IPosix inner, string quarantine) : base(inner) { _quarantine = quarantine; }
+            public CrossDevice(IFileSystem inner, string quarantine) : base(inner) { _quarantine = quarantine; }
             public override void Rename(string from, string to)
             {
                 if (to.StartsWith(_quarantine + "/", StringComparison.Ordinal)) throw Errno.ToException(Errno.EXDEV, "rename", from);
@@ -262,7 +262,7 @@ namespace QmailPS.Tests.Check
             using (var q = TempQueue.Create())
             {
                 var d = Debris.Make(q, q.Home);
-                var counter = new FaultyPosix(new CrossDevice(PosixApi.Current, q.Home + "/quarantine"), int.MaxValue);
+                var counter = new FaultyPosix(new CrossDevice(TestFs.Raw, q.Home + "/quarantine"), int.MaxValue);
                 RepairQmailQueueTests.RunRepair(q, counter);
                 total = counter.Calls;
                 d.AssertQuarantined(q.Root, q.Home + "/quarantine");
@@ -274,14 +274,14 @@ namespace QmailPS.Tests.Check
                 using var q = TempQueue.Create();
                 var d = Debris.Make(q, q.Home);
                 string quarantine = q.Home + "/quarantine";
-                Assert.Throws<InjectedCrash>(() => RepairQmailQueueTests.RunRepair(q, new FaultyPosix(new CrossDevice(PosixApi.Current, quarantine), k)));
+                Assert.Throws<InjectedCrash>(() => RepairQmailQueueTests.RunRepair(q, new FaultyPosix(new CrossDevice(TestFs.Raw, quarantine), k)));
                 foreach (var (path, before, bytes, _) in d.Entries)
                 {
                     string rel = path.Substring(q.Root.Length + 1);
-                    bool inQueue = Exists(path), copied = bytes != null && Files(quarantine).Any(f => DirectoryHandle.ReadFile(f).AsSpan().SequenceEqual(bytes));
+                    bool inQueue = Exists(path), copied = bytes != null && Files(quarantine).Any(f => TestFs.Raw.ReadFile(f).AsSpan().SequenceEqual(bytes));
                     Assert.True(inQueue || copied || bytes == null && Exists(quarantine + "/" + rel), $"crash at write {k}: {PathName.Printable(rel)} is nowhere");
                 }
-                string log = RepairQmailQueueTests.RunRepair(q, new CrossDevice(PosixApi.Current, quarantine));
+                string log = RepairQmailQueueTests.RunRepair(q, new CrossDevice(TestFs.Raw, quarantine));
                 foreach (var (path, _, _, _) in d.Entries) Assert.False(Exists(path), $"crash at write {k}, then a rerun: {PathName.Printable(path)} is still in the queue; {log}");
                 Assert.Empty(new QueueInspector(q.Layout, SendLock.Probe(q.Layout)).Inspect());
                 RepairQmailQueueTests.AssertSameView(d.View, RepairQmailQueueTests.QmailView(q.Layout), $"crash at write {k}, then a rerun");

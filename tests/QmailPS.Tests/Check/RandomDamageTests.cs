@@ -133,7 +133,7 @@ namespace QmailPS.Tests.Check
         [Fact]
         public void Random_damage_then_repair_leaves_a_clean_queue_with_every_message_delivered_once_or_quarantined()
         {
-            Assert.True(PosixApi.Current.EffectiveUserId == 0, "runs as root (CI runs as root)");
+            Assert.True(TestFs.Raw.EffectiveUserId == 0, "runs as root (CI runs as root)");
             string? replay = Environment.GetEnvironmentVariable("QMAILPS_SEED");
             int cases = int.TryParse(Environment.GetEnvironmentVariable("QMAILPS_CASES"), out int n) && n > 0 ? n : 40;
             ulong seed, gamma;
@@ -206,7 +206,7 @@ namespace QmailPS.Tests.Check
 
             if (s.CrashAt > 0)
             {
-                var faulty = new FaultyPosix(PosixApi.Current, s.CrashAt);
+                var faulty = new FaultyPosix(TestFs.Raw, s.CrashAt);
                 if (RepairQmailQueueTests.Crashes(() => RepairQmailQueueTests.RunRepair(q, faulty)))
                     witness.AssertSafeMeanwhile($"{what}: killed before write {s.CrashAt} ({faulty.LastCall})");
             }

@@ -13,7 +13,7 @@ namespace QmailPS.Tests.Check
     /// <summary>
     /// Issue 4's "killed at any point (kill -9) and run again, it converges, and no recipient is lost
     /// or gets delivered twice", for every repairable damage of TestQmailQueueTests.Damages(): the
-    /// repair is cut short before its 1st, 2nd, 3rd … write (every mutating IPosix call, fsync of a
+    /// repair is cut short before its 1st, 2nd, 3rd … write (every mutating IFileSystem call, fsync of a
     /// directory included, in the repairer and in the quarantine alike) until a run gets through.
     /// Each crashed queue is checked as qmail would find it, then repaired again without faults.
     /// </summary>
@@ -68,7 +68,7 @@ namespace QmailPS.Tests.Check
             {
                 using var c = new DamagedQueue(damage, trash);
                 var before = k == 1 ? QueueSnapshot.Take(c.Q.Home) : null;
-                var faulty = new FaultyPosix(PosixApi.Current, k);
+                var faulty = new FaultyPosix(TestFs.Raw, k);
                 string did = "";
                 if (!RepairQmailQueueTests.Crashes(() => did = Repair(c.Q, faulty).Did))
                 {
@@ -81,17 +81,17 @@ namespace QmailPS.Tests.Check
                     return;
                 }
                 string where = $"{damage}: killed before write {k} ({faulty.LastCall})";
-                // Killed before its first IPosix write, the repair has changed nothing at all: no write goes around IPosix.
+                // Killed before its first IFileSystem write, the repair has changed nothing at all: no write goes around IFileSystem.
                 if (before != null) QueueSnapshot.AssertSame(before, QueueSnapshot.Take(c.Q.Home));
                 c.Witness.AssertSafeMeanwhile(where);
 
-                string again = Repair(c.Q, PosixApi.Current).Did;
+                string again = Repair(c.Q, TestFs.Raw).Did;
                 reruns.Add((where, AssertRepaired(c, where + ", then rerun", again), again));
             }
         }
 
         /// <summary>One Repair-QmailQueue run as the cmdlet does it (inspect, plan, run each step), through POSIX.</summary>
-        private static (int Issues, string Did) Repair(TempQueue q, IPosix posix)
+        private static (int Issues, string Did) Repair(TempQueue q, IFileSystem posix)
         {
             var layout = QueueLayout.Detect(q.Root);
             var issues = new QueueInspector(layout, SendLock.Probe(layout)).Inspect().ToList();
@@ -108,7 +108,7 @@ namespace QmailPS.Tests.Check
         /// </summary>
         private static List<string> AssertRepaired(DamagedQueue c, string at, string did)
         {
-            var counter = new FaultyPosix(PosixApi.Current, int.MaxValue);
+            var counter = new FaultyPosix(TestFs.Raw, int.MaxValue);
             var (issues, again) = Repair(c.Q, counter);
             Assert.True(issues == 0 && counter.Calls == 0, $"{at}: one more run still found or wrote something: {again}; the repair did: {did}");
 
@@ -125,8 +125,8 @@ namespace QmailPS.Tests.Check
 
         private static void RootOnly()
         {
-            Assert.True(PosixApi.Current.EffectiveUserId == 0, "Repair tests give files qmail's owners; they run as root (CI runs as root).");
-            Assert.True(PosixApi.Current.LookupUser(QmailUsers.Qmailq) != null, "The qmail users must exist (.ci/run creates them).");
+            Assert.True(TestFs.Raw.EffectiveUserId == 0, "Repair tests give files qmail's owners; they run as root (CI runs as root).");
+            Assert.True(TestFs.Raw.LookupUser(QmailUsers.Qmailq) != null, "The qmail users must exist (.ci/run creates them).");
         }
     }
 }

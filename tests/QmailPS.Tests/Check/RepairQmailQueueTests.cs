@@ -116,7 +116,7 @@ namespace QmailPS.Tests.Check
                 var r = _ps.Run("Repair-QmailQueue -QueuePath $q", q.Root).AssertClean();
                 QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
                 Assert.Contains(r.Warnings, w => w.Contains("Not repaired: Symlink") && w.Contains(dir));
-                Assert.True(PosixApi.Current.TryLstat(dir, out var st, out _) && st.Kind == FileKind.Symlink);
+                Assert.True(TestFs.Raw.TryLstat(dir, out var st, out _) && st.Kind == FileKind.Symlink);
                 Assert.NotEmpty(before);
             }
         }
@@ -189,7 +189,7 @@ namespace QmailPS.Tests.Check
 
         internal static DateTime MessMtime(QueueLayout layout, ulong id)
         {
-            Assert.True(PosixApi.Current.TryLstat(layout.PathOf("mess", id), out FileStatus st, out _), $"no mess for {id}");
+            Assert.True(TestFs.Raw.TryLstat(layout.PathOf("mess", id), out FileStatus st, out _), $"no mess for {id}");
             return UnixTime.ToUtc(st.MTimeSeconds);
         }
 
@@ -209,7 +209,7 @@ namespace QmailPS.Tests.Check
                 File.Delete(q.PathOf("info", mixed)); // with a done local, a done remote and a bounce text
                 // a mess from the future: the birth is now, never later
                 long future = UnixTime.Now + 86400;
-                PosixApi.Current.SetTimes(q.PathOf("mess", mixed), future, future);
+                TestFs.Raw.SetTimes(q.PathOf("mess", mixed), future, future);
 
                 var snap = QueueSnapshot.Take(q.Root);
                 var w = _ps.Run("Repair-QmailQueue -QueuePath $q -RecoverySender 'postmaster@example.test' -WhatIf", q.Root).AssertClean();
@@ -233,8 +233,8 @@ namespace QmailPS.Tests.Check
                 {
                     string info = q.PathOf("info", id);
                     Assert.Equal("Fpostmaster@example.test\0", File.ReadAllText(info));
-                    Assert.True(PosixApi.Current.TryLstat(info, out FileStatus st, out _));
-                    Assert.Equal((PosixApi.Current.LookupUser("qmails")!.Value.Uid, PosixApi.Current.LookupGroup("qmail")!.Value, Mode.Rw_______), (st.Uid, st.Gid, st.Permissions));
+                    Assert.True(TestFs.Raw.TryLstat(info, out FileStatus st, out _));
+                    Assert.Equal((TestFs.Raw.LookupUser("qmails")!.Value.Uid, TestFs.Raw.LookupGroup("qmail")!.Value, Mode.Rw_______), (st.Uid, st.Gid, st.Permissions));
                     if (id == mixed) Assert.InRange(st.MTimeSeconds, before, UnixTime.Now); // mess in the future: born now
                     else Assert.Equal(UnixTime.ToSeconds(MessMtime(q.Layout, id)), st.MTimeSeconds);
                 }
@@ -330,7 +330,7 @@ namespace QmailPS.Tests.Check
             {
                 var healthy = QmailView(q.Layout);
                 ulong old = remote + 1000003; // the number it had before (any free one)
-                foreach (string k in new[] { "mess", "remote" }) PosixApi.Current.Link(q.PathOf(k, remote), q.PathOf(k, old));
+                foreach (string k in new[] { "mess", "remote" }) TestFs.Raw.Link(q.PathOf(k, remote), q.PathOf(k, old));
                 Assert.Contains(Test(q.Root), i => i.Kind == QueueIssueKind.ChannelWithoutInfo && i.Id == old);
 
                 // piped alone, as Test-QmailQueue | Where-Object lets one do
@@ -358,7 +358,7 @@ namespace QmailPS.Tests.Check
             {
                 var healthy = QmailView(q.Layout);
                 ulong old = remote + 1000003;
-                foreach (string k in new[] { "mess", "remote" }) PosixApi.Current.Link(q.PathOf(k, remote), q.PathOf(k, old));
+                foreach (string k in new[] { "mess", "remote" }) TestFs.Raw.Link(q.PathOf(k, remote), q.PathOf(k, old));
                 File.Move(q.PathOf("info", remote), q.PathOf("info", old)); // the message is still "old"
                 Assert.Contains(Test(q.Root), i => i.Kind == QueueIssueKind.ChannelWithoutInfo && i.Id == remote);
                 var snap = QueueSnapshot.Take(q.Root);
@@ -399,7 +399,7 @@ namespace QmailPS.Tests.Check
             var (q0, remote0, _, _) = TestQmailQueueTests.Healthy();
             using (q0)
             {
-                var counter = new FaultyPosix(PosixApi.Current, int.MaxValue);
+                var counter = new FaultyPosix(TestFs.Raw, int.MaxValue);
                 File.Delete(q0.PathOf("info", remote0));
                 RunRepair(q0, counter);
                 total = counter.Calls;
@@ -415,14 +415,14 @@ namespace QmailPS.Tests.Check
                     string key = ids.Single(kv => kv.Value == remote).Key;
                     var expected = healthy.ToDictionary(kv => kv.Key == key ? BodyOf(key) + " <>" : kv.Key, kv => kv.Key == key ? new List<string> { AsRecovered(kv.Value[0], "", MessMtime(q.Layout, remote)) } : kv.Value);
                     File.Delete(q.PathOf("info", remote));
-                    var faulty = new FaultyPosix(PosixApi.Current, failAt);
+                    var faulty = new FaultyPosix(TestFs.Raw, failAt);
                     bool crashed = Crashes(() => RunRepair(q, faulty));
                     Assert.Equal(failAt <= total, crashed);
                     var mid = QmailView(q.Layout);
                     foreach (var kv in mid) Assert.True(kv.Value.Count == 1, $"killed at write {failAt} ({faulty.LastCall}): visible twice: {kv.Value[0]}");
                     // either still invisible or whole: never a message with other recipients
                     if (RecoveredAs(mid, key, "") is string m) Assert.Equal(expected[BodyOf(key) + " <>"][0], m);
-                    string did = RunRepair(q, PosixApi.Current);
+                    string did = RunRepair(q, TestFs.Raw);
                     var left = Test(q.Root).Where(i => i.Severity != IssueSeverity.Transient).ToList();
                     Assert.True(left.Count == 0, $"killed at write {failAt} ({faulty.LastCall}), rerun left: {string.Join(" | ", left)}; {did}");
                     AssertSameView(expected, QmailView(q.Layout), $"rerun after a kill at write {failAt} ({faulty.LastCall}); {did}");
@@ -483,7 +483,7 @@ namespace QmailPS.Tests.Check
                 // cp to a new inode under the same name, as cp/rsync/tar do
                 string mess = q.PathOf("mess", id), tmp = mess + ".tmp";
                 File.Copy(mess, tmp);
-                var posix = PosixApi.Current;
+                var posix = TestFs.Raw;
                 posix.TryLstat(mess, out FileStatus st, out _);
                 posix.Lchown(tmp, st.Uid, st.Gid);
                 posix.ChmodNoFollow(tmp, st.Permissions);
@@ -502,7 +502,7 @@ namespace QmailPS.Tests.Check
             using (var q = Misnumbered())
             {
                 expected = QmailView(q.Layout);
-                var counter = new FaultyPosix(PosixApi.Current, int.MaxValue);
+                var counter = new FaultyPosix(TestFs.Raw, int.MaxValue);
                 RunRepair(q, counter);
                 total = counter.Calls;
                 Assert.Empty(Test(q.Root));
@@ -515,10 +515,10 @@ namespace QmailPS.Tests.Check
             {
                 using var q = Misnumbered();
                 var view = QmailView(q.Layout);
-                var faulty = new FaultyPosix(PosixApi.Current, failAt);
+                var faulty = new FaultyPosix(TestFs.Raw, failAt);
                 if (!Crashes(() => RunRepair(q, faulty))) { Assert.True(failAt > 10, $"only {failAt - 1} write steps?"); break; }
                 AssertSameView(view, QmailView(q.Layout), $"killed at write {failAt}/{total} ({faulty.LastCall})");
-                string did = RunRepair(q, PosixApi.Current);
+                string did = RunRepair(q, TestFs.Raw);
                 var left = Test(q.Root);
                 Assert.True(left.Count == 0, $"killed at write {failAt} ({faulty.LastCall}), rerun left: {string.Join(" | ", left)}");
                 AssertSameView(view, QmailView(q.Layout), $"rerun after a kill at write {failAt} ({faulty.LastCall}); {did}");
@@ -532,7 +532,7 @@ namespace QmailPS.Tests.Check
             int total;
             using (var q = TestQmailQueueTests.Healthy().Q)
             {
-                var counter = new FaultyPosix(PosixApi.Current, int.MaxValue);
+                var counter = new FaultyPosix(TestFs.Raw, int.MaxValue);
                 RunRepair(q, counter, split: 7);
                 total = counter.Calls;
             }
@@ -540,11 +540,11 @@ namespace QmailPS.Tests.Check
             {
                 using var q = TestQmailQueueTests.Healthy().Q;
                 var view = QmailView(q.Layout);
-                var faulty = new FaultyPosix(PosixApi.Current, failAt);
+                var faulty = new FaultyPosix(TestFs.Raw, failAt);
                 if (!Crashes(() => RunRepair(q, faulty, split: 7))) { Assert.True(failAt > total / 2, $"only {failAt - 1} write steps?"); break; }
                 foreach (var kv in QmailView(new QueueLayout(q.Root, 7, false)))
                     Assert.True(kv.Value.Count == 1, $"killed at write {failAt} ({faulty.LastCall}): visible twice: {kv.Value[0]}");
-                string did = RunRepair(q, PosixApi.Current, split: 7);
+                string did = RunRepair(q, TestFs.Raw, split: 7);
                 var layout = new QueueLayout(q.Root, 7, false);
                 var left = new QueueInspector(layout, SendLock.Probe(layout)).Inspect().Where(i => i.Severity != IssueSeverity.Transient).ToList();
                 Assert.True(left.Count == 0, $"killed at write {failAt} ({faulty.LastCall}), rerun left: {string.Join(" | ", left)}; {did}");
@@ -563,15 +563,15 @@ namespace QmailPS.Tests.Check
             using var q = GoldenQueue.Restore();
             var before = QmailView(q.Layout);
             var targets = new QueueInspector(q.Layout, SendLock.Probe(q.Layout)).Inspect().Where(i => i.Kind == QueueIssueKind.IdNotInode)
-                .Select(i => { PosixApi.Current.TryLstat(q.PathOf("mess", i.Id!.Value), out var st, out _); return st.Inode; }).OrderBy(x => x).ToList();
-            var (qmails, qmail) = (PosixApi.Current.LookupUser(QmailUsers.Qmails)!.Value.Uid, PosixApi.Current.LookupGroup(QmailUsers.QmailGroup)!.Value);
+                .Select(i => { TestFs.Raw.TryLstat(q.PathOf("mess", i.Id!.Value), out var st, out _); return st.Inode; }).OrderBy(x => x).ToList();
+            var (qmails, qmail) = (TestFs.Raw.LookupUser(QmailUsers.Qmails)!.Value.Uid, TestFs.Raw.LookupGroup(QmailUsers.QmailGroup)!.Value);
             var debris = new[] { ("remote", "Tstale@remote.test\0"), ("info", "Fold@example.test\0"), ("bounce", "<x@y>:\n550 old\n\n"), ("local", "Told@example.test\0"), ("intd", "u0\0p1\0Fold@example.test\0") }
                 .Select((d, k) => (Path: q.PathOf(d.Item1, targets[k]), d.Item2)).ToList();
             foreach (var (path, content) in debris)
             {
                 File.WriteAllBytes(path, System.Text.Encoding.ASCII.GetBytes(content));
-                PosixApi.Current.Lchown(path, qmails, qmail);
-                PosixApi.Current.ChmodNoFollow(path, Mode.Rw_______);
+                TestFs.Raw.Lchown(path, qmails, qmail);
+                TestFs.Raw.ChmodNoFollow(path, Mode.Rw_______);
             }
 
             var r = _ps.Run($"Repair-QmailQueue -QueuePath $q -QuarantinePath '{q.Home}/quarantine'", q.Root).AssertClean();
@@ -590,7 +590,7 @@ namespace QmailPS.Tests.Check
         }
 
         /// <summary>A whole-queue repair through <paramref name="posix"/>; <paramref name="bigTodo"/> is -TodoLayout (BigTodo or Vanilla).</summary>
-        internal static string RunRepair(TempQueue q, IPosix posix, int? split = null, bool? bigTodo = null)
+        internal static string RunRepair(TempQueue q, IFileSystem posix, int? split = null, bool? bigTodo = null)
         {
             var layout = split.HasValue ? new QueueLayout(q.Root, split.Value, bigTodo ?? false) : QueueLayout.Detect(q.Root, null, bigTodo);
             var issues = new QueueInspector(layout, SendLock.Probe(layout)).Inspect().ToList();
@@ -602,8 +602,8 @@ namespace QmailPS.Tests.Check
 
         internal static void RootOnly()
         {
-            Assert.True(PosixApi.Current.EffectiveUserId == 0, "Repair tests give files qmail's owners; they run as root (CI runs as root).");
-            Assert.True(PosixApi.Current.LookupUser(QmailUsers.Qmailq) != null, "The qmail users must exist (.ci/run creates them).");
+            Assert.True(TestFs.Raw.EffectiveUserId == 0, "Repair tests give files qmail's owners; they run as root (CI runs as root).");
+            Assert.True(TestFs.Raw.LookupUser(QmailUsers.Qmailq) != null, "The qmail users must exist (.ci/run creates them).");
         }
     }
 
@@ -613,20 +613,35 @@ namespace QmailPS.Tests.Check
         public InjectedCrash(string call) : base("injected crash at " + call) { }
     }
 
-    /// <summary>IPosix that hands every call to another: the base of the test doubles that change one call.</summary>
-    internal class PassThroughPosix : IPosix
+    /// <summary>IFileSystem that hands every call to another: the base of the test doubles that change one call.</summary>
+    internal class PassThroughPosix : IFileSystem
     {
-        protected readonly IPosix Inner;
-        public PassThroughPosix(IPosix inner) { Inner = inner; }
+        protected readonly IFileSystem Inner;
+        public PassThroughPosix(IFileSystem inner) { Inner = inner; }
 
+        public void Trust(string root, bool followLink = true) => Inner.Trust(root, followLink);
+        public virtual void CreateRoot(string path, uint mode) => Inner.CreateRoot(path, mode);
+        public void Forget(string root) => Inner.Forget(root);
+        public bool IsTrusted(string path) => Inner.IsTrusted(path);
+        public void Dispose() { }
         public virtual bool TryLstat(string path, out FileStatus status, out int errno) => Inner.TryLstat(path, out status, out errno);
         public uint EffectiveUserId => Inner.EffectiveUserId;
         public (uint Uid, uint Gid)? LookupUser(string name) => Inner.LookupUser(name);
         public uint? LookupGroup(string name) => Inner.LookupGroup(name);
         public string? UserName(uint uid) => Inner.UserName(uid);
         public string? GroupName(uint gid) => Inner.GroupName(gid);
-        public virtual void Lchown(string path, uint uid, uint gid) => Inner.Lchown(path, uid, gid);
-        public virtual void ChmodNoFollow(string path, uint mode) => Inner.ChmodNoFollow(path, mode);
+        public virtual DirectoryHandle? TryOpenDirectory(string path, out int errno) => Inner.TryOpenDirectory(path, out errno);
+        public virtual List<DirEntry>? TryList(string path, List<DirEntry> into, out int errno) => Inner.TryList(path, into, out errno);
+        public virtual byte[] ReadFile(string path) => Inner.ReadFile(path);
+        public virtual int OpenExisting(string path, bool write, out int errno, bool noAtime = false) => Inner.OpenExisting(path, write, out errno, noAtime);
+        public bool TryFstat(int fd, out FileStatus status, out int errno) => Inner.TryFstat(fd, out status, out errno);
+        public void Close(int fd) => Inner.Close(fd);
+        public int Flock(int fd, int operation) => Inner.Flock(fd, operation);
+        public int ReadAt(int fd, byte[] buffer, int start, int count, long offset, out int errno) => Inner.ReadAt(fd, buffer, start, count, offset, out errno);
+        public virtual void WriteAt(int fd, string path, long offset, byte[] data) => Inner.WriteAt(fd, path, offset, data);
+        public virtual void PullTrigger(string fifoPath) => Inner.PullTrigger(fifoPath);
+        public virtual void Lchown(string path, uint uid, uint gid, string? pairedWith = null) => Inner.Lchown(path, uid, gid, pairedWith);
+        public virtual void ChmodNoFollow(string path, uint mode, string? pairedWith = null) => Inner.ChmodNoFollow(path, mode, pairedWith);
         public virtual void Link(string existing, string newPath) => Inner.Link(existing, newPath);
         public virtual void Unlink(string path) => Inner.Unlink(path);
         public virtual void Rename(string from, string to) => Inner.Rename(from, to);
@@ -635,21 +650,21 @@ namespace QmailPS.Tests.Check
         public virtual void Symlink(string target, string path) => Inner.Symlink(target, path);
         public virtual void Mkdir(string path, uint mode) => Inner.Mkdir(path, mode);
         public virtual void Rmdir(string path) => Inner.Rmdir(path);
-        public virtual void SetTimes(string path, long atimeSeconds, long mtimeSeconds) => Inner.SetTimes(path, atimeSeconds, mtimeSeconds);
-        public virtual void RestoreTimes(string path, long atimeSeconds, long mtimeSeconds, long mtimeNanoseconds) => Inner.RestoreTimes(path, atimeSeconds, mtimeSeconds, mtimeNanoseconds);
+        public virtual void SetTimes(string path, long atimeSeconds, long mtimeSeconds, string? pairedWith = null) => Inner.SetTimes(path, atimeSeconds, mtimeSeconds, pairedWith);
+        public virtual void RestoreTimes(string path, long atimeSeconds, long mtimeSeconds, long mtimeNanoseconds, string? pairedWith = null) => Inner.RestoreTimes(path, atimeSeconds, mtimeSeconds, mtimeNanoseconds, pairedWith);
         public virtual void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true) => Inner.WriteNewFile(path, content, mode, fsync);
         public virtual void CopyNewFile(string source, string path, uint mode) => Inner.CopyNewFile(source, path, mode);
         public virtual void FsyncDirectory(string path) => Inner.FsyncDirectory(path);
-        public virtual void Append(string path, byte[] bytes) => Inner.Append(path, bytes);
-        public virtual void WriteByteAt(string path, long offset, byte value) => Inner.WriteByteAt(path, offset, value);
+        public virtual void Append(string path, byte[] bytes, string? pairedWith = null) => Inner.Append(path, bytes, pairedWith);
+        public virtual void WriteByteAt(string path, long offset, byte value, string? pairedWith = null) => Inner.WriteByteAt(path, offset, value, pairedWith);
         public int Kill(int pid, int signal) => Inner.Kill(pid, signal);
     }
 
-    /// <summary>IPosix that counts writes and "crashes" at the Nth one; reads pass through.</summary>
+    /// <summary>IFileSystem that counts writes and "crashes" at the Nth one; reads pass through.</summary>
     internal sealed class FaultyPosix : PassThroughPosix
     {
         private readonly int _failAt;
-        public FaultyPosix(IPosix inner, int failAt) : base(inner) { _failAt = failAt; }
+        public FaultyPosix(IFileSystem inner, int failAt) : base(inner) { _failAt = failAt; }
         public int Calls { get; private set; }
         public string LastCall { get; private set; } = "";
 
@@ -660,8 +675,11 @@ namespace QmailPS.Tests.Check
             if (Calls == _failAt) throw new InjectedCrash(what);
         }
 
-        public override void Lchown(string path, uint uid, uint gid) { Write("lchown " + path); base.Lchown(path, uid, gid); }
-        public override void ChmodNoFollow(string path, uint mode) { Write("chmod " + path); base.ChmodNoFollow(path, mode); }
+        public override void CreateRoot(string path, uint mode) { Write("mkdir " + path); base.CreateRoot(path, mode); }
+        public override void WriteAt(int fd, string path, long offset, byte[] data) { Write("pwrite " + path); base.WriteAt(fd, path, offset, data); }
+        public override void PullTrigger(string fifoPath) { Write("trigger " + fifoPath); base.PullTrigger(fifoPath); }
+        public override void Lchown(string path, uint uid, uint gid, string? pairedWith = null) { Write("lchown " + path); base.Lchown(path, uid, gid, pairedWith); }
+        public override void ChmodNoFollow(string path, uint mode, string? pairedWith = null) { Write("chmod " + path); base.ChmodNoFollow(path, mode, pairedWith); }
         public override void Link(string existing, string newPath) { Write($"link {existing} {newPath}"); base.Link(existing, newPath); }
         public override void Unlink(string path) { Write("unlink " + path); base.Unlink(path); }
         public override void Rename(string from, string to) { Write($"rename {from} {to}"); base.Rename(from, to); }
@@ -669,13 +687,13 @@ namespace QmailPS.Tests.Check
         public override void Symlink(string target, string path) { Write("symlink " + path); base.Symlink(target, path); }
         public override void Mkdir(string path, uint mode) { Write("mkdir " + path); base.Mkdir(path, mode); }
         public override void Rmdir(string path) { Write("rmdir " + path); base.Rmdir(path); }
-        public override void SetTimes(string path, long atimeSeconds, long mtimeSeconds) { Write("utimes " + path); base.SetTimes(path, atimeSeconds, mtimeSeconds); }
-        public override void RestoreTimes(string path, long atimeSeconds, long mtimeSeconds, long mtimeNanoseconds) { Write("utimes " + path); base.RestoreTimes(path, atimeSeconds, mtimeSeconds, mtimeNanoseconds); }
+        public override void SetTimes(string path, long atimeSeconds, long mtimeSeconds, string? pairedWith = null) { Write("utimes " + path); base.SetTimes(path, atimeSeconds, mtimeSeconds, pairedWith); }
+        public override void RestoreTimes(string path, long atimeSeconds, long mtimeSeconds, long mtimeNanoseconds, string? pairedWith = null) { Write("utimes " + path); base.RestoreTimes(path, atimeSeconds, mtimeSeconds, mtimeNanoseconds, pairedWith); }
         public override void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true) { Write("create " + path); base.WriteNewFile(path, content, mode, fsync); }
         public override void CopyNewFile(string source, string path, uint mode) { Write("copy " + path); base.CopyNewFile(source, path, mode); }
         public override void FsyncDirectory(string path) { Write("fsync " + path); base.FsyncDirectory(path); }
-        public override void Append(string path, byte[] bytes) { Write("append " + path); base.Append(path, bytes); }
-        public override void WriteByteAt(string path, long offset, byte value) { Write("pwrite " + path); base.WriteByteAt(path, offset, value); }
+        public override void Append(string path, byte[] bytes, string? pairedWith = null) { Write("append " + path); base.Append(path, bytes, pairedWith); }
+        public override void WriteByteAt(string path, long offset, byte value, string? pairedWith = null) { Write("pwrite " + path); base.WriteByteAt(path, offset, value, pairedWith); }
     }
 }
 
@@ -694,7 +712,7 @@ namespace QmailPS.Tests.Cmdlets
             int total;
             using (var q = TempQueue.Create())
             {
-                var counter = new QmailPS.Tests.Check.FaultyPosix(PosixApi.Current, int.MaxValue);
+                var counter = new QmailPS.Tests.Check.FaultyPosix(TestFs.Raw, int.MaxValue);
                 new QueueWriter(q.Layout, null, counter) { Fsync = true }.Inject(TempQueue.Body("x"), "bob@example.test", new[] { "a@remote.test", "b@example.test" });
                 total = counter.Calls;
             }
@@ -702,7 +720,7 @@ namespace QmailPS.Tests.Cmdlets
             for (int failAt = 1; failAt <= total; failAt++)
             {
                 using var q = TempQueue.Create();
-                var faulty = new QmailPS.Tests.Check.FaultyPosix(PosixApi.Current, failAt);
+                var faulty = new QmailPS.Tests.Check.FaultyPosix(TestFs.Raw, failAt);
                 Assert.Throws<QmailPS.Tests.Check.InjectedCrash>(() =>
                     new QueueWriter(q.Layout, null, faulty) { Fsync = true }.Inject(TempQueue.Body("x"), "bob@example.test", new[] { "a@remote.test", "b@example.test" }));
                 var layout = q.Layout;

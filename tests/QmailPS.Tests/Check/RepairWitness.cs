@@ -41,7 +41,7 @@ namespace QmailPS.Tests.Check
                 foreach (string f in Directory.EnumerateFiles(l.Dir(ch), "*", SearchOption.AllDirectories))
                 {
                     if (!ulong.TryParse(Path.GetFileName(f), out ulong id) || File.Exists(l.PathOf("info", id)) || !File.Exists(l.PathOf("mess", id))) continue;
-                    if (!PosixApi.Current.TryLstat(f, out FileStatus st, out _) || st.Kind != FileKind.Regular) continue;
+                    if (!TestFs.Raw.TryLstat(f, out FileStatus st, out _) || st.Kind != FileKind.Regular) continue;
                     string body = Convert.ToHexString(SHA256.HashData(File.ReadAllBytes(l.PathOf("mess", id))));
                     if (!result.TryGetValue(body, out var set)) result[body] = set = new HashSet<string>(StringComparer.Ordinal);
                     foreach (string rec in System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(f)).Split('\0'))
@@ -187,7 +187,7 @@ namespace QmailPS.Tests.Check
             var named = new HashSet<string>(Manifest.Split('\n').Skip(1).Where(l => l.Length > 0).Select(l => l.Split('\t')[3]), StringComparer.Ordinal);
             foreach (string f in Directory.EnumerateFileSystemEntries(Quarantine, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
             {
-                Assert.True(PosixApi.Current.TryLstat(f, out FileStatus st, out _), f);
+                Assert.True(TestFs.Raw.TryLstat(f, out FileStatus st, out _), f);
                 if (st.Kind == FileKind.Directory || f == Quarantine + "/manifest.tsv" || Regex.IsMatch(f, @"\.orig(\.\d+)?$")) continue;
                 Assert.True(named.Contains(f), $"{at}: {f} is in the quarantine without a manifest line");
             }
@@ -198,7 +198,7 @@ namespace QmailPS.Tests.Check
         {
             var result = new HashSet<string>(StringComparer.Ordinal);
             foreach (string f in Directory.EnumerateFiles(dir, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }))
-                if (PosixApi.Current.TryLstat(f, out FileStatus st, out _) && st.Kind == FileKind.Regular)
+                if (TestFs.Raw.TryLstat(f, out FileStatus st, out _) && st.Kind == FileKind.Regular)
                     result.Add(Convert.ToHexString(SHA256.HashData(QueueSnapshot.ReadNoLock(f))));
             return result;
         }

@@ -144,7 +144,7 @@ namespace QmailPS.Tests.Check
         internal static string Apply(TempQueue q, string damage, ulong remote, ulong mixed, ulong unprocessed)
         {
             var L = q.Layout;
-            IPosix p = PosixApi.Current;
+            IFileSystem p = TestFs.Raw;
             string P(string dir, ulong id) => L.PathOf(dir, id);
             void Write(string path, string content) { using var fs = new FileStream(path, FileMode.Truncate); var b = Encoding.Latin1.GetBytes(content); fs.Write(b, 0, b.Length); }
             // A mess "deleted" by a damage is moved out of the queue instead: its inode stays taken, so a
@@ -203,7 +203,7 @@ namespace QmailPS.Tests.Check
                 case "todo without F": Write(P("todo", unprocessed), "u0\0p1\0Ta@remote.test\0"); return P("todo", unprocessed);
                 case "todo unknown record": Write(P("todo", unprocessed), "u0\0p1\0Fa@b\0Xx\0Ta@remote.test\0"); return P("todo", unprocessed);
                 case "todo truncated": Write(P("todo", unprocessed), "u0\0p1\0Fa@b\0Ta@remote.test\0Tb@rem"); return P("todo", unprocessed);
-                case "todo unreadable by qmails": p.Lchown(P("todo", unprocessed), 0, 0); p.ChmodNoFollow(P("todo", unprocessed), Mode.Rw_______); return P("todo", unprocessed);
+                case "todo unreadable by qmails": p.Lchown(P("todo", unprocessed), 0, 0, P("intd", unprocessed)); p.ChmodNoFollow(P("todo", unprocessed), Mode.Rw_______, P("intd", unprocessed)); return P("todo", unprocessed);
                 case "todo and info": q.Writer.WriteEnvelope(unprocessed, "dave@example.test", new[] { new RecipientSpec("e@remote.test", RecipientChannel.Remote) }, DateTime.UtcNow, null, null); return P("todo", unprocessed);
                 case "non-numeric name": File.WriteAllText(L.SplitDir("mess", 5) + "/junk", "x"); return L.SplitDir("mess", 5) + "/junk";
                 case "old pid file": { string pid = L.Dir("pid") + "/123.456.1"; File.WriteAllText(pid, ""); long t = UnixTime.Now - 40 * 3600; p.SetTimes(pid, t, t); return pid; }
@@ -271,7 +271,7 @@ namespace QmailPS.Tests.Check
             var (q, _, _, _) = Healthy();
             using (q)
             {
-                PosixApi.Current.Mkfifo(q.Layout.Dir("todo") + "/fifo", Mode.Rw_r__r__);
+                TestFs.Raw.Mkfifo(q.Layout.Dir("todo") + "/fifo", Mode.Rw_r__r__);
                 File.WriteAllText(q.Layout.Dir("mess") + "/junk", "x");
                 File.WriteAllText(q.Layout.Dir("mess") + "/.junk", "x");
                 File.WriteAllText(q.Layout.Dir("todo") + "/a\nb", "x");
@@ -327,8 +327,8 @@ namespace QmailPS.Tests.Check
 
         private static void RootOnly()
         {
-            Assert.True(PosixApi.Current.EffectiveUserId == 0, "Test-QmailQueue checks qmail's owners; these tests run as root (CI runs as root).");
-            Assert.True(PosixApi.Current.LookupUser(QmailUsers.Qmailq) != null, "The qmail users must exist (.ci/run creates them).");
+            Assert.True(TestFs.Raw.EffectiveUserId == 0, "Test-QmailQueue checks qmail's owners; these tests run as root (CI runs as root).");
+            Assert.True(TestFs.Raw.LookupUser(QmailUsers.Qmailq) != null, "The qmail users must exist (.ci/run creates them).");
         }
     }
 }

@@ -74,21 +74,21 @@ namespace QmailPS.Tests.Check
                 RepairQmailQueueTests.AssertSameView(before, RepairQmailQueueTests.QmailView(layout), "after the conversion");
                 foreach (ulong id in unprocessed)
                 {
-                    Assert.True(PosixApi.Current.TryLstat(layout.PathOf("todo", id), out FileStatus t, out _));
-                    Assert.True(PosixApi.Current.TryLstat(layout.PathOf("intd", id), out FileStatus i, out _));
+                    Assert.True(TestFs.Raw.TryLstat(layout.PathOf("todo", id), out FileStatus t, out _));
+                    Assert.True(TestFs.Raw.TryLstat(layout.PathOf("intd", id), out FileStatus i, out _));
                     Assert.Equal((t.Inode, 2u), (i.Inode, t.Links)); // still one inode, two names
                 }
                 Assert.True(File.Exists(layout.PathOf("intd", orphan)));
 
-                var qmailq = PosixApi.Current.LookupUser("qmailq")!.Value.Uid;
-                var qmailGid = PosixApi.Current.LookupGroup("qmail")!.Value;
+                var qmailq = TestFs.Raw.LookupUser("qmailq")!.Value.Uid;
+                var qmailGid = TestFs.Raw.LookupGroup("qmail")!.Value;
                 foreach (var (d, mode) in new[] { ("todo", Mode.Rwxr_x___), ("intd", Mode.Rwx______) })
                 {
                     Assert.Equal(toBig ? Enumerable.Range(0, 23).Select(n => n.ToString()).ToList() : new List<string>(), NumericDirs(q.Layout.Dir(d)));
                     if (!toBig) Assert.Empty(Directory.GetFileSystemEntries(q.Layout.Dir(d)).Where(e => Directory.Exists(e)));
                     for (int n = 0; toBig && n < 23; n++)
                     {
-                        Assert.True(PosixApi.Current.TryLstat(layout.SplitDir(d, n), out FileStatus st, out _));
+                        Assert.True(TestFs.Raw.TryLstat(layout.SplitDir(d, n), out FileStatus st, out _));
                         Assert.Equal((qmailq, qmailGid, mode), (st.Uid, st.Gid, st.Permissions));
                     }
                 }
@@ -171,9 +171,9 @@ namespace QmailPS.Tests.Check
             {
                 // a conversion to big-todo killed after 12 of its 23 todo directories: it now looks big-todo
                 var big = new QueueLayout(q.Root, 23, true);
-                for (int n = 0; n < 12; n++) PosixApi.Current.Mkdir(big.SplitDir("todo", n), Mode.Rwxr_x___);
+                for (int n = 0; n < 12; n++) TestFs.Raw.Mkdir(big.SplitDir("todo", n), Mode.Rwxr_x___);
                 foreach (string dir in Enumerable.Range(0, 12).Select(n => big.SplitDir("todo", n)))
-                    PosixApi.Current.Lchown(dir, PosixApi.Current.LookupUser("qmailq")!.Value.Uid, PosixApi.Current.LookupGroup("qmail")!.Value);
+                    TestFs.Raw.Lchown(dir, TestFs.Raw.LookupUser("qmailq")!.Value.Uid, TestFs.Raw.LookupGroup("qmail")!.Value);
                 Assert.True(QueueLayout.Detect(q.Root).BigTodo);
                 var listed = _ps.Run("Get-QmailQueueMessage -QueuePath $q -ErrorAction SilentlyContinue", q.Root).Objects<QueueMessage>();
                 foreach (ulong id in unprocessed) Assert.Single(listed, m => m.Id == id);
@@ -203,7 +203,7 @@ namespace QmailPS.Tests.Check
                 ulong same = unprocessed[1], other = unprocessed[2];
                 Directory.CreateDirectory(big.SplitDir("todo", big.SplitOf(same)));
                 Directory.CreateDirectory(big.SplitDir("todo", big.SplitOf(other)));
-                PosixApi.Current.Link(q.PathOf("todo", same), big.PathOf("todo", same));        // a hard link
+                TestFs.Raw.Link(q.PathOf("todo", same), big.PathOf("todo", same));        // a hard link
                 File.WriteAllText(big.PathOf("todo", other), "u0\0p1\0Fold@example.test\0Tolder@remote.test\0"); // another envelope
 
                 var findings = Test(q.Root);
@@ -219,7 +219,7 @@ namespace QmailPS.Tests.Check
                 Assert.Empty(Test(q.Root));
                 RepairQmailQueueTests.AssertSameView(before, RepairQmailQueueTests.QmailView(QueueLayout.Detect(q.Root)), "after the conversion");
                 Assert.Empty(NumericDirs(q.Layout.Dir("todo")));
-                Assert.True(PosixApi.Current.TryLstat(q.PathOf("todo", same), out FileStatus st, out _));
+                Assert.True(TestFs.Raw.TryLstat(q.PathOf("todo", same), out FileStatus st, out _));
                 Assert.Equal(2u, st.Links); // todo and intd again, the extra name gone
                 string manifest = File.ReadAllText(quarantine + "/manifest.tsv");
                 Assert.Contains(big.PathOf("todo", other), manifest);
@@ -272,7 +272,7 @@ namespace QmailPS.Tests.Check
             int total;
             using (var q0 = Queue(!toBig).Q)
             {
-                var counter = new FaultyPosix(PosixApi.Current, int.MaxValue);
+                var counter = new FaultyPosix(TestFs.Raw, int.MaxValue);
                 RepairQmailQueueTests.RunRepair(q0, counter, bigTodo: toBig);
                 total = counter.Calls;
             }
@@ -284,7 +284,7 @@ namespace QmailPS.Tests.Check
                 {
                     var view = RepairQmailQueueTests.QmailView(q.Layout);
                     var ids = new QueueScanner(q.Layout).Scan().Where(e => e.Message != null).Select(e => e.Message!.Id).OrderBy(x => x).ToList();
-                    var faulty = new FaultyPosix(PosixApi.Current, failAt);
+                    var faulty = new FaultyPosix(TestFs.Raw, failAt);
                     bool crashed = RepairQmailQueueTests.Crashes(() => RepairQmailQueueTests.RunRepair(q, faulty, bigTodo: toBig));
                     string where = $"killed at write {failAt}/{total} ({faulty.LastCall})";
                     Assert.True(failAt <= total == crashed, where);
@@ -302,7 +302,7 @@ namespace QmailPS.Tests.Check
                     Assert.All(findings, i => Assert.True(i.Kind is QueueIssueKind.BigTodoMismatch or QueueIssueKind.DirectoryMissing or QueueIssueKind.DirectoryWrongOwner,
                         $"{where}: {i.Kind} {i.Path}: {i.Description}"));
 
-                    string did = RepairQmailQueueTests.RunRepair(q, PosixApi.Current, bigTodo: toBig);
+                    string did = RepairQmailQueueTests.RunRepair(q, TestFs.Raw, bigTodo: toBig);
                     layout = QueueLayout.Detect(q.Root);
                     Assert.Equal(toBig, layout.BigTodo);
                     var left = new QueueInspector(layout, SendLock.Probe(layout)).Inspect().Where(i => i.Severity != IssueSeverity.Transient).ToList();

@@ -97,7 +97,7 @@ namespace QmailPS.Tests.Cmdlets
         public void Mess_with_a_foreign_owner_is_damaged_like_qmail_spawn_says()
         {
             RootOnly();
-            var (m, r, _) = Read((q, id) => PosixApi.Current.Lchown(q.PathOf("mess", id), 0, 0));
+            var (m, r, _) = Read((q, id) => TestFs.Raw.Lchown(q.PathOf("mess", id), 0, 0));
             AssertDamaged(m, r, "not qmailq");
         }
 
@@ -221,7 +221,7 @@ namespace QmailPS.Tests.Cmdlets
         [Fact]
         public void Fifo_in_place_of_a_channel_file_does_not_hang_the_reader()
         {
-            var (m, r, _) = Read((q, id) => { File.Delete(q.PathOf("remote", id)); PosixApi.Current.Mkfifo(q.PathOf("remote", id), Mode.Rw_______); });
+            var (m, r, _) = Read((q, id) => { File.Delete(q.PathOf("remote", id)); TestFs.Raw.Mkfifo(q.PathOf("remote", id), Mode.Rw_______); });
             AssertDamaged(m, r, "not a regular file");
         }
 
@@ -405,8 +405,8 @@ namespace QmailPS.Tests.Cmdlets
 
         private static void RootOnly()
         {
-            Assert.True(PosixApi.Current.EffectiveUserId == 0, "This test changes owners and must run as root (CI runs as root).");
-            Assert.True(PosixApi.Current.LookupUser(QmailUsers.Qmailq) != null, "The qmail users must exist (.ci/run creates them).");
+            Assert.True(TestFs.Raw.EffectiveUserId == 0, "This test changes owners and must run as root (CI runs as root).");
+            Assert.True(TestFs.Raw.LookupUser(QmailUsers.Qmailq) != null, "The qmail users must exist (.ci/run creates them).");
         }
 
         private sealed class TempFile : IDisposable

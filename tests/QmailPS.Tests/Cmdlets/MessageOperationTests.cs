@@ -55,7 +55,7 @@ namespace QmailPS.Tests.Cmdlets
                     Assert.True((g.Owner, g.Group, g.Mode) == (o.Owner, o.Group, o.Mode), $"{g.Path}: golden {g.Owner}:{g.Group} {g.Mode}, ours {o.Owner}:{o.Group} {o.Mode}");
                     if (g.Path.StartsWith("/lock/")) Assert.Equal(g.Size, o.Size);
                 }
-                Assert.True(PosixApi.Current.TryLstat(root + "/lock/trigger", out var t, out _) && t.Kind == FileKind.Fifo);
+                Assert.True(TestFs.Raw.TryLstat(root + "/lock/trigger", out var t, out _) && t.Kind == FileKind.Fifo);
                 Assert.Equal(new byte[1024], File.ReadAllBytes(root + "/lock/tcpto"));
 
                 var again = _ps.Run("New-QmailQueue -Path $q", root);
@@ -74,8 +74,8 @@ namespace QmailPS.Tests.Cmdlets
         {
             foreach (string p in Directory.EnumerateFileSystemEntries(root, "*", new EnumerationOptions { RecurseSubdirectories = true, AttributesToSkip = 0 }).Prepend(root))
             {
-                PosixApi.Current.TryLstat(p, out FileStatus st, out _);
-                yield return (p.Substring(root.Length), PosixApi.Current.UserName(st.Uid)!, PosixApi.Current.GroupName(st.Gid)!, Convert.ToString(st.Permissions, 8), st.Size.ToString());
+                TestFs.Raw.TryLstat(p, out FileStatus st, out _);
+                yield return (p.Substring(root.Length), TestFs.Raw.UserName(st.Uid)!, TestFs.Raw.GroupName(st.Gid)!, Convert.ToString(st.Permissions, 8), st.Size.ToString());
             }
         }
 
@@ -109,13 +109,13 @@ namespace QmailPS.Tests.Cmdlets
             Assert.Equal(QueueMessageState.Unprocessed, m.State);
             ulong id = m.Id;
 
-            Assert.True(PosixApi.Current.TryLstat(q.PathOf("mess", id), out FileStatus mess, out _));
+            Assert.True(TestFs.Raw.TryLstat(q.PathOf("mess", id), out FileStatus mess, out _));
             Assert.Equal(id, mess.Inode); // the id is the mess inode
-            Assert.True(PosixApi.Current.TryLstat(q.PathOf("todo", id), out FileStatus todo, out _));
-            PosixApi.Current.TryLstat(q.PathOf("intd", id), out FileStatus intd, out _);
+            Assert.True(TestFs.Raw.TryLstat(q.PathOf("todo", id), out FileStatus todo, out _));
+            TestFs.Raw.TryLstat(q.PathOf("intd", id), out FileStatus intd, out _);
             Assert.Equal(intd.Inode, todo.Inode);
             Assert.Equal(2u, todo.Links);
-            uint qmailq = PosixApi.Current.LookupUser("qmailq")!.Value.Uid;
+            uint qmailq = TestFs.Raw.LookupUser("qmailq")!.Value.Uid;
             Assert.Equal((qmailq, Mode.Rw_r__r__), (todo.Uid, todo.Permissions));
             Assert.Equal((qmailq, Mode.Rw_r__r__), (mess.Uid, mess.Permissions));
 
@@ -147,7 +147,7 @@ namespace QmailPS.Tests.Cmdlets
             // A FIFO with no writer used to block File.ReadAllBytes (and the cmdlet) for ever.
             using var q = TempQueue.Create();
             string file = Path.Combine(q.Home, "message");
-            if (kind == "fifo") PosixApi.Current.Mkfifo(file, Mode.Rw_______); else Directory.CreateDirectory(file);
+            if (kind == "fifo") TestFs.Raw.Mkfifo(file, Mode.Rw_______); else Directory.CreateDirectory(file);
             var before = QueueSnapshot.Take(q.Root);
             var r = _ps.Run("Add-QmailQueueMessage -QueuePath $q -Path $f -Sender a@x -Recipient b@x", V(("q", q.Root), ("f", file)));
             var e = Assert.Single(r.Errors);
@@ -338,7 +338,7 @@ namespace QmailPS.Tests.Cmdlets
             ulong a = q.AddProcessed("bob@example.test", "a@remote.test"), b = q.AddProcessed("bob@example.test", "b@remote.test");
             string lt = Path.Combine(q.Home, "control", "queuelifetime");
             if (content == "dir") Directory.CreateDirectory(lt);
-            else if (content == "fifo") PosixApi.Current.Mkfifo(lt, Mode.Rw_r__r__);
+            else if (content == "fifo") TestFs.Raw.Mkfifo(lt, Mode.Rw_r__r__);
             else File.WriteAllText(lt, content);
             var snap = QueueSnapshot.Take(q.Root);
             var r = _ps.Run($"{a},{b} | Set-QmailMessageAge -QueuePath $q -Expire", q.Root);
@@ -362,7 +362,7 @@ namespace QmailPS.Tests.Cmdlets
                 if (r.Errors.Count == 0)
                 {
                     // A file system with 64-bit times (btrfs, tmpfs) stores it as asked.
-                    Assert.True(PosixApi.Current.TryLstat(q.PathOf("info", id), out FileStatus st, out _));
+                    Assert.True(TestFs.Raw.TryLstat(q.PathOf("info", id), out FileStatus st, out _));
                     Assert.Equal(UnixTime.ToSeconds(DateTime.SpecifyKind(when, DateTimeKind.Utc)), st.MTimeSeconds);
                     continue;
                 }
@@ -381,7 +381,7 @@ namespace QmailPS.Tests.Cmdlets
             using var q = TempQueue.Create();
             ulong id = q.AddProcessed("bob@example.test", "b@remote.test");
             var snap = QueueSnapshot.Take(q.Root);
-            var editor = new MessageEditor(q.Layout, new ClampingTimesPosix(PosixApi.Current, -100, 2000000000));
+            var editor = new MessageEditor(q.Layout, new ClampingTimesPosix(TestFs.Raw, -100, 2000000000));
             var e = Assert.Throws<TimeNotStorableException>(() => editor.SetBirth(id, new DateTime(2100, 1, 1, 0, 0, 0, DateTimeKind.Utc)));
             Assert.Contains("2100-01-01", e.Message);
             QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
@@ -395,9 +395,9 @@ namespace QmailPS.Tests.Cmdlets
         private sealed class ClampingTimesPosix : QmailPS.Tests.Check.PassThroughPosix
         {
             private readonly long _min, _max;
-            public ClampingTimesPosix(IPosix inner, long min, long max) : base(inner) { _min = min; _max = max; }
-            public override void SetTimes(string path, long atimeSeconds, long mtimeSeconds) =>
-                base.SetTimes(path, Math.Clamp(atimeSeconds, _min, _max), Math.Clamp(mtimeSeconds, _min, _max));
+            public ClampingTimesPosix(IFileSystem inner, long min, long max) : base(inner) { _min = min; _max = max; }
+            public override void SetTimes(string path, long atimeSeconds, long mtimeSeconds, string? pairedWith = null) =>
+                base.SetTimes(path, Math.Clamp(atimeSeconds, _min, _max), Math.Clamp(mtimeSeconds, _min, _max), pairedWith);
         }
 
         [Fact]
@@ -513,8 +513,8 @@ namespace QmailPS.Tests.Cmdlets
 
         private static void RootOnly()
         {
-            Assert.True(PosixApi.Current.EffectiveUserId == 0, "This test checks qmail's owners and must run as root (CI runs as root).");
-            Assert.True(PosixApi.Current.LookupUser(QmailUsers.Qmailq) != null, "The qmail users must exist (.ci/run creates them).");
+            Assert.True(TestFs.Raw.EffectiveUserId == 0, "This test checks qmail's owners and must run as root (CI runs as root).");
+            Assert.True(TestFs.Raw.LookupUser(QmailUsers.Qmailq) != null, "The qmail users must exist (.ci/run creates them).");
         }
     }
 }

@@ -185,7 +185,7 @@ namespace QmailPS.Tests.Host
         [Fact]
         public void A_user_who_cannot_read_the_queue_gets_access_denied_and_exit_1()
         {
-            IPosix posix = PosixApi.Current;
+            IFileSystem posix = TestFs.Raw;
             Assert.True(posix.EffectiveUserId == 0,
                 "This test runs the host as qmaild through runuser, which needs root: run the tests as root (as .ci/run does).");
             var qmaild = posix.LookupUser(QmailUsers.Qmaild);

@@ -91,7 +91,7 @@ namespace QmailPS.Tests.Module
             var r = _ps.Run("(Get-Command Get-QmailQueueMessage).ImplementingType.Assembly.Location").AssertClean();
             Assert.Equal(Path.Combine(Repo.ModuleDir, "QmailPS.dll"), (string)r.Output.Single().BaseObject);
             // and the POSIX helper came through the module's own runtimes/<rid> resolver
-            _ = QmailPS.Posix.PosixApi.Current.EffectiveUserId;
+            _ = QmailPS.Tests.Support.TestFs.Raw.EffectiveUserId;
             var mono = AppDomain.CurrentDomain.GetAssemblies().Single(a => a.GetName().Name == "Mono.Posix.NETStandard");
             Assert.StartsWith(Path.Combine(Repo.ModuleDir, "runtimes") + "/", mono.Location);
         }

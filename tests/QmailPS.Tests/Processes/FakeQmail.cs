@@ -170,7 +170,7 @@ namespace QmailPS.Tests.Processes
             List<(int Pid, ulong Start)> all;
             lock (_all) { all = _all.ToList(); _all.Clear(); }
             foreach (var (pid, start) in all)
-                if (IsAlive(pid, start)) QmailPS.Posix.PosixApi.Current.Kill(pid, 9);
+                if (IsAlive(pid, start)) QmailPS.Tests.Support.TestFs.Raw.Kill(pid, 9);
             foreach (Process p in _processes)
             {
                 try { p.WaitForExit(5000); } catch (InvalidOperationException) { }

@@ -491,7 +491,7 @@ namespace QmailPS.Tests.Processes
             try
             {
                 ProcStat st = table.ReadStat(sleep.Id)!.Value;
-                var stopper = new ProcessStopper(table, QmailPS.Posix.PosixApi.Current, usePidFd: pidfd);
+                var stopper = new ProcessStopper(table, QmailPS.Tests.Support.TestFs.Raw, usePidFd: pidfd);
                 Assert.Equal(Identity.Reused, stopper.Check(sleep.Id, st.StartTicks + 1));
                 Assert.Null(stopper.Track(sleep.Id, st.StartTicks + 1, 0, 0, out Identity id));
                 Assert.Equal(Identity.Reused, id);

@@ -16,7 +16,7 @@ namespace QmailPS.Tests.Support
             {
                 if (ThroughSymlink(root, path)) continue; // .NET recursion follows directory links; the queue's own entry is the link
 
-                if (!QmailPS.Posix.PosixApi.Current.TryLstat(path, out var st, out _)) { result[path] = "(vanished)"; continue; }
+                if (!QmailPS.Tests.Support.TestFs.Raw.TryLstat(path, out var st, out _)) { result[path] = "(vanished)"; continue; }
                 // Read through the module's libc path: .NET's File.* takes a shared flock, which a held
                 // lock/sendmutex or lock/tcpto would refuse (and qmail never locks for reading).
                 string hash = st.Kind == QmailPS.Posix.FileKind.Regular ? Convert.ToHexString(SHA256.HashData(ReadNoLock(path))) : "";
@@ -28,13 +28,13 @@ namespace QmailPS.Tests.Support
         private static bool ThroughSymlink(string root, string path)
         {
             for (string? d = Path.GetDirectoryName(path); d != null && d.Length > root.Length; d = Path.GetDirectoryName(d))
-                if (QmailPS.Posix.PosixApi.Current.TryLstat(d, out var st, out _) && st.Kind == QmailPS.Posix.FileKind.Symlink) return true;
+                if (QmailPS.Tests.Support.TestFs.Raw.TryLstat(d, out var st, out _) && st.Kind == QmailPS.Posix.FileKind.Symlink) return true;
             return false;
         }
 
         internal static byte[] ReadNoLock(string path)
         {
-            using var dir = QmailPS.Posix.DirectoryHandle.Open(Path.GetDirectoryName(path)!);
+            using var dir = QmailPS.Tests.Support.TestFs.Plain.TryOpenDirectory(Path.GetDirectoryName(path)!, out int derr) ?? throw new IOException($"open {path}: errno {derr}");
             byte[] buffer = new byte[4096];
             // atime is data to qmail; past the envelope limit, size and mtime stand for the rest
             int n = dir.TryReadFile(QmailPS.Posix.Libc.PathBytes(Path.GetFileName(path)), ref buffer, out _, out int errno, QmailPS.Posix.DirectoryHandle.LargestEnvelope, noAtime: true);

@@ -115,10 +115,10 @@ namespace QmailPS.Tests.Support
                 var (users, groups) = ReadIds();
                 foreach (string path in Walk(Path.Combine(home, "queue")))
                 {
-                    if (!PosixApi.Current.TryLstat(path, out var st, out _)) throw new IOException("lstat " + path);
+                    if (!TestFs.Raw.TryLstat(path, out var st, out _)) throw new IOException("lstat " + path);
                     uint uid = users.TryGetValue(st.Uid, out string? u) ? LocalUid(u) : 0;
                     uint gid = groups.TryGetValue(st.Gid, out string? g) ? LocalGid(g) : 0;
-                    PosixApi.Current.Lchown(path, uid, gid);
+                    TestFs.Raw.Lchown(path, uid, gid);
                 }
                 return TempQueue.Open(home);
             }
@@ -130,8 +130,8 @@ namespace QmailPS.Tests.Support
             }
         }
 
-        private static uint LocalUid(string name) => PosixApi.Current.LookupUser(name)?.Uid ?? 0;
-        private static uint LocalGid(string name) => PosixApi.Current.LookupGroup(name) ?? 0;
+        private static uint LocalUid(string name) => TestFs.Raw.LookupUser(name)?.Uid ?? 0;
+        private static uint LocalGid(string name) => TestFs.Raw.LookupGroup(name) ?? 0;
 
         private static (Dictionary<uint, string> Users, Dictionary<uint, string> Groups) ReadIds()
         {

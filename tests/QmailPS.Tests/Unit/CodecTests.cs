@@ -125,7 +125,7 @@ namespace QmailPS.Tests.Unit
         [Fact]
         public void Qmail_users_ids_come_from_the_system()
         {
-            var posix = QmailPS.Posix.PosixApi.Current;
+            var posix = QmailPS.Tests.Support.TestFs.Raw;
             Assert.Equal(0u, posix.LookupUser("root")!.Value.Uid);
             Assert.Null(posix.LookupUser("no-such-user-qmailps"));
         }

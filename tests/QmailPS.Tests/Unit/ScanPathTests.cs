@@ -87,7 +87,7 @@ namespace QmailPS.Tests.Unit
                 ulong garbage = q.AddProcessed("g@example.test", "d@remote.test");
                 ulong cut = q.AddProcessed("h@example.test", "e@remote.test", "f@remote.test");
                 File.Delete(q.PathOf("local", fifo));
-                PosixApi.Current.Mkfifo(q.PathOf("local", fifo), Mode.Rw_______);
+                TestFs.Raw.Mkfifo(q.PathOf("local", fifo), Mode.Rw_______);
                 File.Move(q.PathOf("remote", link), q.PathOf("remote", link) + ".real");
                 File.CreateSymbolicLink(q.PathOf("remote", link), q.PathOf("remote", link) + ".real");
                 File.Delete(q.PathOf("info", dir));

@@ -68,8 +68,10 @@ namespace QmailPS.Queue
             }
             catch (EntryPointNotFoundException) { return 16; }
             if (soft >= 1UL << 20) return all; // the usual raised limit: no need to count
-            List<DirEntry>? open = DirectoryHandle.TryList("/proc/self/fd", out _);
-            long inUse = open?.Count ?? 256;
+            long inUse = 256;
+            try { inUse = System.Linq.Enumerable.Count(System.IO.Directory.EnumerateFileSystemEntries("/proc/self/fd")); }
+            catch (System.IO.IOException) { }
+            catch (UnauthorizedAccessException) { }
             return (int)Math.Max(0, Math.Min(all, ((long)Math.Min(soft, int.MaxValue) - inUse - 64) / 4));
         }
 
