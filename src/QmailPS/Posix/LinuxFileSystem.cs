@@ -312,7 +312,10 @@ namespace QmailPS.Posix
                     errno = fd < 0 ? Libc.LastErrno : 0;
                     return fd;
                 }
-                return OpenBeneath(a, rel, flags, out errno);
+                fd = OpenBeneath(a, rel, flags, out errno);
+                // O_DIRECTORY | O_NOFOLLOW on a symlink says ENOTDIR: name it for what it is.
+                if (fd < 0 && errno == Errno.ENOTDIR && TryLstat(path, out FileStatus st, out _) && st.Kind == FileKind.Symlink) errno = Errno.ELOOP;
+                return fd;
             }
             // A directory the user named outside any queue: followed, as opendir does.
             fixed (byte* p = Libc.PathBytes(path)) fd = Libc.open(p, flags, 0);

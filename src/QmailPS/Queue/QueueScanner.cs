@@ -433,9 +433,31 @@ namespace QmailPS.Queue
                 if (!_tried[kind][split])
                 {
                     _tried[kind][split] = true;
-                    _handles[kind][split] = L.Fs.TryOpenDirectory(L.SplitDir(QueueLayout.SplitDirectories[kind], split), out _);
+                    _handles[kind][split] = L.Fs.TryOpenDirectory(L.SplitDir(QueueLayout.SplitDirectories[kind], split), out int errno);
+                    if (errno != 0 && errno != Errno.ENOENT) (_unreadable ??= new Dictionary<int, int>())[kind * 1000003 + split] = errno;
                 }
                 return _handles[kind][split];
+            }
+
+            private Dictionary<int, int>? _unreadable;
+
+            /// <summary>
+            /// A split directory of this message that exists but could not be opened (a symbolic
+            /// link, which QmailPS never enters, or no permission): what it holds of the message is
+            /// unknown, so the message is damaged as far as this listing can tell.
+            /// </summary>
+            private void NoteUnreadableSplits(QueueMessage m, ulong id)
+            {
+                if (_unreadable is null) return;
+                int split = L.SplitOf(id);
+                for (int kind = 0; kind < QueueLayout.SplitDirectories.Length; kind++)
+                    if (_unreadable.TryGetValue(kind * 1000003 + split, out int errno))
+                    {
+                        string dir = QueueLayout.SplitDirectories[kind] + "/" + split.ToString(CultureInfo.InvariantCulture);
+                        m.AddDamage(errno == Errno.ELOOP
+                            ? $"{dir} is a symbolic link, which QmailPS never enters (it could lead anywhere): this message's {QueueLayout.SplitDirectories[kind]} file there is not read"
+                            : $"{dir} cannot be opened ({Errno.QmailText(errno)}): this message's {QueueLayout.SplitDirectories[kind]} file there is not read");
+                    }
             }
 
             public void Dispose()
@@ -509,6 +531,7 @@ namespace QmailPS.Queue
                     if (bad != null) m.AddDamage($"{InfoRel()} {bad}: qmail-send cannot read the sender and never finishes the message");
                 }
 
+                NoteUnreadableSplits(m, id);
                 // mess/N/ID: size, owner, type.
                 ReadMess(m, id, infoDir, nameZ, out bool vanished);
                 if (vanished) return new ScanEvent(ScanEventKind.Vanished, id: id, text: $"message {id} finished while it was being read");

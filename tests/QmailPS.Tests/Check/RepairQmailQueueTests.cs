@@ -103,21 +103,26 @@ namespace QmailPS.Tests.Check
             .Where(d => (IssueSeverity)d[2] != IssueSeverity.Transient && (string)d[0] is not ("big-todo dir in vanilla todo" or "remote split dir symlink"));
 
         [Fact]
-        public void A_symlinked_split_directory_is_reported_and_left_alone_with_its_mail()
+        public void A_symlinked_split_directory_is_quarantined_as_a_link_and_what_it_points_to_is_never_touched()
         {
             RootOnly();
             var (q, remote, mixed, unprocessed) = TestQmailQueueTests.Healthy();
             using (q)
             {
-                for (int i = 0; i < 30; i++) q.AddProcessed("more@example.test", "r" + i + "@remote.test"); // some land in remote/11
-                var before = QmailView(q.Layout);
+                for (int i = 0; i < 30 || !Directory.EnumerateFiles(q.Layout.SplitDir("remote", 11)).Any(); i++)
+                    q.AddProcessed("more@example.test", "r" + i + "@remote.test"); // until some land in remote/11
                 string dir = TestQmailQueueTests.Apply(q, "remote split dir symlink", remote, mixed, unprocessed);
-                var snap = QueueSnapshot.Take(q.Root);
-                var r = _ps.Run("Repair-QmailQueue -QueuePath $q", q.Root).AssertClean();
-                QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
-                Assert.Contains(r.Warnings, w => w.Contains("Not repaired: Symlink") && w.Contains(dir));
-                Assert.True(TestFs.Raw.TryLstat(dir, out var st, out _) && st.Kind == FileKind.Symlink);
-                Assert.NotEmpty(before);
+                string real = q.Home + "/remote-11-elsewhere";
+                Assert.NotEmpty(Directory.GetFiles(real));
+                var outside = QueueSnapshot.Take(real);
+                var test = _ps.Run("Test-QmailQueue -QueuePath $q", q.Root).AssertClean().Objects<QueueIssue>();
+                Assert.Contains(test, i => i.Kind == QueueIssueKind.Symlink && i.Path == dir && i.Description.Contains(real));
+                var r = _ps.Run("Repair-QmailQueue -QueuePath $q -QuarantinePath $qq -Confirm:$false", new Dictionary<string, object?> { ["q"] = q.Root, ["qq"] = q.Home + "/quarantine" });
+                Assert.Contains(r.Objects<RepairAction>(), a => a.Kind == QueueIssueKind.Symlink && a.Path == dir);
+                // the link itself went to the quarantine, a real directory took its place, and nothing behind the link changed
+                Assert.True(TestFs.Raw.TryLstat(dir, out var st, out _) && st.Kind == FileKind.Directory);
+                Assert.True(TestFs.Raw.TryLstat(q.Home + "/quarantine/remote/11", out var moved, out _) && moved.Kind == FileKind.Symlink);
+                QueueSnapshot.AssertSame(outside, QueueSnapshot.Take(real));
             }
         }
 
