@@ -211,7 +211,7 @@ namespace QmailPS.Check
         private static bool IsOrphanedPart(QueueIssueKind k) => k is QueueIssueKind.OrphanMess or QueueIssueKind.StrayFile
             or QueueIssueKind.StaleBounce or QueueIssueKind.IntdWithoutMess;
 
-        private static bool IsFileLevel(QueueIssueKind k) => k is QueueIssueKind.NonNumericName or QueueIssueKind.StalePidFile or QueueIssueKind.LockDirectoryExtraEntry;
+        private static bool IsFileLevel(QueueIssueKind k) => k is QueueIssueKind.NonNumericName or QueueIssueKind.StalePidFile or QueueIssueKind.LockDirectoryExtraEntry or QueueIssueKind.SharedInode;
 
         private static bool IsWholeMessage(QueueIssueKind k) => k is QueueIssueKind.InfoWithoutMess or QueueIssueKind.TodoWithoutMess or QueueIssueKind.ChannelWithoutInfo or QueueIssueKind.MessEmpty
             or QueueIssueKind.InfoBad or QueueIssueKind.TodoEmpty or QueueIssueKind.TodoWithoutSender or QueueIssueKind.SharedInode;
@@ -304,6 +304,7 @@ namespace QmailPS.Check
                 case QueueIssueKind.NonNumericName:
                 case QueueIssueKind.StalePidFile:
                 case QueueIssueKind.LockDirectoryExtraEntry:
+                case QueueIssueKind.SharedInode:
                     break; // file level, planned below
                 default:
                     NotRepaired.Add((i, "this version does not repair it (re-split or layout conversion)"));

@@ -70,9 +70,47 @@ namespace QmailPS.Commands
             foreach (QueueIssue i in InputObject)
             {
                 if (i is null) continue;
-                if (!_piped.TryGetValue(i.QueuePath, out List<QueueIssue>? list)) _piped[i.QueuePath] = list = new List<QueueIssue>();
+                // A finding names the file it is about; one whose Path is not inside its own queue
+                // (forged, or edited) would have Repair move some other file. Refused, per item.
+                if (!IsInsideQueue(i))
+                {
+                    WriteError(new ErrorRecord(new ArgumentException($"The finding's Path '{PathName.Printable(i.Path ?? "")}' is not inside its QueuePath '{PathName.Printable(i.QueuePath ?? "")}': Repair-QmailQueue only acts on files of the queue it names, so nothing was done for it."),
+                        "QmailIssueOutsideQueue", ErrorCategory.InvalidArgument, i));
+                    continue;
+                }
+                if (!_piped.TryGetValue(i.QueuePath!, out List<QueueIssue>? list)) _piped[i.QueuePath!] = list = new List<QueueIssue>();
                 list.Add(i);
             }
+        }
+
+        private static bool IsInsideQueue(QueueIssue i)
+        {
+            if (string.IsNullOrEmpty(i.QueuePath) || string.IsNullOrEmpty(i.Path) || i.QueuePath[0] != '/') return false;
+            string root = i.QueuePath.Length > 1 ? i.QueuePath.TrimEnd('/') : i.QueuePath;
+            if (i.Path != root && !i.Path.StartsWith(root + "/", StringComparison.Ordinal)) return false;
+            foreach (string c in i.Path.Substring(root.Length).Split('/'))
+                if (c == "." || c == "..") return false;
+            return true;
+        }
+
+        /// <summary>
+        /// Piped findings are only a selection: the queue is inspected again now and what is found
+        /// there for the same files is repaired. A finding no longer true (the file changed since
+        /// Test-QmailQueue ran: a channel file empty then that holds a recipient now) is skipped
+        /// with a warning, never acted on from its stale description.
+        /// </summary>
+        private List<QueueIssue> Refresh(QueueLayout layout, SendMutexState send, List<QueueIssue> piped)
+        {
+            List<QueueIssue> now = new QueueInspector(layout, send).Inspect(CancelToken).ToList();
+            var wanted = new HashSet<string>(piped.Select(i => i.Kind + "|" + i.Path), StringComparer.Ordinal);
+            var seen = new HashSet<string>(now.Select(i => i.Kind + "|" + i.Path), StringComparer.Ordinal);
+            foreach (QueueIssue old in piped)
+                if (!seen.Contains(old.Kind + "|" + old.Path))
+                {
+                    WriteWarning($"Skipped {old.Kind} at {PathName.Printable(old.Path)}: the queue no longer shows it (it changed since it was found); run Test-QmailQueue again.");
+                    WriteVerbose($"Inspected {layout.Root} again before repairing piped findings: {old.Kind} at {old.Path} is not among the {now.Count} finding(s) there now.");
+                }
+            return now.Where(i => wanted.Contains(i.Kind + "|" + i.Path)).ToList();
         }
 
         protected override void EndProcessing()
@@ -108,7 +146,7 @@ namespace QmailPS.Commands
             // duplicate' then 'info in wrong split' on one message). Piped findings get one pass.
             for (int pass = 1; ; pass++)
             {
-                IEnumerable<QueueIssue> issues = only ?? new QueueInspector(layout, send).Inspect(CancelToken).ToList();
+                IEnumerable<QueueIssue> issues = only != null ? Refresh(layout, send, only) : new QueueInspector(layout, send).Inspect(CancelToken).ToList();
                 var repairer = new QueueRepairer(layout, Fs, quarantine, RecoverySender, convertTodoLayout: TodoLayout.HasValue);
                 List<PlannedRepair> plan = repairer.Plan(issues);
                 foreach (string conflict in repairer.Conflicts)

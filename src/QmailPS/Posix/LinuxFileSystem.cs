@@ -201,6 +201,7 @@ namespace QmailPS.Posix
                     fd = (int)Libc.syscall(LibcAt.SYS_openat2, a.Fd, (long)p, (long)&how, sizeof(LibcAt.OpenHow), 0, 0);
                 if (fd >= 0) { errno = 0; return fd; }
                 errno = Libc.LastErrno;
+                if (errno == Errno.ENOTDIR && HasSymlink(a, rel)) errno = Errno.ELOOP; // O_DIRECTORY wins over O_NOFOLLOW
                 if (errno == Errno.EAGAIN) errno = Errno.EXDEV; // a rename race under RESOLVE_BENEATH: refuse, do not retry blindly
                 if (errno != LibcAt.ENOSYS && errno != Errno.EPERM) return -1;
                 s_noOpenat2 = true; // seccomp filters answer EPERM or ENOSYS
@@ -214,6 +215,12 @@ namespace QmailPS.Posix
                 int fd;
                 fixed (byte* p = Libc.PathBytes(parts[i])) fd = Libc.openat(dir, p, f, 0);
                 int e = fd < 0 ? Libc.LastErrno : 0;
+                if (e == Errno.ENOTDIR)
+                {
+                    FileStatus ls;
+                    fixed (byte* p = Libc.PathBytes(parts[i]))
+                        if (StatAt(dir, p, Libc.AT_SYMLINK_NOFOLLOW, out ls, out _) && ls.Kind == FileKind.Symlink) e = Errno.ELOOP;
+                }
                 if (dir != a.Fd) Libc.close(dir);
                 if (fd < 0) { errno = e; return -1; }
                 if (!FstatFd(fd, out FileStatus st, out errno)) { Libc.close(fd); return -1; }
@@ -225,6 +232,19 @@ namespace QmailPS.Posix
         }
 
         internal static bool Fstat(int fd, out FileStatus st, out int errno) => FstatFd(fd, out st, out errno);
+
+        /// <summary>Whether a component of <paramref name="rel"/> below the anchor is a symlink (lstat each, never following).</summary>
+        private bool HasSymlink(Anchor a, string rel)
+        {
+            string path = a.Path == "/" ? "" : a.Path;
+            foreach (string c in rel.Split('/'))
+            {
+                path += "/" + c;
+                if (!TryLstat(path, out FileStatus st, out _)) return false;
+                if (st.Kind == FileKind.Symlink) return true;
+            }
+            return false;
+        }
 
         private static bool FstatFd(int fd, out FileStatus st, out int errno)
         {
@@ -313,8 +333,6 @@ namespace QmailPS.Posix
                     return fd;
                 }
                 fd = OpenBeneath(a, rel, flags, out errno);
-                // O_DIRECTORY | O_NOFOLLOW on a symlink says ENOTDIR: name it for what it is.
-                if (fd < 0 && errno == Errno.ENOTDIR && TryLstat(path, out FileStatus st, out _) && st.Kind == FileKind.Symlink) errno = Errno.ELOOP;
                 return fd;
             }
             // A directory the user named outside any queue: followed, as opendir does.
@@ -402,13 +420,16 @@ namespace QmailPS.Posix
         {
             if (write)
             {
-                using Target t = Locate(path, true, "open");
-                try { errno = 0; return OpenChecked(t, LibcFileIo.O_RDWR, content: true, null, out _); }
-                catch (SharedInodeException) { throw; }
-                catch (NotRegularFileException) { errno = DirectoryHandle.NotRegular; return -1; }
-                catch (PosixIOException e) { errno = e.Errno; return -1; }
-                catch (FileNotFoundException) { errno = Errno.ENOENT; return -1; }
-                catch (DirectoryNotFoundException) { errno = Errno.ENOTDIR; return -1; }
+                if (!TryLocate(path, true, "open", out Target t, out errno)) return -1;
+                using (t)
+                {
+                    try { errno = 0; return OpenChecked(t, LibcFileIo.O_RDWR, content: true, null, out _); }
+                    catch (SharedInodeException) { throw; }
+                    catch (NotRegularFileException) { errno = DirectoryHandle.NotRegular; return -1; }
+                    catch (PosixIOException e) { errno = e.Errno; return -1; }
+                    catch (FileNotFoundException) { errno = Errno.ENOENT; return -1; }
+                    catch (DirectoryNotFoundException) { errno = Errno.ENOTDIR; return -1; }
+                }
             }
             if (!TryLocate(path, false, "open", out Target r, out errno)) return -1;
             using (r)
