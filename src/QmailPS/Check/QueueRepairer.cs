@@ -55,7 +55,7 @@ namespace QmailPS.Check
         private static readonly string[] MessageFiles = { "mess", "info", "local", "remote", "bounce", "todo", "intd" };
 
         private readonly QueueLayout _l;
-        private readonly IFileSystem _p;
+        private readonly RecordingFileSystem _p;
         private readonly Quarantine _q;
         private readonly uint? _qmailGid;
 
@@ -64,8 +64,8 @@ namespace QmailPS.Check
         public QueueRepairer(QueueLayout layout, IFileSystem posix, string quarantinePath, string recoverySender = "", bool convertTodoLayout = false)
         {
             _l = layout;
-            _p = posix;
-            _q = new Quarantine(quarantinePath, layout.Root, posix);
+            _p = new RecordingFileSystem(posix);
+            _q = new Quarantine(quarantinePath, layout.Root, _p);
             _qmailGid = posix.LookupGroup(QmailUsers.QmailGroup);
             RecoverySender = recoverySender;
             _convert = convertTodoLayout;
@@ -205,6 +205,30 @@ namespace QmailPS.Check
             return plan;
         }
 
+        /// <summary>
+        /// Moves a todo to the quarantine with the intd qmail-queue linked it from (same inode), intd
+        /// first as qmail-clean does: left behind, that intd would share its inode with the
+        /// quarantine's copy, and no queue file may share one with a file outside the queue.
+        /// </summary>
+        private string MoveWithIntd(string todo, ulong id, string reason)
+        {
+            string intd = _l.PairOf(todo) ?? P("intd", id);
+            if (Exists(todo, out FileStatus t) && Exists(intd, out FileStatus n) && n.Inode == t.Inode && n.Device == t.Device)
+                _q.Move(intd, reason, id);
+            return _q.Move(todo, reason, id);
+        }
+
+        /// <summary>True when the file is the one inspected, or this run changed it itself; otherwise a warning says why the step is skipped.</summary>
+        private bool Unchanged(string path, FileStatus then, PlannedRepair step)
+        {
+            if (_p.Changed(path) || !Exists(path, out FileStatus now)) return true;
+            if (now.Device == then.Device && now.Inode == then.Inode && now.Kind == then.Kind && now.Size == then.Size
+                && now.MTimeSeconds == then.MTimeSeconds && now.MTimeNanoseconds == then.MTimeNanoseconds) return true;
+            Warnings.Add($"Skipped '{step.Action}': {PathName.Printable(path)} changed after it was inspected " +
+                $"(inode {then.Inode} → {now.Inode}, {then.Size} → {now.Size} bytes, mtime {then.MTimeUtc:o} → {now.MTimeUtc:o}); run Test-QmailQueue again.");
+            return false;
+        }
+
         private string TopOf(string path) => path.Substring(_l.Root.Length + 1).Split('/')[0];
 
         /// <summary>Findings that only mean "its message is elsewhere": moot while that message is being moved.</summary>
@@ -318,11 +342,15 @@ namespace QmailPS.Check
             PlanFileCore(i, plan, done);
             // A fix of one file does nothing when the file is gone by the time it runs (another fix
             // of the same message moved it, or qmail-send finished it): never an error, never a guess.
+            // Nor when the file is no longer the one inspected (another inode, type, size or mtime)
+            // and this run did not change it: it is judged again by the next inspection, not from
+            // what it was (a channel file empty then may hold a recipient now).
             for (int k = first; k < plan.Count; k++)
             {
                 PlannedRepair p = plan[k];
                 if (p.Action.StartsWith("Move every file of message", StringComparison.Ordinal)) continue;
-                plan[k] = p.IfPresent(Exists);
+                bool seen = Exists(p.Path, out FileStatus then);
+                plan[k] = p.IfPresent(path => Exists(path) && (!seen || Unchanged(path, then, p)));
             }
         }
 
@@ -446,7 +474,7 @@ namespace QmailPS.Check
                     string? differs = TodoDiffers(i.Path, id);
                     if (differs != null) NotRepaired.Add((i, $"which of todo/ and info/ is the true envelope is the postmaster's call: {differs}"));
                     else plan.Add(new PlannedRepair(i.Kind, id, i.Path, $"Move the stale {rel} to the quarantine (message {id} was preprocessed and partly delivered; qmail-send would deliver its done recipients again)",
-                        () => TodoDiffers(i.Path, id) is null ? _q.Move(i.Path, i.Description, id) : throw new RepairConflictException($"{rel} changed since it was inspected; not moved.")));
+                        () => TodoDiffers(i.Path, id) is null ? MoveWithIntd(i.Path, id, i.Description) : throw new RepairConflictException($"{rel} changed since it was inspected; not moved.")));
                     break;
                 case QueueIssueKind.OrphanMess:
                 case QueueIssueKind.StalePidFile:
