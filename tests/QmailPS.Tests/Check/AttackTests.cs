@@ -230,6 +230,28 @@ namespace QmailPS.Tests.Check
         }
 
         [Fact]
+        public void A_step_whose_file_changed_after_the_plan_is_skipped_with_a_warning()
+        {
+            RepairQmailQueueTests.RootOnly();
+            var (q, _, mixed, _) = TestQmailQueueTests.Healthy();
+            using (q)
+            {
+                string remote = q.PathOf("remote", mixed);
+                File.AppendAllText(remote, "Tcut@remote.te");
+                var issues = new QueueInspector(q.Layout, SendLock.Probe(q.Layout)).Inspect().ToList();
+                var repairer = new QueueRepairer(q.Layout, TestFs.Raw, q.Home + "/quarantine");
+                var plan = repairer.Plan(issues).Where(p => p.Path == remote).ToList();
+                Assert.NotEmpty(plan);
+                // Somebody else rewrites the file between the plan and the step.
+                File.WriteAllBytes(remote, Encoding.ASCII.GetBytes("Tother@remote.test\0Tcut@re"));
+                var snap = QueueSnapshot.Take(q.Root);
+                foreach (PlannedRepair p in plan) Assert.Same(PlannedRepair.NothingLeft, p.Run());
+                QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
+                Assert.Contains(repairer.Warnings, w => w.Contains(remote) && w.Contains("changed after it was inspected"));
+            }
+        }
+
+        [Fact]
         public void A_stale_finding_piped_to_repair_is_inspected_again_and_not_acted_on()
         {
             RepairQmailQueueTests.RootOnly();
