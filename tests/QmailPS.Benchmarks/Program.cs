@@ -18,6 +18,9 @@ namespace QmailPS.Benchmarks
     ///                                  R timed runs each (default 5) after one untimed warm-up round
     ///   memory N [--script S]          the cmdlet pipeline over the queue in this fresh process; peak RSS
     ///   import [--runs R]              cold runspace open + Import-Module, each in a fresh process
+    ///   compare N --old MANIFEST [--runs R]
+    ///                                  Get-QmailQueueMessage with this build and with another build of the module
+    ///                                  (e.g. the commit before a change), each in fresh processes, interleaved
     ///   bdn [BenchmarkDotNet args]     e.g. bdn --filter '*'   (QMAILPS_BENCH_N, QMAILPS_BENCH_ITERATIONS)
     /// </summary>
     public static class Program
@@ -36,6 +39,8 @@ namespace QmailPS.Benchmarks
                 case "memory": return Memory(N(rest), OptS(rest, "--script") ?? "$c = 0; Get-QmailQueueMessage -QueuePath $q | ForEach-Object { $c++ }; $c");
                 case "import": return Import(Opt(rest, "--runs", 9));
                 case "import-once": return ImportOnce();
+                case "compare": return Compare(N(rest), OptS(rest, "--old") ?? throw new ArgumentException("--old MANIFEST"), Opt(rest, "--runs", 5));
+                case "list-once": return ListOnce(rest[0], rest[1]);
                 case "bdn":
                     BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest);
                     return 0;
@@ -193,6 +198,65 @@ namespace QmailPS.Benchmarks
             if (Path.GetFileNameWithoutExtension(exe) == "dotnet") psi.ArgumentList.Add(typeof(Program).Assembly.Location);
             psi.ArgumentList.Add(arg);
             return psi;
+        }
+
+        /// <summary>
+        /// The cost of a change to the scan, as a ratio in one run: the same queue listed by this
+        /// build and by another (its manifest), alternately, each listing in a fresh process with
+        /// the engine and the module loaded first (a warm-up listing untimed, then one timed).
+        /// </summary>
+        private static int Compare(int n, string oldManifest, int runs)
+        {
+            string q = QueueGenerator.Ensure(n);
+            Header($"compare: Get-QmailQueueMessage on {q} ({n} messages), this build vs {oldManifest}, {runs} runs each, interleaved");
+            var times = new Dictionary<string, List<double>> { ["new"] = new List<double>(), ["old"] = new List<double>() };
+            for (int i = 0; i < runs; i++)
+                foreach (var (name, manifest) in new[] { ("new", Repo.Manifest), ("old", oldManifest) })
+                {
+                    var psi = SelfStart("list-once");
+                    psi.ArgumentList.Add(manifest);
+                    psi.ArgumentList.Add(q);
+                    psi.RedirectStandardOutput = true;
+                    using var p = Process.Start(psi)!;
+                    string line = p.StandardOutput.ReadToEnd().Trim();
+                    p.WaitForExit();
+                    double ms = double.Parse(line.Split(' ')[0], CultureInfo.InvariantCulture);
+                    times[name].Add(ms);
+                    Console.WriteLine($"run {i + 1} {name}: {line}");
+                }
+            double a = Stats.Median(times["new"]), b = Stats.Median(times["old"]);
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"medians of {runs}: this build {a:F0} ms, other build {b:F0} ms, ratio {a / b:F3}   goal (safe queue access): at most 1.10"));
+            return 0;
+        }
+
+        /// <summary>In a fresh process: one untimed listing, then ms and count of a timed one.</summary>
+        private static int ListOnce(string manifest, string queue)
+        {
+            var iss = InitialSessionState.CreateDefault2();
+            iss.Variables.Add(new SessionStateVariableEntry("PSModuleAutoloadingPreference", "None", ""));
+            using Runspace rs = RunspaceFactory.CreateRunspace(iss);
+            rs.Open();
+            using (var ps = PowerShell.Create())
+            {
+                ps.Runspace = rs;
+                ps.AddCommand("Import-Module").AddParameter("Name", manifest).AddParameter("ErrorAction", "Stop");
+                ps.Invoke();
+            }
+            double ms = 0;
+            long count = 0;
+            for (int round = 0; round < 2; round++)
+            {
+                using var ps = PowerShell.Create();
+                ps.Runspace = rs;
+                ps.AddScript("$c = 0; Get-QmailQueueMessage -QueuePath $args[0] | ForEach-Object { $c++ }; $c").AddArgument(queue);
+                var sw = Stopwatch.StartNew();
+                var r = ps.Invoke();
+                ms = sw.Elapsed.TotalMilliseconds;
+                count = Convert.ToInt64(r[0].BaseObject, CultureInfo.InvariantCulture);
+            }
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{ms:F1} ms {count} messages"));
+            return 0;
         }
 
         /// <summary>In a fresh process: ms to open a default runspace, ms for Import-Module, ms for the first module command.</summary>

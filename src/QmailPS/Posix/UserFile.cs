@@ -31,7 +31,7 @@ namespace QmailPS.Posix
         /// writer (and read a device until memory runs out), so the file is opened O_NONBLOCK and
         /// its type checked on the open descriptor before anything is read.
         /// </summary>
-        public static byte[] ReadRegular(string path)
+        public static byte[] ReadRegular(string path, long maxBytes = int.MaxValue - 64)
         {
             byte[] p = Libc.PathBytes(path);
             int fd;
@@ -42,7 +42,7 @@ namespace QmailPS.Posix
                 if (!TryFstat(fd, path, out FileStatus st, out int errno)) throw Errno.ToException(errno, "fstat", path);
                 if (st.Kind != FileKind.Regular) throw new NotRegularFileException(path, st.Kind);
                 // The limit File.ReadAllBytes has too: one .NET array.
-                if (st.Size > int.MaxValue - 64) throw TooLarge(path);
+                if (st.Size > maxBytes) throw TooLarge(path, maxBytes);
                 using var result = new MemoryStream((int)st.Size);
                 var buffer = new byte[1 << 16];
                 while (true)
@@ -56,7 +56,7 @@ namespace QmailPS.Posix
                         throw Errno.ToException(e, "read", path);
                     }
                     if (n == 0) break;
-                    if (result.Length + n > int.MaxValue - 64) throw TooLarge(path);
+                    if (result.Length + n > maxBytes) throw TooLarge(path, maxBytes);
                     result.Write(buffer, 0, (int)n);
                 }
                 return result.ToArray();
@@ -88,7 +88,8 @@ namespace QmailPS.Posix
             }
         }
 
-        private static PosixIOException TooLarge(string path) =>
-            new PosixIOException($"read {path}: larger than 2 GiB, more than one .NET array holds", Errno.EFBIG);
+        private static PosixIOException TooLarge(string path, long max) =>
+            new PosixIOException(max >= int.MaxValue - 64 ? $"read {path}: larger than 2 GiB, more than one .NET array holds"
+                : $"read {path}: larger than {max >> 20} MiB, more than this file ever holds; not read", Errno.EFBIG);
     }
 }

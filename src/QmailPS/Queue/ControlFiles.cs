@@ -71,6 +71,12 @@ namespace QmailPS.Queue
             }
         }
 
+        /// <summary>
+        /// A control file is a few lines (locals, virtualdomains: thousands at most); one bigger than
+        /// this is not a control file, and reading it would cost its size in memory.
+        /// </summary>
+        internal const long MaxControlFile = 64L << 20;
+
         /// <summary>The bytes of a control file as text; null when it does not exist (qmail's default).</summary>
         private string? Read(string name)
         {
@@ -78,7 +84,7 @@ namespace QmailPS.Queue
             try
             {
                 // Never File.ReadAllText: it would block for ever on a FIFO.
-                return Encoding.UTF8.GetString(UserFile.ReadRegular(path));
+                return Encoding.UTF8.GetString(UserFile.ReadRegular(path, MaxControlFile));
             }
             catch (FileNotFoundException) { return null; }
             catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)

@@ -252,6 +252,23 @@ namespace QmailPS.Tests.Check
         }
 
         [Fact]
+        public void The_fault_injector_cuts_a_write_of_lock_tcpto_like_any_other()
+        {
+            RepairQmailQueueTests.RootOnly();
+            using var q = TempQueue.Create();
+            string path = q.Layout.Dir("lock") + "/tcpto";
+            byte[] before = TestFs.Raw.ReadFile(path);
+            var faulty = new FaultyPosix(TestFs.Raw, 1);
+            using (var f = QmailPS.TcpTo.TcpToFile.Open(faulty, path, requireWrite: true))
+            {
+                f.Lock(TimeSpan.FromSeconds(2), default);
+                Assert.Throws<InjectedCrash>(() => f.WriteAt(0, new byte[1024]));
+            }
+            Assert.Equal("pwrite " + path, faulty.LastCall);
+            Assert.Equal(before, TestFs.Raw.ReadFile(path));
+        }
+
+        [Fact]
         public void A_stale_finding_piped_to_repair_is_inspected_again_and_not_acted_on()
         {
             RepairQmailQueueTests.RootOnly();
