@@ -18,7 +18,7 @@ namespace QmailPS.Benchmarks
     ///                                  R timed runs each (default 5) after one untimed warm-up round
     ///   memory N [--script S]          the cmdlet pipeline over the queue in this fresh process; peak RSS
     ///   import [--runs R]              cold runspace open + Import-Module, each in a fresh process
-    ///   compare N --old MANIFEST [--runs R]
+    ///   compare N --old MANIFEST [--runs R] [--script S]
     ///                                  Get-QmailQueueMessage with this build and with another build of the module
     ///                                  (e.g. the commit before a change), each in fresh processes, interleaved
     ///   bdn [BenchmarkDotNet args]     e.g. bdn --filter '*'   (QMAILPS_BENCH_N, QMAILPS_BENCH_ITERATIONS)
@@ -39,8 +39,9 @@ namespace QmailPS.Benchmarks
                 case "memory": return Memory(N(rest), OptS(rest, "--script") ?? "$c = 0; Get-QmailQueueMessage -QueuePath $q | ForEach-Object { $c++ }; $c");
                 case "import": return Import(Opt(rest, "--runs", 9));
                 case "import-once": return ImportOnce();
-                case "compare": return Compare(N(rest), OptS(rest, "--old") ?? throw new ArgumentException("--old MANIFEST"), Opt(rest, "--runs", 5));
-                case "list-once": return ListOnce(rest[0], rest[1]);
+                case "compare": return Compare(N(rest), OptS(rest, "--old") ?? throw new ArgumentException("--old MANIFEST"), Opt(rest, "--runs", 5),
+                    OptS(rest, "--script") ?? "$c = 0; Get-QmailQueueMessage -QueuePath $q | ForEach-Object { $c++ }; $c");
+                case "list-once": return ListOnce(rest[0], rest[1], rest[2]);
                 case "bdn":
                     BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest);
                     return 0;
@@ -205,10 +206,10 @@ namespace QmailPS.Benchmarks
         /// build and by another (its manifest), alternately, each listing in a fresh process with
         /// the engine and the module loaded first (a warm-up listing untimed, then one timed).
         /// </summary>
-        private static int Compare(int n, string oldManifest, int runs)
+        private static int Compare(int n, string oldManifest, int runs, string script)
         {
             string q = QueueGenerator.Ensure(n);
-            Header($"compare: Get-QmailQueueMessage on {q} ({n} messages), this build vs {oldManifest}, {runs} runs each, interleaved");
+            Header($"compare: '{script}' on {q} ({n} messages), this build vs {oldManifest}, {runs} runs each, interleaved");
             var times = new Dictionary<string, List<double>> { ["new"] = new List<double>(), ["old"] = new List<double>() };
             for (int i = 0; i < runs; i++)
                 foreach (var (name, manifest) in new[] { ("new", Repo.Manifest), ("old", oldManifest) })
@@ -216,6 +217,7 @@ namespace QmailPS.Benchmarks
                     var psi = SelfStart("list-once");
                     psi.ArgumentList.Add(manifest);
                     psi.ArgumentList.Add(q);
+                    psi.ArgumentList.Add(script);
                     psi.RedirectStandardOutput = true;
                     using var p = Process.Start(psi)!;
                     string line = p.StandardOutput.ReadToEnd().Trim();
@@ -231,7 +233,7 @@ namespace QmailPS.Benchmarks
         }
 
         /// <summary>In a fresh process: one untimed listing, then ms and count of a timed one.</summary>
-        private static int ListOnce(string manifest, string queue)
+        private static int ListOnce(string manifest, string queue, string script)
         {
             var iss = InitialSessionState.CreateDefault2();
             iss.Variables.Add(new SessionStateVariableEntry("PSModuleAutoloadingPreference", "None", ""));
@@ -249,13 +251,13 @@ namespace QmailPS.Benchmarks
             {
                 using var ps = PowerShell.Create();
                 ps.Runspace = rs;
-                ps.AddScript("$c = 0; Get-QmailQueueMessage -QueuePath $args[0] | ForEach-Object { $c++ }; $c").AddArgument(queue);
+                ps.AddScript("param($q) " + script).AddArgument(queue);
                 var sw = Stopwatch.StartNew();
                 var r = ps.Invoke();
                 ms = sw.Elapsed.TotalMilliseconds;
                 count = Convert.ToInt64(r[0].BaseObject, CultureInfo.InvariantCulture);
             }
-            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{ms:F1} ms {count} messages"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{ms:F1} ms {count} objects"));
             return 0;
         }
 

@@ -115,7 +115,7 @@ namespace QmailPS.Queue
                 if (entries is null)
                 {
                     notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: todoDir, errno: errno,
-                        text: $"unable to read {Rel(todoDir)}: {Errno.QmailText(errno)}; qmail-send stalls on this too ('alert: unable to opendir {Rel(todoDir)}, sleeping...')"));
+                        text: errno == Errno.ELOOP ? LinkNotEntered(todoDir) : $"unable to read {Rel(todoDir)}: {Errno.QmailText(errno)}; qmail-send stalls on this too ('alert: unable to opendir {Rel(todoDir)}, sleeping...')"));
                 }
                 else
                 {
@@ -152,7 +152,7 @@ namespace QmailPS.Queue
                 List<DirEntry>? entries = _layout.Fs.TryList(dir, new List<DirEntry>(), out int errno);
                 if (entries is null)
                 {
-                    notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: dir, errno: errno, text: $"unable to read {Rel(dir)}: {Errno.QmailText(errno)}"));
+                    notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: dir, errno: errno, text: errno == Errno.ELOOP ? LinkNotEntered(dir) : $"unable to read {Rel(dir)}: {Errno.QmailText(errno)}"));
                     continue;
                 }
                 var chunk = new List<DirEntry>(ChunkSize);
@@ -188,7 +188,7 @@ namespace QmailPS.Queue
                 if (entries is null)
                 {
                     notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: infoDir, errno: errno,
-                        text: $"unable to read {Rel(infoDir)}: {Errno.QmailText(errno)}; qmail-send delivers nothing until it can ('alert: unable to opendir {Rel(infoDir)}, sleeping...')"));
+                        text: errno == Errno.ELOOP ? LinkNotEntered(infoDir) : $"unable to read {Rel(infoDir)}: {Errno.QmailText(errno)}; qmail-send delivers nothing until it can ('alert: unable to opendir {Rel(infoDir)}, sleeping...')"));
                 }
                 else if (entries.Count > 0)
                 {
@@ -230,7 +230,7 @@ namespace QmailPS.Queue
             if (entries is null)
             {
                 notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: dir, errno: errno,
-                    text: $"unable to read {Rel(dir)}: {Errno.QmailText(errno)}"));
+                    text: errno == Errno.ELOOP ? LinkNotEntered(dir) : $"unable to read {Rel(dir)}: {Errno.QmailText(errno)}"));
                 return IdSet.Empty;
             }
             ulong[] array = new ulong[entries.Count];
@@ -243,6 +243,10 @@ namespace QmailPS.Queue
             }
             return new IdSet(array, n);
         }
+
+        /// <summary>qmail follows a symlinked queue directory; QmailPS, as root, never does (Test-QmailQueue reports it).</summary>
+        private string LinkNotEntered(string dir) =>
+            $"{Rel(dir)} is a symbolic link, which QmailPS never enters (it could lead anywhere): the messages there are not listed; Test-QmailQueue reports it";
 
         private string Rel(string path) => path.StartsWith(_layout.Root + "/", StringComparison.Ordinal) ? path.Substring(_layout.Root.Length + 1) : path;
 
@@ -301,7 +305,7 @@ namespace QmailPS.Queue
             using DirectoryHandle? todoDir = _layout.Fs.TryOpenDirectory(todoDirPath, out int errno);
             if (todoDir is null)
             {
-                result.Add(new ScanEvent(ScanEventKind.DirectoryError, path: todoDirPath, errno: errno, text: $"unable to read {Rel(todoDirPath)}: {Errno.QmailText(errno)}"));
+                result.Add(new ScanEvent(ScanEventKind.DirectoryError, path: todoDirPath, errno: errno, text: errno == Errno.ELOOP ? LinkNotEntered(todoDirPath) : $"unable to read {Rel(todoDirPath)}: {Errno.QmailText(errno)}"));
                 return result;
             }
             foreach (DirEntry e in entries)
