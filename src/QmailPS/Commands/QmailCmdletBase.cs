@@ -61,7 +61,7 @@ namespace QmailPS.Commands
             try { layout = QueueLayout.Detect(Fs, root!, split, todoLayout.HasValue ? todoLayout.Value == TodoLayout.BigTodo : (bool?)null); }
             catch (NotAQueueException e) { ThrowTerminatingError(QmailErrors.NotAQueue(e)); }
             catch (QueueAccessException e) { ThrowTerminatingError(QmailErrors.AccessDenied(e)); }
-            WriteVerbose($"Queue {layout.Root}: split {layout.Split}{(split.HasValue ? " (given)" : " (from the split directories)")}, " +
+            WriteVerbose($"Queue {layout.Root}: split {layout.Split}{(split.HasValue ? " (given)" : " (detected: the split that puts the messages where qmail looks)")}, " +
                          (layout.BigTodo ? "big-todo layout (todo/ and intd/ split)" : "vanilla todo/ and intd/") + (todoLayout.HasValue ? " (given)." : " (from todo/)."));
             _layouts[key] = layout;
             return layout;

@@ -8,7 +8,7 @@ namespace QmailPS.Queue
 {
     /// <summary>
     /// Where a queue is and how it is laid out: the split (conf-split, compiled into qmail, so read
-    /// here from the split directories that exist) and whether todo/ and intd/ are split (big-todo).
+    /// here from where the messages are) and whether todo/ and intd/ are split (big-todo).
     /// Names follow fmtqfn: mess, info, local, remote are always split; todo and intd only with big-todo.
     /// </summary>
     public sealed class QueueLayout
@@ -137,9 +137,12 @@ namespace QmailPS.Queue
             if (!names.Contains("mess") || !(names.Contains("info") || names.Contains("todo")))
                 throw new NotAQueueException(full, "it has no mess/ and info/ or todo/ directory");
 
-            // The split is what most split directories agree on (one more than their highest numbered
-            // subdirectory), so one extra or missing directory does not change it.
-            var votes = new Dictionary<int, int>();
+            // The split is conf-split, compiled into qmail: each split directory suggests one more than
+            // its highest numbered subdirectory. When they all agree, that is it. When they do not
+            // (empty info/29 local/29 remote/29 made by hand or by a tool), the candidate that puts
+            // the most messages where fmtqfn looks for them (mess and info at id % split) wins: empty
+            // directories never decide where qmail looks, the messages do.
+            var candidates = new SortedSet<int>();
             foreach (string d in SplitDirectories)
             {
                 var sub = fs.TryList(full + "/" + d, new List<DirEntry>(), out errno);
@@ -148,21 +151,53 @@ namespace QmailPS.Queue
                     if (errno == Errno.EACCES || errno == Errno.EPERM) throw new QueueAccessException(full + "/" + d, errno);
                     continue;
                 }
-                int highest = 0;
+                // Both one more than the highest number and the length of the run 0, 1, 2, … : they
+                // differ when a directory is missing or one beyond the split was made.
+                var present = new HashSet<int>();
                 foreach (var e in sub)
                     if (e.IsCanonical && e.Id < 100000 && (e.Kind == FileKind.Directory || e.Kind == FileKind.Unknown))
-                        highest = Math.Max(highest, (int)e.Id + 1);
-                if (highest > 0) votes[highest] = votes.TryGetValue(highest, out int v) ? v + 1 : 1;
+                        present.Add((int)e.Id);
+                if (present.Count == 0) continue;
+                int run = 0;
+                while (present.Contains(run)) run++;
+                int highest = 0;
+                foreach (int n in present) highest = Math.Max(highest, n + 1);
+                candidates.Add(highest);
+                if (run > 0) candidates.Add(run);
             }
-            int found = 0, best = 0;
-            foreach (var kv in votes)
-                if (kv.Value > best || (kv.Value == best && kv.Key < found)) { found = kv.Key; best = kv.Value; }
-            int theSplit = split ?? (found > 0 ? found : DefaultSplit);
+            int theSplit = split ?? (candidates.Count == 0 ? DefaultSplit : candidates.Count == 1 ? candidates.Min : SplitByMessages(fs, full, candidates));
 
             // big-todo: todo/ holds the split directories (qmHandle tests only todo/0; a single stray
             // directory there is a layout mismatch, not a big-todo queue).
             bool big = bigTodo ?? CountSplitSubdirs(fs, full + "/todo", theSplit) * 2 > theSplit;
             return new QueueLayout(full, theSplit, big, fs);
+        }
+
+        /// <summary>
+        /// Of the candidate splits, the one under which most mess and info files are in their own
+        /// split directory (ties: the smaller split, the one the most directories reach).
+        /// </summary>
+        private static int SplitByMessages(IFileSystem fs, string root, SortedSet<int> candidates)
+        {
+            int top = candidates.Max;
+            var score = new Dictionary<int, long>();
+            foreach (int c in candidates) score[c] = 0;
+            var listing = new List<DirEntry>();
+            foreach (string d in new[] { "mess", "info" })
+                for (int n = 0; n < top; n++)
+                {
+                    if (fs.TryList(root + "/" + d + "/" + n.ToString(CultureInfo.InvariantCulture), listing, out _) is null) continue;
+                    foreach (DirEntry e in listing)
+                    {
+                        if (!e.IsCanonical) continue;
+                        foreach (int c in candidates)
+                            if (n < c && e.Id % (ulong)c == (ulong)n) score[c]++;
+                    }
+                }
+            int best = candidates.Min;
+            foreach (int c in candidates)
+                if (score[c] > score[best]) best = c;
+            return best;
         }
 
         private static int CountSplitSubdirs(IFileSystem fs, string dir, int split)

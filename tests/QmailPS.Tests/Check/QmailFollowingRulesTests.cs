@@ -237,5 +237,31 @@ namespace QmailPS.Tests.Check
             Write(q, q.PathOf("mess", id), "");
             Assert.All(Test(q), i => Assert.Equal(QueueIssueKind.OrphanMess, i.Kind));
         }
+
+        [Theory]
+        [InlineData("info/29 local/29 remote/29")]
+        [InlineData("mess/40 info/40 local/40 remote/40")]
+        [InlineData("info/7")]
+        public void Empty_split_directories_never_decide_the_split_and_a_plain_repair_moves_no_message(string dirs)
+        {
+            string[] extra = dirs.Split(' ');
+            RepairQmailQueueTests.RootOnly();
+            var (q, _, _, _) = TestQmailQueueTests.Healthy();
+            using (q)
+            {
+                for (int i = 0; i < 20; i++) q.AddProcessed("more@example.test", "r" + i + "@remote.test");
+                foreach (string d in extra)
+                    if (!Directory.Exists(q.Root + "/" + d)) Directory.CreateDirectory(q.Root + "/" + d);
+                Assert.Equal(23, QueueLayout.Detect(q.Root).Split);
+                var before = RepairQmailQueueTests.QmailView(q.Layout);
+                var issues = Test(q);
+                Assert.All(issues, i => Assert.True(i.Kind == QueueIssueKind.SplitDirectoryExtra && i.Severity == IssueSeverity.Garbage, i.ToString()));
+                var r = Repair(q).AssertClean();
+                // no message file moved: only the empty directories went
+                Assert.All(r.Objects<RepairAction>(), a => Assert.Equal(QueueIssueKind.SplitDirectoryExtra, a.Kind));
+                Assert.Equal(before, RepairQmailQueueTests.QmailView(QueueLayout.Detect(q.Root)));
+                Assert.Empty(Test(q));
+            }
+        }
     }
 }
