@@ -89,7 +89,8 @@ namespace QmailPS.Commands
             {
                 var writer = new QueueWriter(layout);
                 uint uid = Fs.EffectiveUserId;
-                ulong id = writer.Inject(message, Sender, Recipient, callerUid: uid);
+                // qmail-queue is setuid qmailq but not setgid: mess, intd and todo keep the caller's group.
+                ulong id = writer.Inject(message, Sender, Recipient, callerUid: uid, callerGid: Fs.EffectiveGroupId);
                 WriteVerbose($"Queued message {id}: mess/{layout.SplitOf(id)}/{id}, intd/{id} linked to todo/{id}; trigger pulled.");
                 ScanEvent? e = new QueueScanner(layout).Read(id);
                 if (e?.Message != null) WriteObject(e.Message);

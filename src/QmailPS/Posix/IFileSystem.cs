@@ -42,6 +42,8 @@ namespace QmailPS.Posix
 
         bool TryLstat(string path, out FileStatus status, out int errno);
         uint EffectiveUserId { get; }
+        /// <summary>The caller's group: qmail-queue is setuid qmailq, not setgid, so its files keep it.</summary>
+        uint EffectiveGroupId { get; }
         /// <summary>uid and primary gid of a user name, or null when it does not exist.</summary>
         (uint Uid, uint Gid)? LookupUser(string name);
         uint? LookupGroup(string name);

@@ -714,6 +714,8 @@ namespace QmailPS.Posix
 
         public uint EffectiveUserId => Syscall.geteuid();
 
+        public uint EffectiveGroupId => Syscall.getegid();
+
         public (uint Uid, uint Gid)? LookupUser(string name)
         {
             // getpwnam_r underneath (Mono's wrapper copies the static struct under a lock).

@@ -26,6 +26,7 @@ namespace QmailPS.Posix
         public void Dispose() { } // the inner seam belongs to the caller
         public bool TryLstat(string path, out FileStatus status, out int errno) => _inner.TryLstat(path, out status, out errno);
         public uint EffectiveUserId => _inner.EffectiveUserId;
+        public uint EffectiveGroupId => _inner.EffectiveGroupId;
         public (uint Uid, uint Gid)? LookupUser(string name) => _inner.LookupUser(name);
         public uint? LookupGroup(string name) => _inner.LookupGroup(name);
         public string? UserName(uint uid) => _inner.UserName(uid);

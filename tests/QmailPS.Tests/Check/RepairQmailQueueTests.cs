@@ -631,6 +631,7 @@ namespace QmailPS.Tests.Check
         public void Dispose() { }
         public virtual bool TryLstat(string path, out FileStatus status, out int errno) => Inner.TryLstat(path, out status, out errno);
         public uint EffectiveUserId => Inner.EffectiveUserId;
+        public uint EffectiveGroupId => Inner.EffectiveGroupId;
         public (uint Uid, uint Gid)? LookupUser(string name) => Inner.LookupUser(name);
         public uint? LookupGroup(string name) => Inner.LookupGroup(name);
         public string? UserName(uint uid) => Inner.UserName(uid);

@@ -118,6 +118,9 @@ namespace QmailPS.Tests.Cmdlets
             uint qmailq = TestFs.Raw.LookupUser("qmailq")!.Value.Uid;
             Assert.Equal((qmailq, Mode.Rw_r__r__), (todo.Uid, todo.Permissions));
             Assert.Equal((qmailq, Mode.Rw_r__r__), (mess.Uid, mess.Permissions));
+            // setuid qmailq, not setgid: the caller's group stays (here root's, 0), never group qmail
+            Assert.Equal((TestFs.Raw.EffectiveGroupId, TestFs.Raw.EffectiveGroupId), (mess.Gid, todo.Gid));
+            Assert.NotEqual(TestFs.Raw.LookupGroup("qmail"), mess.Gid);
 
             string envelope = File.ReadAllText(q.PathOf("todo", id), Encoding.Latin1);
             Assert.Matches("^u0\0p[0-9]+\0Fbob@example.test\0Talice@example.test\0Tcarol@remote.test\0$", envelope);
