@@ -23,6 +23,10 @@ namespace QmailPS.Commands
         [ValidateNotNullOrEmpty]
         public string? QueuePath { get; set; }
 
+        /// <summary>The piped object itself, so that one from another host is refused (QmailObjectFromAnotherHost); not for direct use.</summary>
+        [Parameter(ValueFromPipeline = true, DontShow = true)]
+        public PSObject? PipelineObject { get; set; }
+
         /// <summary>Emit each removed message (as it was before removal).</summary>
         [Parameter]
         public SwitchParameter PassThru { get; set; }
@@ -32,6 +36,7 @@ namespace QmailPS.Commands
 
         protected override void ProcessRecord()
         {
+            if (HostOrigin.Refuse(this, PipelineObject)) return;
             QueueLayout layout = ResolveQueue(QueuePath);
             SendMutexState send = RequireQmailSendStopped(layout, "Remove-QmailQueueMessage");
             if (!_scanners.TryGetValue(layout.Root, out QueueScanner? scanner)) _scanners[layout.Root] = scanner = new QueueScanner(layout);

@@ -28,6 +28,10 @@ namespace QmailPS.Commands
         [Parameter(Mandatory = true, ParameterSetName = IssueSet, ValueFromPipeline = true)]
         public QueueIssue[] InputObject { get; set; } = new QueueIssue[0];
 
+        /// <summary>The piped object itself, so that one from another host is refused (QmailObjectFromAnotherHost); not for direct use.</summary>
+        [Parameter(ValueFromPipeline = true, DontShow = true)]
+        public PSObject? PipelineObject { get; set; }
+
         [Parameter]
         [ValidateRange(1, 100000)]
         public int? Split { get; set; }
@@ -66,7 +70,14 @@ namespace QmailPS.Commands
 
         protected override void ProcessRecord()
         {
-            if (ParameterSetName == QueueSet) { Repair(ResolveQueue(QueuePath, Split, TodoLayout), null); return; }
+            if (HostOrigin.Refuse(this, PipelineObject)) return;
+            if (ParameterSetName == QueueSet)
+            {
+                // A piped object without a QueuePath must not mean "repair the default queue".
+                if (PipelineObject != null && QueuePath is null) { WriteError(QmailErrors.InputNotQmail(PipelineObject, "Repair-QmailQueue")); return; }
+                Repair(ResolveQueue(QueuePath, Split, TodoLayout), null);
+                return;
+            }
             foreach (QueueIssue i in InputObject)
             {
                 if (i is null) continue;

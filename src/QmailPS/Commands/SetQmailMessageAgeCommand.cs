@@ -23,6 +23,10 @@ namespace QmailPS.Commands
         [ValidateNotNullOrEmpty]
         public string? QueuePath { get; set; }
 
+        /// <summary>The piped object itself, so that one from another host is refused (QmailObjectFromAnotherHost); not for direct use.</summary>
+        [Parameter(ValueFromPipeline = true, DontShow = true)]
+        public PSObject? PipelineObject { get; set; }
+
         /// <summary>Birth = now − queuelifetime − 1 s: qmail-send bounces it when its next delivery attempt fails.</summary>
         [Parameter(Mandatory = true, ParameterSetName = ExpireSet)]
         public SwitchParameter Expire { get; set; }
@@ -48,6 +52,7 @@ namespace QmailPS.Commands
 
         protected override void ProcessRecord()
         {
+            if (HostOrigin.Refuse(this, PipelineObject)) return;
             QueueLayout layout = ResolveQueue(QueuePath);
             SendMutexState send = RequireQmailSendStopped(layout, "Set-QmailMessageAge");
             var control = new ControlFiles(layout.ControlDirectory);

@@ -30,6 +30,11 @@ namespace QmailPS.Commands
         [Alias("Id")]
         public int[] ProcessId { get; set; } = new int[0];
 
+        /// <summary>The piped object itself, so that one from another host is refused (QmailObjectFromAnotherHost); not for direct use.</summary>
+        [Parameter(ValueFromPipeline = true, DontShow = true, ParameterSetName = InputObjectSet)]
+        [Parameter(ValueFromPipeline = true, DontShow = true, ParameterSetName = ProcessIdSet)]
+        public PSObject? PipelineObject { get; set; }
+
         /// <summary>Which programs: in the Name set, what to look for (default qmail-remote, qmail-smtpd); otherwise a filter on the input.</summary>
         [Parameter]
         [SupportsWildcards]
@@ -80,6 +85,7 @@ namespace QmailPS.Commands
 
         protected override void ProcessRecord()
         {
+            if (HostOrigin.Refuse(this, PipelineObject)) return;
             switch (ParameterSetName)
             {
                 case InputObjectSet:
