@@ -151,9 +151,9 @@ Describe 'Invoke-Command -HostName against two qmail hosts' {
         foreach ($e in $removeErrors) {
             $e.FullyQualifiedErrorId | Should -Be 'QmailObjectFromAnotherHost,QmailPS.Commands.RemoveQmailQueueMessageCommand'
             $e.CategoryInfo.Category | Should -Be 'InvalidArgument'
-            $e.TargetObject.PSComputerName | Should -Be '127.0.0.2'
+            $e.Exception.Message | Should -Match "came from .127\.0\.0\.2."
         }
-        $removeErrors.TargetObject.Id | Should -Be $messages.Id
+        $removeErrors.TargetObject | Should -Be $messages.Id
 
         $messages | Set-QmailMessageAge -Expire -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable ageErrors
         $ageErrors.Count | Should -Be $messages.Count
@@ -169,6 +169,7 @@ Describe 'Invoke-Command -HostName against two qmail hosts' {
         $process | Stop-QmailZombie -OlderThan 0 -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable stopErrors
         $stopErrors.Count | Should -Be 1
         $stopErrors[0].FullyQualifiedErrorId | Should -Be 'QmailObjectFromAnotherHost,QmailPS.Commands.StopQmailZombieCommand'
+        $stopErrors[0].TargetObject | Should -Be $process.ProcessId
 
         Get-QueueFiles $q2 | Should -Be $before
     }
@@ -208,6 +209,20 @@ Describe 'Start-Job' {
         Import-Clixml -LiteralPath $clixml | Remove-QmailQueueMessage -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable e
         $e.Count | Should -Be 1
         $e[0].FullyQualifiedErrorId | Should -Be 'QmailObjectOriginUnknown,QmailPS.Commands.RemoveQmailQueueMessageCommand'
+        Get-QueueFiles $q1 | Should -Be $before
+    }
+}
+
+Describe 'Piped objects of this host' {
+    It 'still bind as before: a finding to -InputObject; an object without QueuePath repairs nothing' {
+        $q1 = $queues['127.0.0.1']
+        $before = Get-QueueFiles $q1
+        $finding = Test-QmailQueue -QueuePath $q1 | Select-Object -First 1
+        $traceFile = Join-Path $TestDrive 'binding.txt'
+        Trace-Command -Name ParameterBinding -Expression { $finding | Repair-QmailQueue -WhatIf } -FilePath $traceFile | Out-Null
+        $trace = Get-Content -Raw -LiteralPath $traceFile
+        $trace | Should -Match 'BIND arg \[.*\] to parameter \[InputObject\]'
+        { 'not a finding' | Repair-QmailQueue -Confirm:$false -ErrorAction Stop } | Should -Throw -ErrorId 'QmailInputNotBound,QmailPS.Commands.RepairQmailQueueCommand'
         Get-QueueFiles $q1 | Should -Be $before
     }
 }

@@ -49,24 +49,28 @@ namespace QmailPS.Commands
             return false;
         }
 
-        /// <summary>The refusal for a piped object that is not this host's, or null when it may be used.</summary>
-        internal static ErrorRecord? Check(PSObject? input, string cmdlet)
+        /// <summary>
+        /// The refusal for a piped object that is not this host's, or null when it may be used.
+        /// <paramref name="computer"/> and <paramref name="typeNames"/> are the piped object's
+        /// PSComputerName and PSTypeNames, bound by property name (so that they never change which
+        /// parameter set the object binds to); <paramref name="target"/> is what the object names (its id, pid or queue).
+        /// </summary>
+        internal static ErrorRecord? Check(string? computer, string[]? typeNames, object? target, string cmdlet)
         {
-            if (input is null) return null;
-            object? value = input.Properties["PSComputerName"]?.Value;
-            string? computer = value is PSObject wrapped ? wrapped.BaseObject as string : value as string;
+            string what = typeNames != null && typeNames.Length > 0 ? typeNames[0] : "object";
             if (!string.IsNullOrEmpty(computer))
-                return IsLocal(computer!) ? null : QmailErrors.ObjectFromAnotherHost(input, computer!, LocalNames[Math.Min(1, LocalNames.Length - 1)], cmdlet);
-            foreach (string t in input.TypeNames)
-                if (t.StartsWith(Deserialized + "QmailPS.", StringComparison.Ordinal))
-                    return QmailErrors.ObjectOriginUnknown(input, t.Substring(Deserialized.Length), cmdlet);
+                return IsLocal(computer!) ? null : QmailErrors.ObjectFromAnotherHost(target ?? what, what, computer!, LocalNames[Math.Min(1, LocalNames.Length - 1)], cmdlet);
+            if (typeNames != null)
+                foreach (string t in typeNames)
+                    if (t.StartsWith(Deserialized + "QmailPS.", StringComparison.Ordinal))
+                        return QmailErrors.ObjectOriginUnknown(target ?? what, t.Substring(Deserialized.Length), cmdlet);
             return null;
         }
 
         /// <summary>Writes the refusal and returns true when the piped object must not be used.</summary>
-        internal static bool Refuse(PSCmdlet cmdlet, PSObject? input)
+        internal static bool Refuse(PSCmdlet cmdlet, string? computer, string[]? typeNames, object? target)
         {
-            ErrorRecord? refusal = Check(input, cmdlet.MyInvocation.MyCommand.Name);
+            ErrorRecord? refusal = Check(computer, typeNames, target, cmdlet.MyInvocation.MyCommand.Name);
             if (refusal is null) return false;
             cmdlet.WriteError(refusal);
             return true;

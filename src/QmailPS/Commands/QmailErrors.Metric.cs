@@ -18,8 +18,8 @@ namespace QmailPS.Commands
             new ArgumentException($"'{path}' is a directory; -Path names the file to write (for example {path.TrimEnd('/')}/qmail.prom)."),
             "QmailMetricPathIsDirectory", ErrorCategory.InvalidArgument, path);
 
-        public static ErrorRecord ObjectFromAnotherHost(object target, string computer, string local, string cmdlet) => new ErrorRecord(
-            new InvalidOperationException($"This object came from '{computer}', not from this host ({local}); {cmdlet} acts only on the local queue and processes, so it refuses it. Nothing was changed."),
+        public static ErrorRecord ObjectFromAnotherHost(object target, string typeName, string computer, string local, string cmdlet) => new ErrorRecord(
+            new InvalidOperationException($"This {typeName} ({target}) came from '{computer}', not from this host ({local}); {cmdlet} acts only on the local queue and processes, so it refuses it. Nothing was changed."),
             "QmailObjectFromAnotherHost", ErrorCategory.InvalidArgument, target)
         {
             ErrorDetails = new ErrorDetails($"Refused an object from '{computer}': {cmdlet} would act on this host ({local}) with another host's ids.")
@@ -27,7 +27,7 @@ namespace QmailPS.Commands
         };
 
         public static ErrorRecord ObjectOriginUnknown(object target, string typeName, string cmdlet) => new ErrorRecord(
-            new InvalidOperationException($"This is a deserialized object ({typeName}) with no PSComputerName: which host it came from is unknown, so {cmdlet} refuses it. Nothing was changed."),
+            new InvalidOperationException($"This is a deserialized {typeName} ({target}) with no PSComputerName: which host it came from is unknown, so {cmdlet} refuses it. Nothing was changed."),
             "QmailObjectOriginUnknown", ErrorCategory.InvalidArgument, target)
         {
             ErrorDetails = new ErrorDetails($"Refused a deserialized {typeName}: its host is unknown, and {cmdlet} acts only on this host.")
@@ -35,7 +35,7 @@ namespace QmailPS.Commands
         };
 
         public static ErrorRecord InputNotQmail(object target, string cmdlet) => new ErrorRecord(
-            new ArgumentException($"The piped object ({target}) has no QueuePath property, so {cmdlet} cannot tell which queue it is about."),
+            new ArgumentException($"The piped {target} has no QueuePath property, so {cmdlet} cannot tell which queue it is about."),
             "QmailInputNotBound", ErrorCategory.InvalidArgument, target);
     }
 }

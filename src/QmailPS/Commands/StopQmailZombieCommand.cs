@@ -30,10 +30,17 @@ namespace QmailPS.Commands
         [Alias("Id")]
         public int[] ProcessId { get; set; } = new int[0];
 
-        /// <summary>The piped object itself, so that one from another host is refused (QmailObjectFromAnotherHost); not for direct use.</summary>
-        [Parameter(ValueFromPipeline = true, DontShow = true, ParameterSetName = InputObjectSet)]
-        [Parameter(ValueFromPipeline = true, DontShow = true, ParameterSetName = ProcessIdSet)]
-        public PSObject? PipelineObject { get; set; }
+        /// <summary>A piped object's PSComputerName (Invoke-Command and Start-Job add it): one from another host is refused. Bound from the pipeline only.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true, ParameterSetName = InputObjectSet)]
+        [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true, ParameterSetName = ProcessIdSet)]
+        [Alias("PSComputerName")]
+        public string? OriginComputerName { get; set; }
+
+        /// <summary>A piped object's type names: a deserialized QmailPS object of unknown origin is refused. Bound from the pipeline only.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true, ParameterSetName = InputObjectSet)]
+        [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true, ParameterSetName = ProcessIdSet)]
+        [Alias("PSTypeNames")]
+        public string[]? OriginTypeNames { get; set; }
 
         /// <summary>Which programs: in the Name set, what to look for (default qmail-remote, qmail-smtpd); otherwise a filter on the input.</summary>
         [Parameter]
@@ -85,7 +92,7 @@ namespace QmailPS.Commands
 
         protected override void ProcessRecord()
         {
-            if (HostOrigin.Refuse(this, PipelineObject)) return;
+            if (HostOrigin.Refuse(this, OriginComputerName, OriginTypeNames, ProcessId.Length == 1 ? (object)ProcessId[0] : ProcessId)) return;
             switch (ParameterSetName)
             {
                 case InputObjectSet:

@@ -82,28 +82,26 @@ namespace QmailPS.Tests.Metrics
         [Fact]
         public void Objects_from_another_host_or_of_unknown_origin_are_refused_and_this_host_s_are_not()
         {
-            var remote = new PSObject(7UL);
-            remote.Properties.Add(new PSNoteProperty("PSComputerName", "mx-elsewhere.example"));
-            ErrorRecord? e = HostOrigin.Check(remote, "Remove-QmailQueueMessage");
+            string[] deserialized = { "Deserialized.QmailPS.QueueMessage", "Deserialized.System.Object" };
+            ErrorRecord? e = HostOrigin.Check("mx-elsewhere.example", deserialized, 7UL, "Remove-QmailQueueMessage");
             Assert.NotNull(e);
             Assert.Equal("QmailObjectFromAnotherHost", e!.FullyQualifiedErrorId);
             Assert.Equal(ErrorCategory.InvalidArgument, e.CategoryInfo.Category);
-            Assert.Same(remote, e.TargetObject);
+            Assert.Equal(7UL, e.TargetObject);
+            Assert.Contains("came from 'mx-elsewhere.example'", e.Exception.Message, StringComparison.Ordinal);
             Assert.Contains("Invoke-Command -HostName mx-elsewhere.example", e.ErrorDetails.RecommendedAction, StringComparison.Ordinal);
+            // Not only deserialized objects: anything that says it comes from elsewhere.
+            Assert.NotNull(HostOrigin.Check("mx2", new[] { "System.Management.Automation.PSCustomObject" }, 7UL, "Remove-QmailQueueMessage"));
 
-            var job = new PSObject(7UL);
-            job.Properties.Add(new PSNoteProperty("PSComputerName", "localhost"));
-            job.TypeNames.Insert(0, "Deserialized.QmailPS.QueueMessage");
-            Assert.Null(HostOrigin.Check(job, "Remove-QmailQueueMessage"));
-            var self = new PSObject(7UL);
-            self.Properties.Add(new PSNoteProperty("PSComputerName", Environment.MachineName.ToUpperInvariant()));
-            Assert.Null(HostOrigin.Check(self, "Remove-QmailQueueMessage"));
+            Assert.Null(HostOrigin.Check("localhost", deserialized, 7UL, "Remove-QmailQueueMessage")); // Start-Job
+            Assert.Null(HostOrigin.Check(Environment.MachineName.ToUpperInvariant(), deserialized, 7UL, "Remove-QmailQueueMessage"));
 
-            var clixml = new PSObject();
-            clixml.TypeNames.Insert(0, "Deserialized.QmailPS.QmailProcess");
-            Assert.Equal("QmailObjectOriginUnknown", HostOrigin.Check(clixml, "Stop-QmailZombie")!.FullyQualifiedErrorId);
-            Assert.Null(HostOrigin.Check(new PSObject(7UL), "Remove-QmailQueueMessage")); // a bare id
-            Assert.Null(HostOrigin.Check(null, "Remove-QmailQueueMessage"));
+            ErrorRecord? clixml = HostOrigin.Check(null, new[] { "Deserialized.QmailPS.QmailProcess", "Deserialized.System.Object" }, 4242, "Stop-QmailZombie");
+            Assert.Equal("QmailObjectOriginUnknown", clixml!.FullyQualifiedErrorId);
+            Assert.Equal(4242, clixml.TargetObject);
+            Assert.Null(HostOrigin.Check(null, new[] { "System.UInt64", "System.Object" }, 7UL, "Remove-QmailQueueMessage")); // a bare id
+            Assert.Null(HostOrigin.Check(null, new[] { "QmailPS.QueueMessage", "System.Object" }, 7UL, "Remove-QmailQueueMessage")); // a live message
+            Assert.Null(HostOrigin.Check(null, null, 7UL, "Remove-QmailQueueMessage")); // -Id on the command line
         }
     }
 }
