@@ -66,7 +66,8 @@ SetEnv DOTNET_ROOT=$dotnetRoot
 Subsystem powershell $pwsh -sshs -NoLogo -NoProfile
 "@ | Set-Content $config
     # sshd needs its privilege-separation directory, as Debian's service creates it.
-    if (-not (Test-Path /run/sshd)) { New-Item -ItemType Directory /run/sshd | Out-Null; chmod 0755 /run/sshd }
+    $createdRunSshd = -not (Test-Path /run/sshd)
+    if ($createdRunSshd) { New-Item -ItemType Directory /run/sshd | Out-Null; chmod 0755 /run/sshd }
     $check = & $sshd -t -f $config 2>&1
     if ($LASTEXITCODE -ne 0) { throw "sshd -t rejected the test config: $check" }
     $sshdLog = Join-Path $sshDir 'sshd.log'
@@ -106,6 +107,7 @@ AfterAll {
         $sshdProcess.WaitForExit(10000) | Out-Null
     }
     if ($sshDir -and (Test-Path -LiteralPath $sshDir)) { Remove-Item -LiteralPath $sshDir -Recurse -Force }
+    if ($createdRunSshd -and (Test-Path /run/sshd)) { Remove-Item -LiteralPath /run/sshd -Recurse -Force }
 }
 
 Describe 'Invoke-Command -HostName against two qmail hosts' {
