@@ -25,6 +25,7 @@
         'Stop-QmailZombie'
         'Get-QmailTcpTo'
         'Clear-QmailTcpTo'
+        'Export-QmailMetric'
     )
     FunctionsToExport    = @()
     VariablesToExport    = @()

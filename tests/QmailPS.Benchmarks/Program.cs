@@ -137,6 +137,9 @@ namespace QmailPS.Benchmarks
             if (real != null)
                 goal += string.Create(CultureInfo.InvariantCulture, $"; <= 0.50x qmail-qread -> {Stats.Median(series[0].Wall) / Stats.Median(real.Wall):F2}x");
             Console.WriteLine(goal);
+            if (also != null)
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"(x)/(a): {also} -> {Stats.Median(series[^1].Wall) / Stats.Median(series[0].Wall):F2}x Get-QmailQueueMessage (CPU {Stats.Median(series[^1].User.Zip(series[^1].Sys, (u, y) => u + y)) / Stats.Median(series[0].User.Zip(series[0].Sys, (u, y) => u + y)):F2}x); Export-QmailMetric's goal: <= 1.20x"));
             return 0;
         }
 

@@ -23,6 +23,16 @@ namespace QmailPS.Commands
         [ValidateNotNullOrEmpty]
         public string? QueuePath { get; set; }
 
+        /// <summary>A piped object's PSComputerName (Invoke-Command and Start-Job add it): one from another host is refused. Bound from the pipeline only.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+        [Alias("PSComputerName")]
+        public string? OriginComputerName { get; set; }
+
+        /// <summary>A piped object's type names: a deserialized QmailPS object of unknown origin is refused. Bound from the pipeline only.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+        [Alias("PSTypeNames")]
+        public string[]? OriginTypeNames { get; set; }
+
         /// <summary>Emit each removed message (as it was before removal).</summary>
         [Parameter]
         public SwitchParameter PassThru { get; set; }
@@ -32,6 +42,7 @@ namespace QmailPS.Commands
 
         protected override void ProcessRecord()
         {
+            if (HostOrigin.Refuse(this, OriginComputerName, OriginTypeNames, Id.Length == 1 ? (object)Id[0] : Id)) return;
             QueueLayout layout = ResolveQueue(QueuePath);
             SendMutexState send = RequireQmailSendStopped(layout, "Remove-QmailQueueMessage");
             if (!_scanners.TryGetValue(layout.Root, out QueueScanner? scanner)) _scanners[layout.Root] = scanner = new QueueScanner(layout);

@@ -28,6 +28,16 @@ namespace QmailPS.Commands
         [Parameter(Mandatory = true, ParameterSetName = IssueSet, ValueFromPipeline = true)]
         public QueueIssue[] InputObject { get; set; } = new QueueIssue[0];
 
+        /// <summary>A piped object's PSComputerName (Invoke-Command and Start-Job add it): one from another host is refused. Bound from the pipeline only.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+        [Alias("PSComputerName")]
+        public string? OriginComputerName { get; set; }
+
+        /// <summary>A piped object's type names: a deserialized QmailPS object of unknown origin is refused. Bound from the pipeline only.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+        [Alias("PSTypeNames")]
+        public string[]? OriginTypeNames { get; set; }
+
         [Parameter]
         [ValidateRange(1, 100000)]
         public int? Split { get; set; }
@@ -66,7 +76,14 @@ namespace QmailPS.Commands
 
         protected override void ProcessRecord()
         {
-            if (ParameterSetName == QueueSet) { Repair(ResolveQueue(QueuePath, Split, TodoLayout), null); return; }
+            if (HostOrigin.Refuse(this, OriginComputerName, OriginTypeNames, QueuePath ?? (object?)InputObject.FirstOrDefault()?.Path)) return;
+            if (ParameterSetName == QueueSet)
+            {
+                // A piped object without a QueuePath must not mean "repair the default queue".
+                if (OriginTypeNames != null && QueuePath is null) { WriteError(QmailErrors.InputNotQmail(OriginTypeNames.Length > 0 ? OriginTypeNames[0] : "object", "Repair-QmailQueue")); return; }
+                Repair(ResolveQueue(QueuePath, Split, TodoLayout), null);
+                return;
+            }
             foreach (QueueIssue i in InputObject)
             {
                 if (i is null) continue;

@@ -30,6 +30,18 @@ namespace QmailPS.Commands
         [Alias("Id")]
         public int[] ProcessId { get; set; } = new int[0];
 
+        /// <summary>A piped object's PSComputerName (Invoke-Command and Start-Job add it): one from another host is refused. Bound from the pipeline only.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true, ParameterSetName = InputObjectSet)]
+        [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true, ParameterSetName = ProcessIdSet)]
+        [Alias("PSComputerName")]
+        public string? OriginComputerName { get; set; }
+
+        /// <summary>A piped object's type names: a deserialized QmailPS object of unknown origin is refused. Bound from the pipeline only.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true, ParameterSetName = InputObjectSet)]
+        [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true, ParameterSetName = ProcessIdSet)]
+        [Alias("PSTypeNames")]
+        public string[]? OriginTypeNames { get; set; }
+
         /// <summary>Which programs: in the Name set, what to look for (default qmail-remote, qmail-smtpd); otherwise a filter on the input.</summary>
         [Parameter]
         [SupportsWildcards]
@@ -80,6 +92,7 @@ namespace QmailPS.Commands
 
         protected override void ProcessRecord()
         {
+            if (HostOrigin.Refuse(this, OriginComputerName, OriginTypeNames, ProcessId.Length == 1 ? (object)ProcessId[0] : ProcessId)) return;
             switch (ParameterSetName)
             {
                 case InputObjectSet:
