@@ -112,7 +112,7 @@ namespace QmailPS.Commands
             try
             {
                 TcpToSnapshot snapshot;
-                using (TcpToFile file = TcpToFile.Open(path, requireWrite: false))
+                using (TcpToFile file = TcpToFile.Open(Fs, path, requireWrite: false))
                 {
                     file.Lock(timeout, CancelToken);
                     snapshot = TcpToSnapshot.Read(file, null, tolerateUnknown: true);
@@ -142,7 +142,7 @@ namespace QmailPS.Commands
 
         private void ReadProcesses(QueueMetrics m)
         {
-            var reader = new QmailProcessReader(new ProcTable());
+            var reader = new QmailProcessReader(new ProcTable(), Fs.UserName);
             foreach (QmailProcess p in reader.Scan(_ => true, CancelToken)) m.AddProcess(p.Name, p.StartTime);
             m.ProcessesRead = true;
         }
@@ -153,9 +153,13 @@ namespace QmailPS.Commands
             string dir = System.IO.Path.GetDirectoryName(target) ?? "/";
             if (dir.Length == 0) dir = ".";
             string temp = System.IO.Path.Combine(dir, "." + System.IO.Path.GetFileName(target) + "." + Process.GetCurrentProcess().Id + ".tmp");
-            IPosix posix = PosixApi.Current;
+            Posix.IFileSystem posix = Fs;
             try
             {
+                // The directory the admin named (node_exporter's textfile directory) is trusted as
+                // given; inside it the temporary file is made O_EXCL | O_NOFOLLOW and renamed over
+                // the target's name (a symlink there is replaced, never written through).
+                posix.Trust(System.IO.Path.GetFullPath(dir));
                 if (posix.TryLstat(temp, out _, out _)) posix.Unlink(temp); // left by a run that was killed
                 posix.WriteNewFile(temp, bytes, 0x1A4 /* 0644 */, fsync: true);
                 posix.Rename(temp, target);
