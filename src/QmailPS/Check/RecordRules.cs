@@ -43,9 +43,9 @@ namespace QmailPS.Check
             ParsedRecords recs = QueueRecords.Parse(data, data.Length, knownTypes);
             var kept = new List<byte>(data.Length + 1);
             var inFile = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
+            fix.UnknownDropped += (int)Math.Min(int.MaxValue, recs.UnknownCount);
             foreach (QueueRecord r in recs.Records)
             {
-                if (r.Type == 0 || knownTypes.IndexOf((char)r.Type) < 0) { fix.UnknownDropped++; continue; }
                 QueueRecords.Append(kept, (char)r.Type, r.Value);
                 if (r.Type == 'T' || r.Type == 'D') inFile.Add(Latin1.GetString(r.Value));
             }

@@ -23,6 +23,8 @@ namespace QmailPS.Queue
         /// <summary>Offset of the first record whose type qmail does not know, or -1.</summary>
         public int UnknownAt { get; set; } = -1;
         public byte UnknownType { get; set; }
+        /// <summary>Records of no known type (an empty one included): counted, never stored — a sparse file is millions of them.</summary>
+        public long UnknownCount { get; set; }
     }
 
     /// <summary>
@@ -50,8 +52,14 @@ namespace QmailPS.Queue
                     result.UnknownAt = pos;
                     result.UnknownType = nul == pos ? (byte)0 : type;
                 }
-                int start = nul == pos ? pos : pos + 1;
-                result.Records.Add(new QueueRecord(nul == pos ? (byte)0 : type, Slice(data, start, nul - start), pos));
+                if (nul == pos || knownTypes.IndexOf((char)type) < 0)
+                {
+                    // Every reader skips these (qmail does too); storing one per NUL cost ~70 bytes each.
+                    result.UnknownCount++;
+                    pos = nul + 1;
+                    continue;
+                }
+                result.Records.Add(new QueueRecord(type, nul == pos + 1 ? Array.Empty<byte>() : Slice(data, pos + 1, nul - pos - 1), pos));
                 pos = nul + 1;
             }
             return result;

@@ -129,5 +129,21 @@ namespace QmailPS.Tests.Unit
             Assert.Equal(0u, posix.LookupUser("root")!.Value.Uid);
             Assert.Null(posix.LookupUser("no-such-user-qmailps"));
         }
+
+        [Fact]
+        public void Records_of_no_known_type_are_counted_not_stored_so_a_sparse_channel_file_costs_no_memory_per_byte()
+        {
+            // A sparse 10 MB channel file is ten million empty records; before, each cost a record and an array.
+            var data = new byte[10_000_000];
+            byte[] head = System.Text.Encoding.ASCII.GetBytes("Ta@x\0Xjunk\0");
+            System.Buffer.BlockCopy(head, 0, data, 0, head.Length);
+            var recs = QmailPS.Queue.QueueRecords.Parse(data, data.Length, "TD");
+            Assert.Single(recs.Records);
+            Assert.Equal("a@x", System.Text.Encoding.ASCII.GetString(recs.Records[0].Value));
+            Assert.Equal(data.Length - head.Length + 1, recs.UnknownCount); // X and every NUL after it
+            Assert.Equal(5, recs.UnknownAt);
+            Assert.Equal((byte)'X', recs.UnknownType);
+            Assert.Null(recs.Truncated);
+        }
     }
 }
