@@ -167,7 +167,9 @@ namespace QmailPS.Check
             //    target: it goes to the quarantine first. No mess at the target means none of it is a
             //    renumbering's own work, which always links mess first.
             var done = new HashSet<string>(StringComparer.Ordinal);
+            //    A bounce/ file at a target is the exception: it belongs to the message moving there.
             foreach (QueueIssue i in all.Where(i => i.Id is ulong t && renumber.ContainsValue(t) && !renumber.ContainsKey(t) && !leftovers.ContainsKey(t)
+                                                    && TopOf(i.Path) != "bounce"
                                                     && (IsOrphanedPart(i.Kind) || i.Kind is QueueIssueKind.InfoWithoutMess or QueueIssueKind.TodoWithoutMess)))
                 if (!Exists(P("mess", i.Id!.Value)) && done.Add(i.Kind + "|" + i.Path + "|" + (IsWholeMessage(i.Kind) ? i.Id.ToString() : "")))
                     PlanFile(i, plan, done);
@@ -180,6 +182,7 @@ namespace QmailPS.Check
             foreach (QueueIssue i in all.Where(i => i.Kind == QueueIssueKind.ChannelWithoutInfo && i.Id.HasValue && renumber.ContainsKey(i.Id.Value)))
             {
                 ulong from = i.Id!.Value, to = renumber[from];
+                if (MisplacedInfo(from) != null) continue; // its own info, in another split: Renumber puts it back, sender and all
                 if (RecoveryBlocked(from, out bool messUsable) != null || !messUsable || PendingRecipients(from) == 0) continue; // judged again under its new number
                 plan.Add(new PlannedRepair(i.Kind, to, P("mess", from), RecoveryAction(to, from), () => { RecoverInfo(to); return null; }));
             }
@@ -775,6 +778,17 @@ namespace QmailPS.Check
         /// OLD, after it only NEW. The other files are hard-linked first and their old names removed
         /// after, so no moment has a message without its files.
         /// </summary>
+        /// <summary>
+        /// Moves every file of message FROM to the number TO, together and as they are: the
+        /// message's own state (a stale todo beside info and D marks included) is judged by the rules
+        /// under its new number, never decided here by dropping an envelope file — unlinking info and
+        /// the channel files because a todo exists made every delivered recipient pending again.
+        /// Order: hard links of mess, intd, channel files and bounce at the new number; an info found
+        /// in another split directory first put where qmail looks for it; then info and todo renamed
+        /// (the switch: from here the message is TO); then the old names of the linked files unlinked.
+        /// A bounce/ file already at TO belongs to the message moving there (nothing else has that
+        /// number): it is kept, and an old one of its own is appended to it.
+        /// </summary>
         private void Renumber(ulong from, ulong to)
         {
             foreach (string k in MessageFiles)
@@ -782,9 +796,16 @@ namespace QmailPS.Check
                 string target = P(k, to), source = P(k, from);
                 if (Exists(target, out FileStatus t) && !(Exists(source, out FileStatus s) && s.Inode == t.Inode && s.Device == t.Device))
                 {
-                    if (k == "info" && !Exists(source) && Exists(P("mess", to))) continue; // switched already
+                    if (k is "info" or "todo" && !Exists(source) && Exists(P("mess", to))) continue; // switched already
+                    if (k == "bounce") continue; // the message's own failure notices: merged below
                     throw new RepairConflictException($"Cannot renumber message {from} to {to}: {target.Substring(_l.Root.Length + 1)} belongs to another message. Repair that one first.");
                 }
+            }
+            if (!Exists(P("info", from)) && MisplacedInfo(from) is string elsewhere)
+            {
+                _p.Rename(elsewhere, P("info", from));
+                _p.FsyncDirectory(Path.GetDirectoryName(P("info", from))!);
+                _p.FsyncDirectory(Path.GetDirectoryName(elsewhere)!);
             }
             var dirs = new HashSet<string>(StringComparer.Ordinal);
             void LinkIfNeeded(string k)
@@ -793,31 +814,37 @@ namespace QmailPS.Check
                 if (!Exists(source)) return;
                 if (!Exists(target)) { _p.Link(source, target); dirs.Add(Path.GetDirectoryName(target)!); }
             }
-            if (Exists(P("todo", from)))
+            foreach (string k in new[] { "mess", "intd", "local", "remote" }) LinkIfNeeded(k);
+            if (Exists(P("bounce", from), out FileStatus ob) && Exists(P("bounce", to), out FileStatus nb) && (ob.Inode != nb.Inode || ob.Device != nb.Device))
             {
-                // Unprocessed: todo is the identity. qmail-send's todo_do unlinks info, local and
-                // remote before redoing a message, so their old copies go the same way.
-                foreach (string k in new[] { "local", "remote", "info" })
-                    if (Exists(P(k, from))) _p.Unlink(P(k, from));
-                if (Exists(P("bounce", from))) _q.Move(P("bounce", from), "a bounce text already present for a message not yet preprocessed (stale, from an old message)", from);
-                LinkIfNeeded("mess");
-                LinkIfNeeded("intd");
-                SyncDirs(dirs);
-                _p.Rename(P("todo", from), P("todo", to));
-                _p.FsyncDirectory(Path.GetDirectoryName(P("todo", to))!);
-                foreach (string k in new[] { "intd", "mess" }) UnlinkLink(P(k, from), P(k, to));
-                return;
+                // Both hold failure notices of this message: qmail-send appends to bounce/ID, so one file with both says all of them.
+                _p.Append(P("bounce", to), _p.ReadFile(P("bounce", from)));
             }
-            LinkIfNeeded("mess");
-            foreach (string k in new[] { "local", "remote", "bounce" }) LinkIfNeeded(k);
+            else LinkIfNeeded("bounce");
             SyncDirs(dirs);
-            if (Exists(P("info", from)))
-            {
-                _p.Rename(P("info", from), P("info", to));
-                _p.FsyncDirectory(Path.GetDirectoryName(P("info", to))!);
-                _p.FsyncDirectory(Path.GetDirectoryName(P("info", from))!);
-            }
+            foreach (string k in new[] { "info", "todo" })
+                if (Exists(P(k, from)))
+                {
+                    _p.Rename(P(k, from), P(k, to));
+                    _p.FsyncDirectory(Path.GetDirectoryName(P(k, to))!);
+                    _p.FsyncDirectory(Path.GetDirectoryName(P(k, from))!);
+                }
             FinishRenumber(from, to);
+        }
+
+        /// <summary>info/M/ID in a split directory other than ID's own (the only copy of the sender), or null.</summary>
+        private string? MisplacedInfo(ulong id)
+        {
+            string own = P("info", id);
+            List<DirEntry>? splits = _p.TryList(_l.Dir("info"), new List<DirEntry>(), out _);
+            if (splits is null) return null;
+            foreach (DirEntry d in splits)
+            {
+                if (!d.IsCanonical) continue;
+                string path = _l.Dir("info") + "/" + d.Name + "/" + id.ToString(CultureInfo.InvariantCulture);
+                if (path != own && Exists(path, out FileStatus st) && st.Kind == FileKind.Regular) return path;
+            }
+            return null;
         }
 
         /// <summary>The message now lives at NEW: a new run reaches here for the names OLD still has.</summary>

@@ -263,5 +263,78 @@ namespace QmailPS.Tests.Check
                 Assert.Empty(Test(q));
             }
         }
+
+        /// <summary>cp -a: the same names, a new inode for mess (what cp, rsync and tar do).</summary>
+        private static ulong CopyMess(TempQueue q, ulong id)
+        {
+            string mess = q.PathOf("mess", id), tmp = mess + ".tmp";
+            File.Copy(mess, tmp);
+            TestFs.Raw.TryLstat(mess, out FileStatus st, out _);
+            TestFs.Raw.Lchown(tmp, st.Uid, st.Gid);
+            TestFs.Raw.ChmodNoFollow(tmp, st.Permissions);
+            TestFs.Raw.SetTimes(tmp, st.ATimeSeconds, st.MTimeSeconds);
+            File.Move(tmp, mess, overwrite: true);
+            TestFs.Raw.TryLstat(mess, out FileStatus now, out _);
+            return now.Inode;
+        }
+
+        private List<string> Recipients(TempQueue q, ulong id) =>
+            _ps.Run($"Get-QmailQueueMessage -QueuePath $q -Id {id}", q.Root).AssertClean().Objects<QueueMessage>().Single()
+                .Recipients.Select(r => r.Address + (r.Delivered ? ":done" : ":pending")).OrderBy(x => x).ToList();
+
+        [Fact]
+        public void A_copied_partly_delivered_message_with_a_stale_todo_keeps_its_done_marks_when_renumbered()
+        {
+            RepairQmailQueueTests.RootOnly();
+            using var q = TempQueue.Create();
+            ulong id = q.AddUnprocessed("bob@example.test", "a@example.test", "b@remote.test");
+            // preprocessed, one recipient delivered, and the todo left behind (qmail-clean never answered)
+            q.Writer.WriteEnvelope(id, "bob@example.test", new[] { new RecipientSpec("a@example.test", RecipientChannel.Local, delivered: true), R("b@remote.test") },
+                DateTime.UtcNow.AddHours(-1), null, null);
+            ulong to = CopyMess(q, id);
+            var r = Repair(q).AssertClean();
+            Assert.Contains(r.Objects<RepairAction>(), a => a.Kind == QueueIssueKind.IdNotInode && a.Id == id);
+            // the stale todo went (it would have delivered a@example.test again); the D mark stayed
+            Assert.False(File.Exists(q.PathOf("todo", to)));
+            Assert.Equal(new[] { "a@example.test:done", "b@remote.test:pending" }, Recipients(q, to));
+            AssertConverged(q);
+        }
+
+        [Fact]
+        public void A_bounce_file_at_the_renumbering_target_moves_with_its_message_and_no_failure_notice_is_lost()
+        {
+            RepairQmailQueueTests.RootOnly();
+            using var q = TempQueue.Create();
+            ulong id = q.AddProcessed("bob@example.test", new[] { new RecipientSpec("a@remote.test", RecipientChannel.Remote, delivered: true), new RecipientSpec("b@remote.test", RecipientChannel.Remote, delivered: true), R("c@remote.test") });
+            q.Writer.AppendBounce(id, "a@remote.test", "550 first");
+            ulong to = CopyMess(q, id);
+            // a failure notice already under the mess inode's number (a repair killed earlier, or a tool that renumbered half)
+            File.Move(q.PathOf("bounce", id), q.PathOf("bounce", to));
+            q.Writer.AppendBounce(id, "b@remote.test", "550 second");
+            var r = Repair(q).AssertClean();
+            string bounce = File.ReadAllText(q.PathOf("bounce", to));
+            Assert.Contains("a@remote.test", bounce);
+            Assert.Contains("b@remote.test", bounce);
+            Assert.False(File.Exists(q.PathOf("bounce", id)));
+            Assert.DoesNotContain(r.Objects<RepairAction>(), a => a.Path == q.PathOf("bounce", to));
+            AssertConverged(q);
+        }
+
+        [Fact]
+        public void A_copied_message_whose_info_is_in_the_wrong_split_keeps_its_sender()
+        {
+            RepairQmailQueueTests.RootOnly();
+            using var q = TempQueue.Create();
+            ulong id = q.AddProcessed("carol@example.test", "a@remote.test");
+            int wrong = (q.Layout.SplitOf(id) + 5) % q.Layout.Split;
+            File.Move(q.PathOf("info", id), q.Layout.SplitDir("info", wrong) + "/" + id);
+            ulong to = CopyMess(q, id);
+            var r = Repair(q).AssertClean();
+            var m = _ps.Run($"Get-QmailQueueMessage -QueuePath $q -Id {to}", q.Root).AssertClean().Objects<QueueMessage>().Single();
+            Assert.Equal("carol@example.test", m.Sender);
+            Assert.Equal(new[] { "a@remote.test:pending" }, Recipients(q, to));
+            Assert.DoesNotContain("InfoWithoutMess", Manifest(q));
+            AssertConverged(q);
+        }
     }
 }

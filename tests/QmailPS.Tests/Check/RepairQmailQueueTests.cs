@@ -570,7 +570,9 @@ namespace QmailPS.Tests.Check
             var targets = new QueueInspector(q.Layout, SendLock.Probe(q.Layout)).Inspect().Where(i => i.Kind == QueueIssueKind.IdNotInode)
                 .Select(i => { TestFs.Raw.TryLstat(q.PathOf("mess", i.Id!.Value), out var st, out _); return st.Inode; }).OrderBy(x => x).ToList();
             var (qmails, qmail) = (TestFs.Raw.LookupUser(QmailUsers.Qmails)!.Value.Uid, TestFs.Raw.LookupGroup(QmailUsers.QmailGroup)!.Value);
-            var debris = new[] { ("remote", "Tstale@remote.test\0"), ("info", "Fold@example.test\0"), ("bounce", "<x@y>:\n550 old\n\n"), ("local", "Told@example.test\0"), ("intd", "u0\0p1\0Fold@example.test\0") }
+            // (A bounce/ file at a target is not debris: it belongs to the message moving there; see
+            // QmailFollowingRulesTests.A_bounce_file_at_the_renumbering_target_moves_with_its_message….)
+            var debris = new[] { ("remote", "Tstale@remote.test\0"), ("info", "Fold@example.test\0"), ("local", "Told@example.test\0"), ("intd", "u0\0p1\0Fold@example.test\0") }
                 .Select((d, k) => (Path: q.PathOf(d.Item1, targets[k]), d.Item2)).ToList();
             foreach (var (path, content) in debris)
             {
