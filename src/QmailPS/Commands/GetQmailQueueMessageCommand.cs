@@ -25,6 +25,7 @@ namespace QmailPS.Commands
         [Parameter]
         [SupportsWildcards]
         [AllowEmptyString]
+        [NullSender]
         public string[]? Sender { get; set; }
 
         [Parameter]
@@ -114,8 +115,9 @@ namespace QmailPS.Commands
         private bool Matches(QueueMessage m)
         {
             if (State != null && Array.IndexOf(State, m.State) < 0) return false;
-            if (OlderThan.HasValue && !(m.QueuedAt < _now - OlderThan.Value)) return false;
-            if (NewerThan.HasValue && !(m.QueuedAt > _now - NewerThan.Value)) return false;
+            // Both sides UTC: DateTime comparison ignores Kind.
+            if (OlderThan.HasValue && !(m.QueuedAtUtc < _now - OlderThan.Value)) return false;
+            if (NewerThan.HasValue && !(m.QueuedAtUtc > _now - NewerThan.Value)) return false;
             if (_senders != null && !AnyMatch(_senders, m.Sender)) return false;
             if (_recipients != null)
             {

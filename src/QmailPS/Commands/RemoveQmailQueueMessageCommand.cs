@@ -43,7 +43,7 @@ namespace QmailPS.Commands
                 ScanEvent? e = scanner.Read(id);
                 QueueMessage? m = e?.Message;
                 if (m is null) { WriteError(QmailErrors.MessageNotFound(id, layout.Root)); continue; }
-                string target = $"message {id} from <{m.Sender}> to {m.Recipients.Length} recipient(s), {m.State} ({layout.Root})";
+                string target = $"message {id} from <{m.Sender}> to {m.Recipients.Count} recipient(s), {m.State} ({layout.Root})";
                 try
                 {
                     if (!send.IsRunning)

@@ -51,6 +51,7 @@ namespace QmailPS.Commands
         /// </summary>
         [Parameter]
         [AllowEmptyString]
+        [NullSender]
         public string RecoverySender { get; set; } = "";
 
         private readonly Dictionary<string, List<QueueIssue>> _piped = new Dictionary<string, List<QueueIssue>>(StringComparer.Ordinal);

@@ -23,7 +23,10 @@ namespace QmailPS
         /// <summary>Messages with a bounce/ file: some recipient failed permanently.</summary>
         public long Bouncing { get; internal set; }
         public long Damaged { get; internal set; }
-        public DateTime? OldestQueuedAt { get; internal set; }
+        /// <summary>QueuedAt of the oldest listed message, in local time.</summary>
+        public DateTime? OldestQueuedAt => OldestQueuedAtUtc?.ToLocalTime();
+        /// <summary>OldestQueuedAt in UTC.</summary>
+        public DateTime? OldestQueuedAtUtc { get; internal set; }
         /// <summary>Bytes of all mess files of the listed messages.</summary>
         public long TotalBytes { get; internal set; }
         public int Split { get; internal set; }

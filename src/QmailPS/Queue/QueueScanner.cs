@@ -518,7 +518,7 @@ namespace QmailPS.Queue
                 recipients.Clear();
                 if (inLocal) ReadChannel(m, _local, id, RecipientChannel.Local, recipients);
                 if (inRemote) ReadChannel(m, _remote, id, RecipientChannel.Remote, recipients);
-                m.Recipients = recipients.ToArray();
+                m.SetRecipients(recipients.ToArray());
                 int pendingCount = 0;
                 foreach (var r in recipients) if (!r.Delivered) pendingCount++;
                 recipients.Clear();
@@ -577,7 +577,7 @@ namespace QmailPS.Queue
                         m.AddDamage($"the last record of {todoRel} is cut off ({ShowRecord(recs.Truncated)}): qmail-send silently drops it");
                     if (len == 0) m.SenderMissing = true;
                 }
-                m.Recipients = recipients.ToArray();
+                m.SetRecipients(recipients.ToArray());
                 m.PendingCount = recipients.Count;
                 ReadMess(m, id, todoDir, nameZ, out bool vanished);
                 if (vanished)
@@ -713,7 +713,7 @@ namespace QmailPS.Queue
                 if (anyPending)
                 {
                     DateTime t = st.MTimeUtc;
-                    if (m.NextAttempt is null || t < m.NextAttempt) m.NextAttempt = t;
+                    if (m.NextAttemptUtc is null || t < m.NextAttemptUtc) m.NextAttemptUtc = t;
                 }
             }
 

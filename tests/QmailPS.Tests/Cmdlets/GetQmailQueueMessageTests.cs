@@ -72,7 +72,8 @@ namespace QmailPS.Tests.Cmdlets
             Assert.Equal(2, m.PendingCount);
             Assert.Null(m.NextAttempt);
             var todoMtime = File.GetLastWriteTimeUtc(_f.Q.PathOf("todo", m.Id));
-            Assert.Equal(todoMtime, m.QueuedAt);
+            Assert.Equal(todoMtime, m.QueuedAtUtc);
+            Assert.Equal(File.GetLastWriteTime(_f.Q.PathOf("todo", m.Id)), m.QueuedAt);
         }
 
         [Fact]
@@ -82,8 +83,8 @@ namespace QmailPS.Tests.Cmdlets
             Assert.Equal(new[] { true, true, false }, m.Recipients.Select(r => r.Delivered));
             Assert.Equal(1, m.PendingCount);
             // next attempt: only the remote file has a pending recipient (mtime = birth + 400)
-            Assert.Equal(File.GetLastWriteTimeUtc(_f.Q.PathOf("remote", m.Id)), m.NextAttempt);
-            Assert.Equal(File.GetLastWriteTimeUtc(_f.Q.PathOf("info", m.Id)), m.QueuedAt);
+            Assert.Equal(File.GetLastWriteTimeUtc(_f.Q.PathOf("remote", m.Id)), m.NextAttemptUtc);
+            Assert.Equal(File.GetLastWriteTimeUtc(_f.Q.PathOf("info", m.Id)), m.QueuedAtUtc);
             Assert.Equal(new FileInfo(_f.Q.PathOf("mess", m.Id)).Length, m.Size);
         }
 
