@@ -40,6 +40,7 @@ namespace QmailPS.Commands
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(QueuePathCompleter))]
         public string? QueuePath { get; set; }
 
         private readonly List<string> _lines = new List<string>();

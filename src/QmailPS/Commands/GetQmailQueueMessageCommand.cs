@@ -11,10 +11,12 @@ namespace QmailPS.Commands
     {
         [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("MessageId")]
+        [ArgumentCompleter(typeof(QueueIdCompleter))]
         public ulong[]? Id { get; set; }
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(QueuePathCompleter))]
         public string? QueuePath { get; set; }
 
         /// <summary>conf-split of the qmail binaries, when the queue's directories cannot tell it.</summary>
@@ -26,10 +28,12 @@ namespace QmailPS.Commands
         [SupportsWildcards]
         [AllowEmptyString]
         [NullSender]
+        [ArgumentCompleter(typeof(QueueSenderCompleter))]
         public string[]? Sender { get; set; }
 
         [Parameter]
         [SupportsWildcards]
+        [ArgumentCompleter(typeof(QueueRecipientCompleter))]
         public string[]? Recipient { get; set; }
 
         [Parameter]

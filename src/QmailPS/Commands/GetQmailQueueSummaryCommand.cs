@@ -12,6 +12,7 @@ namespace QmailPS.Commands
     {
         [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(QueuePathCompleter))]
         public string? QueuePath { get; set; }
 
         [Parameter]

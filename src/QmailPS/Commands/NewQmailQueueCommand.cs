@@ -51,6 +51,7 @@ namespace QmailPS.Commands
             QueueLayout layout;
             try
             {
+                CreateParents(posix, root);
                 WriteVerbose($"Creating {root} as qmail's installer does: {string.Join(", ", QueueLayout.TopDirectories)}; {shape}; lock/sendmutex, lock/tcpto (1024 NULs), lock/trigger (FIFO).");
                 layout = QueueWriter.CreateQueue(root, Split, BigTodo.IsPresent, owners);
             }
@@ -62,5 +63,30 @@ namespace QmailPS.Commands
             }
             WriteObject(new QueueSummary(layout.Root) { Split = layout.Split, BigTodo = layout.BigTodo });
         }
+
+        /// <summary>
+        /// Missing parents of the queue (/new/dir for /new/dir/queue), made as qmail's installer makes
+        /// the qmail home: mode 0755, owned by root when run as root (otherwise by the caller).
+        /// </summary>
+        private void CreateParents(IPosix posix, string root)
+        {
+            string full = System.IO.Path.GetFullPath(root).TrimEnd('/');
+            var missing = new System.Collections.Generic.Stack<string>();
+            for (string? dir = System.IO.Path.GetDirectoryName(full); !string.IsNullOrEmpty(dir) && dir != "/"; dir = System.IO.Path.GetDirectoryName(dir))
+            {
+                if (posix.TryLstat(dir!, out _, out _)) break;
+                missing.Push(dir!);
+            }
+            while (missing.Count > 0)
+            {
+                string dir = missing.Pop();
+                WriteVerbose($"Creating the missing parent {dir} (0755{(posix.EffectiveUserId == 0 ? ", root:root" : "")}).");
+                posix.Mkdir(dir, ParentMode);
+                posix.ChmodNoFollow(dir, ParentMode); // not the umask's
+                if (posix.EffectiveUserId == 0) posix.Lchown(dir, 0, 0);
+            }
+        }
+
+        private const uint ParentMode = 0b111_101_101; // 0755, as hier.c makes the qmail home
     }
 }

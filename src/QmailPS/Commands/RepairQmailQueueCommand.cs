@@ -22,6 +22,7 @@ namespace QmailPS.Commands
 
         [Parameter(Position = 0, ParameterSetName = QueueSet, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(QueuePathCompleter))]
         public string? QueuePath { get; set; }
 
         /// <summary>Findings from Test-QmailQueue: repair only these.</summary>

@@ -17,10 +17,12 @@ namespace QmailPS.Commands
 
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("MessageId")]
+        [ArgumentCompleter(typeof(QueueIdCompleter))]
         public ulong[] Id { get; set; } = new ulong[0];
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(QueuePathCompleter))]
         public string? QueuePath { get; set; }
 
         /// <summary>Birth = now − queuelifetime − 1 s: qmail-send bounces it when its next delivery attempt fails.</summary>

@@ -104,7 +104,13 @@ namespace QmailPS.Queue
             var names = new HashSet<string>(StringComparer.Ordinal);
             foreach (var e in top) names.Add(e.Name);
             if (!names.Contains("mess") || !(names.Contains("info") || names.Contains("todo")))
+            {
+                // The qmail home (/var/qmail) given for its queue: say so.
+                string inner = full.TrimEnd('/') + "/queue";
+                if (names.Contains("queue") && LooksLikeQueue(inner))
+                    throw new NotAQueueException(full, $"it has no mess/ and info/ or todo/ directory; did you mean {inner}", inner);
                 throw new NotAQueueException(full, "it has no mess/ and info/ or todo/ directory");
+            }
 
             // The split is what most split directories agree on (one more than their highest numbered
             // subdirectory), so one extra or missing directory does not change it.
@@ -132,6 +138,20 @@ namespace QmailPS.Queue
             // directory there is a layout mismatch, not a big-todo queue).
             bool big = bigTodo ?? CountSplitSubdirs(full + "/todo", theSplit) * 2 > theSplit;
             return new QueueLayout(full, theSplit, big);
+        }
+
+        /// <summary>A directory with mess/ and info/ or todo/ (what Detect requires), without throwing; for hints and completion.</summary>
+        internal static bool LooksLikeQueue(string dir)
+        {
+            var entries = DirectoryHandle.TryList(dir, out _);
+            if (entries is null) return false;
+            bool mess = false, other = false;
+            foreach (var e in entries)
+            {
+                if (e.Name == "mess") mess = true;
+                else if (e.Name == "info" || e.Name == "todo") other = true;
+            }
+            return mess && other;
         }
 
         private static int CountSplitSubdirs(string dir, int split)
@@ -169,9 +189,11 @@ namespace QmailPS.Queue
     /// <summary>The path given is not a qmail queue.</summary>
     public sealed class NotAQueueException : IOException
     {
-        public NotAQueueException(string path, string reason)
-            : base($"'{path}' is not a qmail queue: {reason}.") { QueuePath = path; }
+        public NotAQueueException(string path, string reason, string? suggestion = null)
+            : base($"'{path}' is not a qmail queue: {reason}{(suggestion != null ? "?" : ".")}") { QueuePath = path; Suggestion = suggestion; }
         public string QueuePath { get; }
+        /// <summary>The queue the caller probably meant (the queue/ inside a qmail home), or null.</summary>
+        public string? Suggestion { get; }
     }
 
     /// <summary>The queue cannot be read by this user (qmail-qread needs root, or uid qmails with gid qmail).</summary>
