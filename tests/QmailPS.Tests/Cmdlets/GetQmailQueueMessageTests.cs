@@ -185,7 +185,9 @@ namespace QmailPS.Tests.Cmdlets
             var r = _f.Ps.Run($"Get-QmailQueueMessage -QueuePath $q -Id {_f.Partly},{_f.Bounce} | Out-Host", _f.Q.Root).AssertClean();
             string text = r.HostText;
             foreach (string h in new[] { "Id", "QueuedAt", "Size", "Sender", "Recipients", "State" }) Assert.Contains(h, text);
-            Assert.Contains("alice@example.test (+2)", text);
+            // The Recipients column shows what the message still waits for: x2 is the only pending one.
+            Assert.Contains("x2@remote.test", text);
+            Assert.DoesNotContain("alice@example.test", text);
             Assert.Contains("<>", text);
             Assert.Contains(_f.Partly.ToString(), text);
         }
