@@ -18,6 +18,12 @@ namespace QmailPS.Commands
         {
             object value = inputData is PSObject p ? p.BaseObject : inputData;
             if (value is string s) return Map(s);
+            if (value is string[] sa) // before object[]: a string[] is an object[] too
+            {
+                var result = new string[sa.Length];
+                for (int i = 0; i < sa.Length; i++) result[i] = sa[i] is null ? sa[i] : Map(sa[i]);
+                return result;
+            }
             if (value is object[] a)
             {
                 var result = new object[a.Length];
@@ -26,12 +32,6 @@ namespace QmailPS.Commands
                     object? v = a[i] is PSObject q ? q.BaseObject : a[i];
                     result[i] = v is string t ? Map(t) : a[i];
                 }
-                return result;
-            }
-            if (value is string[] sa)
-            {
-                var result = new string[sa.Length];
-                for (int i = 0; i < sa.Length; i++) result[i] = sa[i] is null ? sa[i] : Map(sa[i]);
                 return result;
             }
             return inputData;
