@@ -44,7 +44,9 @@ function Invoke-XunitSuite {
             $r.Failed += [int]$Matches[2]; $r.Passed += [int]$Matches[3]; $r.Skipped += [int]$Matches[4]
         }
     }
-    # A build failure or a crashed test host prints no summary: count it as a failure.
+    # A build failure or a crashed test host prints no summary: count it as a failure. A crashed host
+    # can still print a "Passed!" summary of the tests that ran before it died, and exit 0.
+    if ($lines | Where-Object { $_ -match 'Test Run Aborted|test host process crashed' }) { $r.Failed += 1; if ($code -eq 0) { $r.ExitCode = 1 } }
     if ($code -ne 0 -and $r.Failed -eq 0) { $r.Failed = 1 }
     $r
 }

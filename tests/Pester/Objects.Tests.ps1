@@ -22,6 +22,12 @@ Describe 'Recipients' {
         $hits.Id | Should -Be @(Get-QmailQueueMessage -QueuePath $q -Recipient '*@ok.test').Id
     }
 
+    It 'the Address member arrays get for this is hidden: arrays still convert to JSON as arrays' {
+        Write-Output -NoEnumerate @(1, 2) | ConvertTo-Json -Compress | Should -Be '[1,2]'
+        (@(1, 2) | Get-Member -MemberType ScriptProperty) | Should -BeNullOrEmpty
+        @([pscustomobject]@{ Address = 'x' }, [pscustomobject]@{ Address = 'y' }).Address | Should -Be @('x', 'y')
+    }
+
     It 'one message: .Recipients.Address, .Count and indexing work on the collection' {
         $m = Get-QmailQueueMessage -QueuePath $q -Id 836823
         $m.Recipients.Address | Should -Be @('bob@example.test', 'defer@example.test', 'd4@refuse.test', 'e4@ok.test')
