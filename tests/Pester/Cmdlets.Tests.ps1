@@ -104,6 +104,20 @@ Describe '-Confirm under -NonInteractive' {
 }
 
 Describe 'README examples' {
+    It "the first example (bounces older than three days, compared in local time) runs verbatim" {
+        $readme = Get-Content -Raw (Join-Path $RepoRoot 'README.md')
+        $line = [regex]::Match($readme, '(?s)```powershell\r?\n(.*?)\r?\n```').Groups[1].Value
+        $line | Should -Match '^Get-QmailQueueMessage \| Where-Object Sender'
+        $saved = $env:QMAIL_HOME
+        try {
+            $env:QMAIL_HOME = New-DemoHome $TestDrive
+            $got = @(& ([scriptblock]::Create($line)))
+            $got.Id | Should -Be @(Get-QmailQueueMessage -Sender '' -OlderThan '3d').Id
+            $got.Count | Should -Be 1
+        }
+        finally { $env:QMAIL_HOME = $saved }
+    }
+
     It 'the everyday postmaster lines run verbatim on a demo queue' {
         $readme = Get-Content -Raw (Join-Path $RepoRoot 'README.md')
         $block = [regex]::Match($readme, '(?s)### Everyday postmaster work\s+```powershell\r?\n(.*?)```').Groups[1].Value
