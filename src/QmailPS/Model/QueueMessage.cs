@@ -97,7 +97,7 @@ namespace QmailPS
         /// Birth as qmail-send uses it, in local time (as FileInfo.LastWriteTime): mtime of info/N/ID;
         /// for an unprocessed message, mtime of todo/ID. QueuedAtUtc is the same instant in UTC.
         /// </summary>
-        public DateTime QueuedAt { get => QueuedAtUtc.ToLocalTime(); internal set => QueuedAtUtc = value.ToUniversalTime(); }
+        public DateTime QueuedAt { get => QueuedAtUtc.ToLocalTime(); internal set => QueuedAtUtc = AsUtc(value); }
         /// <summary>QueuedAt in UTC (Kind Utc).</summary>
         public DateTime QueuedAtUtc { get; internal set; }
         /// <summary>
@@ -152,6 +152,9 @@ namespace QmailPS
 
         private Extras? _x;
         private Extras X => _x ??= new Extras();
+
+        /// <summary>The scanner sets file times, which are UTC: only a Local value is converted.</summary>
+        private static DateTime AsUtc(DateTime t) => t.Kind == DateTimeKind.Local ? t.ToUniversalTime() : DateTime.SpecifyKind(t, DateTimeKind.Utc);
 
         internal void AddDamage(string text) => Damage = Damage is null ? text : Damage + "; " + text;
 
