@@ -9,6 +9,7 @@
     PowerShellVersion    = '7.2'
     CompatiblePSEditions = @('Core')
     FormatsToProcess     = @('QmailPS.Format.ps1xml', 'Process.Format.ps1xml', 'TcpTo.Format.ps1xml')
+    TypesToProcess       = @('QmailPS.Types.ps1xml')
     CmdletsToExport      = @(
         'Get-QmailQueueMessage'
         'Get-QmailQueueSummary'

@@ -47,7 +47,7 @@ function Invoke-XunitSuite {
     # A build failure or a crashed test host prints no summary: count it as a failure. A crashed host
     # can also leave a 'Passed!' summary of the tests that ran before it, and exit code 0.
     if ($code -ne 0 -and $r.Failed -eq 0) { $r.Failed = 1 }
-    if ($lines -match 'Test Run Aborted|The active test run was aborted') { $r.Failed += 1 }
+    if ($lines -match 'Test Run Aborted|The active test run was aborted|test host process crashed') { $r.Failed += 1; if ($r.ExitCode -eq 0) { $r.ExitCode = 1 } }
     $r
 }
 

@@ -33,7 +33,7 @@ namespace QmailPS.Host
                 // a recipient failed permanently; qmail-send is about to bounce these
                 "Get-QmailQueueMessage -State Bouncing",
                 // bounces still undelivered after qmail's 7-day queuelifetime
-                "Get-QmailQueueMessage -Sender '' | Where-Object QueuedAt -lt ([DateTime]::UtcNow.AddDays(-7))",
+                "Get-QmailQueueMessage -Sender '' | Where-Object QueuedAt -lt ([DateTime]::Now.AddDays(-7))",
                 // mail stuck for a dead domain
                 "@(Get-QmailQueueMessage -Recipient '*@unreachable.example').Count",
                 // just queued, not yet preprocessed (qmail-qread does not show these)

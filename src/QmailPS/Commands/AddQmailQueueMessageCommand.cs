@@ -28,9 +28,10 @@ namespace QmailPS.Commands
         [ValidateNotNullOrEmpty]
         public string Path { get; set; } = "";
 
-        /// <summary>Envelope sender; '' for a bounce.</summary>
+        /// <summary>Envelope sender; '' or '&lt;&gt;' for a bounce.</summary>
         [Parameter(Mandatory = true)]
         [AllowEmptyString]
+        [NullSender]
         public string Sender { get; set; } = "";
 
         [Parameter(Mandatory = true)]
@@ -39,6 +40,7 @@ namespace QmailPS.Commands
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(QueuePathCompleter))]
         public string? QueuePath { get; set; }
 
         private readonly List<string> _lines = new List<string>();

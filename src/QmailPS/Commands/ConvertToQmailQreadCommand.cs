@@ -3,25 +3,57 @@ using QmailPS.Queue;
 
 namespace QmailPS.Commands
 {
-    /// <summary>Writes qmail-qread's exact text for messages from Get-QmailQueueMessage, one line per string.</summary>
+    /// <summary>
+    /// Writes qmail-qread's exact text for messages from Get-QmailQueueMessage, one line per string.
+    /// Takes deserialized messages too (Start-Job, remoting, Import-Clixml): they carry the lines
+    /// in their hidden QreadLines property, computed where the message was read.
+    /// </summary>
     [Cmdlet(VerbsData.ConvertTo, "QmailQread")]
     [OutputType(typeof(string))]
     public sealed class ConvertToQmailQreadCommand : PSCmdlet
     {
+        internal const string DeserializedMessage = "Deserialized.QmailPS.QueueMessage";
+
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true)]
-        public QueueMessage[] InputObject { get; set; } = new QueueMessage[0];
+        public PSObject[] InputObject { get; set; } = new PSObject[0];
 
         protected override void ProcessRecord()
         {
-            foreach (QueueMessage m in InputObject)
+            foreach (PSObject o in InputObject)
             {
-                if (m is null) continue;
-                if ((m.FromTodo || m.State == QueueMessageState.Unprocessed) && m.QreadView is null)
+                if (o is null) continue;
+                if (o.BaseObject is QueueMessage m)
                 {
-                    WriteVerbose($"Message {m.Id} is not yet preprocessed; qmail-qread does not list it.");
-                    continue;
+                    if ((m.FromTodo || m.State == QueueMessageState.Unprocessed) && m.QreadView is null)
+                    {
+                        WriteVerbose($"Message {m.Id} is not yet preprocessed; qmail-qread does not list it.");
+                        continue;
+                    }
+                    foreach (string line in QreadFormat.Lines(m)) WriteObject(line);
                 }
-                foreach (string line in QreadFormat.Lines(m)) WriteObject(line);
+                else if (o.TypeNames.Contains(DeserializedMessage))
+                {
+                    object? lines = o.Properties["QreadLines"]?.Value;
+                    if (lines is PSObject p) lines = p.BaseObject;
+                    if (lines is null)
+                    {
+                        WriteError(new ErrorRecord(new PSArgumentException($"The deserialized message {o.Properties["Id"]?.Value} has no QreadLines: it was serialized without QmailPS's type data (import QmailPS where it is read)."),
+                            "QmailQreadLinesMissing", ErrorCategory.InvalidData, o));
+                        continue;
+                    }
+                    bool any = false;
+                    foreach (object? line in LanguagePrimitives.GetEnumerable(lines) ?? new object[] { lines })
+                    {
+                        any = true;
+                        WriteObject(line is PSObject lp ? lp.BaseObject : line);
+                    }
+                    if (!any) WriteVerbose($"Message {o.Properties["Id"]?.Value} is not yet preprocessed; qmail-qread does not list it.");
+                }
+                else
+                {
+                    WriteError(new ErrorRecord(new PSArgumentException($"ConvertTo-QmailQread takes messages from Get-QmailQueueMessage (QmailPS.QueueMessage, live or deserialized), not {o.BaseObject?.GetType().FullName ?? "null"}."),
+                        "QmailNotAQueueMessage", ErrorCategory.InvalidType, o));
+                }
             }
         }
     }

@@ -24,10 +24,12 @@ namespace QmailPS.Commands
 
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("MessageId")]
+        [ArgumentCompleter(typeof(QueueIdCompleter))]
         public ulong[] Id { get; set; } = new ulong[0];
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(QueuePathCompleter))]
         public string? QueuePath { get; set; }
 
         [Parameter(Mandatory = true, ParameterSetName = RawSet)]
@@ -59,19 +61,24 @@ namespace QmailPS.Commands
                             "QmailMessageTooLarge", ErrorCategory.LimitsExceeded, id));
                         continue;
                     }
-                    Emit(stream);
+                    Emit(stream, id, layout.Root);
                 }
             }
         }
 
-        private void Emit(FileStream stream)
+        private void Emit(FileStream stream, ulong id, string queuePath)
         {
             if (HeaderOnly)
             {
                 var buffer = new byte[Math.Min(HeaderLimit, Math.Max(1, (int)Math.Min(stream.Length, HeaderLimit)))];
                 int len = 0, n;
                 while (len < buffer.Length && (n = stream.Read(buffer, len, buffer.Length - len)) > 0) len += n;
-                foreach (MessageHeader h in MessageHeaders.Parse(buffer, len)) WriteObject(h);
+                foreach (MessageHeader h in MessageHeaders.Parse(buffer, len))
+                {
+                    h.Id = id;
+                    h.QueuePath = queuePath;
+                    WriteObject(h);
+                }
                 return;
             }
             // Mail is bytes: UTF-8 where valid, the rest shown as U+FFFD.

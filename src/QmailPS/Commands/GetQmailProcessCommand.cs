@@ -36,6 +36,7 @@ namespace QmailPS.Commands
         /// <summary>The queue whose lock/sendmutex tells which process is the running qmail-send (IsQmailSend).</summary>
         [Parameter]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(QueuePathCompleter))]
         public string? QueuePath { get; set; }
 
         private QmailProcessReader _reader = null!;

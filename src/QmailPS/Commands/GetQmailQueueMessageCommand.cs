@@ -11,10 +11,12 @@ namespace QmailPS.Commands
     {
         [Parameter(Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("MessageId")]
+        [ArgumentCompleter(typeof(QueueIdCompleter))]
         public ulong[]? Id { get; set; }
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(QueuePathCompleter))]
         public string? QueuePath { get; set; }
 
         /// <summary>conf-split of the qmail binaries, when the queue's directories cannot tell it.</summary>
@@ -25,10 +27,13 @@ namespace QmailPS.Commands
         [Parameter]
         [SupportsWildcards]
         [AllowEmptyString]
+        [NullSender]
+        [ArgumentCompleter(typeof(QueueSenderCompleter))]
         public string[]? Sender { get; set; }
 
         [Parameter]
         [SupportsWildcards]
+        [ArgumentCompleter(typeof(QueueRecipientCompleter))]
         public string[]? Recipient { get; set; }
 
         [Parameter]
@@ -114,8 +119,9 @@ namespace QmailPS.Commands
         private bool Matches(QueueMessage m)
         {
             if (State != null && Array.IndexOf(State, m.State) < 0) return false;
-            if (OlderThan.HasValue && !(m.QueuedAt < _now - OlderThan.Value)) return false;
-            if (NewerThan.HasValue && !(m.QueuedAt > _now - NewerThan.Value)) return false;
+            // Both sides UTC: DateTime comparison ignores Kind.
+            if (OlderThan.HasValue && !(m.QueuedAtUtc < _now - OlderThan.Value)) return false;
+            if (NewerThan.HasValue && !(m.QueuedAtUtc > _now - NewerThan.Value)) return false;
             if (_senders != null && !AnyMatch(_senders, m.Sender)) return false;
             if (_recipients != null)
             {

@@ -12,6 +12,7 @@ namespace QmailPS.Commands
     {
         [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(QueuePathCompleter))]
         public string? QueuePath { get; set; }
 
         [Parameter]
@@ -46,7 +47,7 @@ namespace QmailPS.Commands
                     if (m.IsBounce) summary.Bounces++;
                     if (m.IsDoubleBounce) summary.DoubleBounces++;
                     if (m.Size > 0) summary.TotalBytes += m.Size;
-                    if (summary.OldestQueuedAt is null || m.QueuedAt < summary.OldestQueuedAt) summary.OldestQueuedAt = m.QueuedAt;
+                    if (summary.OldestQueuedAtUtc is null || m.QueuedAtUtc < summary.OldestQueuedAtUtc) summary.OldestQueuedAtUtc = m.QueuedAtUtc;
                     foreach (QueueRecipient r in m.Recipients)
                     {
                         if (r.Delivered) continue;

@@ -17,6 +17,7 @@ namespace QmailPS.Commands
     {
         [Parameter(Position = 0, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(QueuePathCompleter))]
         public string? QueuePath { get; set; }
 
         /// <summary>Every record, including free slots (count 0) and counts qmail-tcpto hides (128–255).</summary>

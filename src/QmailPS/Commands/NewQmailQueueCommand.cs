@@ -51,6 +51,7 @@ namespace QmailPS.Commands
             QueueLayout layout;
             try
             {
+                ReportParents(posix, root);
                 WriteVerbose($"Creating {root} as qmail's installer does: {string.Join(", ", QueueLayout.TopDirectories)}; {shape}; lock/sendmutex, lock/tcpto (1024 NULs), lock/trigger (FIFO).");
                 layout = QueueWriter.CreateQueue(posix, root, Split, BigTodo.IsPresent, owners);
             }
@@ -61,6 +62,21 @@ namespace QmailPS.Commands
                 return;
             }
             WriteObject(new QueueSummary(layout.Root) { Split = layout.Split, BigTodo = layout.BigTodo });
+        }
+
+        /// <summary>
+        /// Missing parents of the queue (/new/dir for /new/dir/queue) are made by the seam as it
+        /// makes the new root (mode 0755, as hier.c makes the qmail home; the creator's owner, root
+        /// as root); -Verbose names them.
+        /// </summary>
+        private void ReportParents(IFileSystem posix, string root)
+        {
+            string full = System.IO.Path.GetFullPath(root).TrimEnd('/');
+            for (string? dir = System.IO.Path.GetDirectoryName(full); !string.IsNullOrEmpty(dir) && dir != "/"; dir = System.IO.Path.GetDirectoryName(dir))
+            {
+                if (posix.TryLstat(dir!, out _, out _)) break;
+                WriteVerbose($"Creating the missing parent {dir} (0755{(posix.EffectiveUserId == 0 ? ", root:root" : "")}).");
+            }
         }
     }
 }

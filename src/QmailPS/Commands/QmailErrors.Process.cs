@@ -28,7 +28,7 @@ namespace QmailPS.Commands
         };
 
         public static ErrorRecord ProcessReused(QmailProcess p, DateTime? nowStarted) => new ErrorRecord(
-            new InvalidOperationException($"Refusing to signal process {p.ProcessId}: the {p.Name} listed as started {p.StartTime:u} has ended, and the pid now belongs to a process started {(nowStarted.HasValue ? nowStarted.Value.ToString("u") : "later")}."),
+            new InvalidOperationException($"Refusing to signal process {p.ProcessId}: the {p.Name} listed as started {p.StartTimeUtc:u} has ended, and the pid now belongs to a process started {(nowStarted.HasValue ? nowStarted.Value.ToString("u") : "later")}."),
             "QmailProcessReused", ErrorCategory.InvalidOperation, p.ProcessId)
         {
             ErrorDetails = new ErrorDetails($"Pid {p.ProcessId} was reused; the process listed is gone and the new one was not signalled.")

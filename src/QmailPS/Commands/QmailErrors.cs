@@ -29,7 +29,12 @@ namespace QmailPS.Commands
 
         public static ErrorRecord NotAQueue(NotAQueueException e) => new ErrorRecord(e, "QmailNotAQueue", ErrorCategory.InvalidArgument, e.QueuePath)
         {
-            ErrorDetails = new ErrorDetails(e.Message) { RecommendedAction = "Give -QueuePath the queue directory itself, e.g. /var/qmail/queue." },
+            ErrorDetails = new ErrorDetails(e.Message)
+            {
+                RecommendedAction = e.Suggestion != null
+                    ? $"Did you mean -QueuePath {e.Suggestion}? -QueuePath is the queue directory itself, not the qmail home."
+                    : "Give -QueuePath the queue directory itself, e.g. /var/qmail/queue.",
+            },
         };
 
         public static ErrorRecord AccessDenied(QueueAccessException e) => new ErrorRecord(e, "QmailQueueAccessDenied", FromErrno(e.ErrorNumber), e.QueuePath)

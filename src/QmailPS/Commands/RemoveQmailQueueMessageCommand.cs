@@ -17,10 +17,12 @@ namespace QmailPS.Commands
     {
         [Parameter(Mandatory = true, Position = 0, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
         [Alias("MessageId")]
+        [ArgumentCompleter(typeof(QueueIdCompleter))]
         public ulong[] Id { get; set; } = new ulong[0];
 
         [Parameter(ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(QueuePathCompleter))]
         public string? QueuePath { get; set; }
 
         /// <summary>A piped object's PSComputerName (Invoke-Command and Start-Job add it): one from another host is refused. Bound from the pipeline only.</summary>
@@ -54,7 +56,7 @@ namespace QmailPS.Commands
                 ScanEvent? e = scanner.Read(id);
                 QueueMessage? m = e?.Message;
                 if (m is null) { WriteError(QmailErrors.MessageNotFound(id, layout.Root)); continue; }
-                string target = $"message {id} from <{m.Sender}> to {m.Recipients.Length} recipient(s), {m.State} ({layout.Root})";
+                string target = $"message {id} from <{m.Sender}> to {m.Recipients.Count} recipient(s), {m.State} ({layout.Root})";
                 try
                 {
                     if (!send.IsRunning)

@@ -22,6 +22,7 @@ namespace QmailPS.Commands
 
         [Parameter(Position = 0, ParameterSetName = QueueSet, ValueFromPipelineByPropertyName = true)]
         [ValidateNotNullOrEmpty]
+        [ArgumentCompleter(typeof(QueuePathCompleter))]
         public string? QueuePath { get; set; }
 
         /// <summary>Findings from Test-QmailQueue: repair only these.</summary>
@@ -61,6 +62,7 @@ namespace QmailPS.Commands
         /// </summary>
         [Parameter]
         [AllowEmptyString]
+        [NullSender]
         public string RecoverySender { get; set; } = "";
 
         private readonly Dictionary<string, List<QueueIssue>> _piped = new Dictionary<string, List<QueueIssue>>(StringComparer.Ordinal);

@@ -16,7 +16,7 @@ namespace QmailPS
             ProcessId = processId;
             Name = name;
             StartTicks = startTicks;
-            StartTime = startTime;
+            StartTimeUtc = startTime.ToUniversalTime();
         }
 
         public int ProcessId { get; }
@@ -28,10 +28,12 @@ namespace QmailPS
         public uint UserId { get; internal set; }
         /// <summary>Kernel state letter: R running, S sleeping, D uninterruptible, T stopped, Z zombie.</summary>
         public string State { get; internal set; } = "";
-        /// <summary>When the process started (UTC): /proc/PID/stat starttime after boot, plus /proc/stat btime.</summary>
-        public DateTime StartTime { get; }
+        /// <summary>When the process started, in local time (as Get-Process): /proc/PID/stat starttime after boot, plus /proc/stat btime.</summary>
+        public DateTime StartTime => StartTimeUtc.ToLocalTime();
+        /// <summary>StartTime in UTC.</summary>
+        public DateTime StartTimeUtc { get; }
         /// <summary>Now minus StartTime (taken when read, so it grows while you look at the object).</summary>
-        public TimeSpan Age => DateTime.UtcNow - StartTime;
+        public TimeSpan Age => DateTime.UtcNow - StartTimeUtc;
         /// <summary>The /proc/PID/exe link ("… (deleted)" after an upgrade replaced the file); null when unreadable.</summary>
         public string? ExecutablePath { get; internal set; }
         /// <summary>argv from /proc/PID/cmdline.</summary>
@@ -67,7 +69,7 @@ namespace QmailPS
     }
 
     /// <summary>What Stop-QmailZombie did with one process.</summary>
-    public enum StopOutcome
+    public enum StopOutcome : long
     {
         /// <summary>It (and, for qmail-local, its whole tree) ended after SIGTERM.</summary>
         Terminated,

@@ -1,7 +1,7 @@
 namespace QmailPS
 {
     /// <summary>How bad a finding is, in what qmail will do about it (queue-format.md §3.2).</summary>
-    public enum IssueSeverity
+    public enum IssueSeverity : long
     {
         /// <summary>Mail is lost or delivered twice (silently, or intermittently).</summary>
         Danger,
@@ -18,7 +18,7 @@ namespace QmailPS
     }
 
     /// <summary>Each kind of finding: one per row of queue-format.md §3.2, plus owners, modes and file types.</summary>
-    public enum QueueIssueKind
+    public enum QueueIssueKind : long
     {
         // structure
         QmailSendRunning,

@@ -1,10 +1,11 @@
 using System;
 using System.Collections.Generic;
+using System.Collections.ObjectModel;
 
 namespace QmailPS
 {
     /// <summary>Where a message stands, as qmail-send sees it.</summary>
-    public enum QueueMessageState
+    public enum QueueMessageState : long
     {
         /// <summary>Preprocessed (info/ exists); recipients pending or waiting for the end of the message.</summary>
         Queued,
@@ -17,7 +18,7 @@ namespace QmailPS
     }
 
     /// <summary>qmail's two delivery channels: local/ (qmail-lspawn) and remote/ (qmail-rspawn).</summary>
-    public enum RecipientChannel { Local, Remote }
+    public enum RecipientChannel : long { Local, Remote }
 
     /// <summary>
     /// One recipient record of a channel file (or of todo/ for an unprocessed message). A value
@@ -45,11 +46,36 @@ namespace QmailPS
         public override string ToString() => Address;
     }
 
+    /// <summary>
+    /// A message's recipients. A collection rather than an array: PowerShell gives arrays an
+    /// Address() method (multi-dimensional arrays' accessor) that wins over member enumeration,
+    /// so <c>.Recipients.Address</c> printed "…Address(int )"; on this type it lists the addresses.
+    /// ToString is what Export-Csv and string expansion write: "a@x, b@y".
+    /// </summary>
+    public sealed class QueueRecipientCollection : ReadOnlyCollection<QueueRecipient>
+    {
+        internal static readonly QueueRecipientCollection Empty = new QueueRecipientCollection(new QueueRecipient[0]);
+
+        internal QueueRecipientCollection(IList<QueueRecipient> recipients) : base(recipients) { }
+
+        /// <summary>The recipients not yet delivered (T records).</summary>
+        public IEnumerable<QueueRecipient> Pending()
+        {
+            foreach (QueueRecipient r in this) if (!r.Delivered) yield return r;
+        }
+
+        /// <summary>The addresses, comma-separated ("a@x, b@y").</summary>
+        public override string ToString()
+        {
+            var sb = new System.Text.StringBuilder();
+            foreach (QueueRecipient r in this) { if (sb.Length > 0) sb.Append(", "); sb.Append(r.Address); }
+            return sb.ToString();
+        }
+    }
+
     /// <summary>One message of a qmail queue.</summary>
     public sealed class QueueMessage
     {
-        private static readonly QueueRecipient[] NoRecipients = new QueueRecipient[0];
-
         internal QueueMessage(ulong id, string queuePath) { Id = id; QueuePath = queuePath; }
 
         /// <summary>The message number: the inode number of mess/N/ID when it was queued.</summary>
@@ -58,19 +84,30 @@ namespace QmailPS
         public string Sender { get; internal set; } = "";
         public bool IsBounce => Sender.Length == 0 && !SenderMissing;
         public bool IsDoubleBounce => Sender == "#@[]";
-        public QueueRecipient[] Recipients { get; internal set; } = NoRecipients;
+        /// <summary>Every recipient, in the order qmail-qread lists them; <c>.Recipients.Address</c> gives the addresses.</summary>
+        public QueueRecipientCollection Recipients { get; private set; } = QueueRecipientCollection.Empty;
+
+        internal void SetRecipients(QueueRecipient[] recipients) =>
+            Recipients = recipients.Length == 0 ? QueueRecipientCollection.Empty : new QueueRecipientCollection(recipients);
         /// <summary>Recipients not yet delivered (T records).</summary>
         public int PendingCount { get; internal set; }
         /// <summary>Bytes of mess/N/ID (the message with qmail-queue's Received line); -1 when it is missing.</summary>
         public long Size { get; internal set; } = -1;
-        /// <summary>Birth as qmail-send uses it: mtime of info/N/ID (UTC); for an unprocessed message, mtime of todo/ID.</summary>
-        public DateTime QueuedAt { get; internal set; }
         /// <summary>
-        /// Earliest next delivery attempt (UTC) from the pending channel files' mtimes. qmail-send
+        /// Birth as qmail-send uses it, in local time (as FileInfo.LastWriteTime): mtime of info/N/ID;
+        /// for an unprocessed message, mtime of todo/ID. QueuedAtUtc is the same instant in UTC.
+        /// </summary>
+        public DateTime QueuedAt { get => QueuedAtUtc.ToLocalTime(); internal set => QueuedAtUtc = AsUtc(value); }
+        /// <summary>QueuedAt in UTC (Kind Utc).</summary>
+        public DateTime QueuedAtUtc { get; internal set; }
+        /// <summary>
+        /// Earliest next delivery attempt (local time) from the pending channel files' mtimes. qmail-send
         /// stamps them with the schedule only when it stops cleanly; while it runs they hold the
         /// time of the last change, and the attempt may come sooner.
         /// </summary>
-        public DateTime? NextAttempt { get; internal set; }
+        public DateTime? NextAttempt => NextAttemptUtc?.ToLocalTime();
+        /// <summary>NextAttempt in UTC (Kind Utc).</summary>
+        public DateTime? NextAttemptUtc { get; internal set; }
         public QueueMessageState State { get; internal set; }
         /// <summary>Why the message is Damaged, in qmail's terms; null otherwise.</summary>
         public string? Damage { get => _x?.Damage; internal set => X.Damage = value; }
@@ -115,6 +152,9 @@ namespace QmailPS
 
         private Extras? _x;
         private Extras X => _x ??= new Extras();
+
+        /// <summary>The scanner sets file times, which are UTC: only a Local value is converted.</summary>
+        private static DateTime AsUtc(DateTime t) => t.Kind == DateTimeKind.Local ? t.ToUniversalTime() : DateTime.SpecifyKind(t, DateTimeKind.Utc);
 
         internal void AddDamage(string text) => Damage = Damage is null ? text : Damage + "; " + text;
 

@@ -22,8 +22,16 @@ namespace QmailPS
         public long DoubleBounces { get; internal set; }
         /// <summary>Messages with a bounce/ file: some recipient failed permanently.</summary>
         public long Bouncing { get; internal set; }
+        /// <summary>
+        /// Messages in state Damaged (Get-QmailQueueMessage -State Damaged): qmail cannot deliver them as
+        /// they are. Test-QmailQueue lists more: damage to the queue itself (owners, modes, lock files)
+        /// and findings on messages qmail still delivers (IdNotInode after a copy), which are not counted here.
+        /// </summary>
         public long Damaged { get; internal set; }
-        public DateTime? OldestQueuedAt { get; internal set; }
+        /// <summary>QueuedAt of the oldest listed message, in local time.</summary>
+        public DateTime? OldestQueuedAt => OldestQueuedAtUtc?.ToLocalTime();
+        /// <summary>OldestQueuedAt in UTC.</summary>
+        public DateTime? OldestQueuedAtUtc { get; internal set; }
         /// <summary>Bytes of all mess files of the listed messages.</summary>
         public long TotalBytes { get; internal set; }
         public int Split { get; internal set; }

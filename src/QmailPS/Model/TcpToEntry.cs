@@ -26,7 +26,7 @@ namespace QmailPS
             IsShadowed = !effective;
 
             long t = record.Time > 253402300799UL ? 253402300799L : (long)record.Time;
-            LastTimeout = UnixTime.ToUtc(t);
+            LastTimeoutUtc = UnixTime.ToUtc(t);
             Age = TimeSpan.FromTicks((nowSeconds - t) * TimeSpan.TicksPerSecond);
 
             // tcpto.c: the first record with the address decides; count >= 2 in qmail's own
@@ -36,8 +36,8 @@ namespace QmailPS
             bool eligible = effective && record.CountAsQmailSeesIt >= 2 && record.Time <= (ulong)Math.Max(0, nowSeconds);
             if (eligible)
             {
-                SkippedUntilEarliest = LastTimeout.AddSeconds(TcpToRecords.ShortestWindow);
-                SkippedUntilLatest = LastTimeout.AddSeconds(TcpToRecords.LongestWindow);
+                SkippedUntilEarliestUtc = LastTimeoutUtc.AddSeconds(TcpToRecords.ShortestWindow);
+                SkippedUntilLatestUtc = LastTimeoutUtc.AddSeconds(TcpToRecords.LongestWindow);
             }
             IsSkipped = eligible && ago < TcpToRecords.ShortestWindow;
             IsSkippedPossibly = eligible && ago < TcpToRecords.LongestWindow;
@@ -53,8 +53,10 @@ namespace QmailPS
         /// </summary>
         public int TimeoutCount { get; }
 
-        /// <summary>When the last counted timeout happened (UTC).</summary>
-        public DateTime LastTimeout { get; }
+        /// <summary>When the last counted timeout happened, in local time (as FileInfo.LastWriteTime).</summary>
+        public DateTime LastTimeout => LastTimeoutUtc.ToLocalTime();
+        /// <summary>LastTimeout in UTC.</summary>
+        public DateTime LastTimeoutUtc { get; }
 
         /// <summary>Reference time minus LastTimeout; negative when LastTimeout is in the future.</summary>
         public TimeSpan Age { get; }
@@ -72,10 +74,14 @@ namespace QmailPS
         public bool IsSkippedPossibly { get; }
 
         /// <summary>LastTimeout + 3840 s: from then on no qmail-remote skips the address. Null when it is never skipped.</summary>
-        public DateTime? SkippedUntilEarliest { get; }
+        public DateTime? SkippedUntilEarliest => SkippedUntilEarliestUtc?.ToLocalTime();
+        /// <summary>SkippedUntilEarliest in UTC.</summary>
+        public DateTime? SkippedUntilEarliestUtc { get; }
 
         /// <summary>LastTimeout + 5824 s: until then some qmail-remote may skip the address. Null when it is never skipped.</summary>
-        public DateTime? SkippedUntilLatest { get; }
+        public DateTime? SkippedUntilLatest => SkippedUntilLatestUtc?.ToLocalTime();
+        /// <summary>SkippedUntilLatest in UTC.</summary>
+        public DateTime? SkippedUntilLatestUtc { get; }
 
         /// <summary>Index of the record in the file (byte offset = Slot × record size).</summary>
         public int Slot { get; }

@@ -65,8 +65,17 @@ namespace QmailPS.Posix
             string? up = Path.GetDirectoryName(dir);
             if (up != null && up != dir && !Directory.Exists(up)) MakeParents(up);
             int rc;
-            fixed (byte* p = Libc.PathBytes(dir)) rc = LibcAt.mkdirat(Libc.AT_FDCWD, p, 0x1ED); // 0755
-            if (rc < 0 && LastErrno() != Errno.EEXIST) throw Errno.ToException(LastErrno(), "mkdir", dir);
+            fixed (byte* p = Libc.PathBytes(dir)) rc = LibcAt.mkdirat(Libc.AT_FDCWD, p, 0x1ED); // 0755, as hier.c makes the qmail home
+            if (rc < 0)
+            {
+                if (LastErrno() != Errno.EEXIST) throw Errno.ToException(LastErrno(), "mkdir", dir);
+                return;
+            }
+            int fd;
+            fixed (byte* p = Libc.PathBytes(dir)) fd = Libc.open(p, Libc.O_RDONLY | Libc.O_CLOEXEC | LibcAt.O_Directory | Libc.O_NOFOLLOW, 0);
+            if (fd < 0) return;
+            LibcAt.fchmod(fd, 0x1ED); // not the umask's
+            Libc.close(fd);
         }
 
         ~LinuxFileSystem() => Dispose();

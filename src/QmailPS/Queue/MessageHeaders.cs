@@ -12,6 +12,10 @@ namespace QmailPS.Queue
         public string Value { get; }
         /// <summary>The value as in the message (folded lines joined, encoded words kept).</summary>
         public string RawValue { get; }
+        /// <summary>The message the field is from (binds to -Id of the message cmdlets); 0 when parsed from bytes alone.</summary>
+        public ulong Id { get; internal set; }
+        /// <summary>The queue of that message (binds to -QueuePath); '' when parsed from bytes alone.</summary>
+        public string QueuePath { get; internal set; } = "";
         public override string ToString() => Name + ": " + Value;
     }
 

@@ -31,7 +31,7 @@ namespace QmailPS.Queue
                 yield return $"warning: trouble with #{id}: {m.QreadTrouble}";
                 yield break;
             }
-            DateTime t = m.QueuedAt.ToUniversalTime();
+            DateTime t = m.QueuedAtUtc;
             var sb = new StringBuilder(80);
             sb.Append(t.Day.ToString(CultureInfo.InvariantCulture)).Append(' ').Append(Months[t.Month - 1]).Append(' ')
               .Append(t.Year.ToString("0000", CultureInfo.InvariantCulture)).Append(' ')

@@ -135,7 +135,13 @@ namespace QmailPS.Queue
             var names = new HashSet<string>(StringComparer.Ordinal);
             foreach (var e in top) names.Add(e.Name);
             if (!names.Contains("mess") || !(names.Contains("info") || names.Contains("todo")))
+            {
+                // The qmail home (/var/qmail) given for its queue: say so.
+                string inner = full.TrimEnd('/') + "/queue";
+                if (names.Contains("queue") && LooksLikeQueue(fs, inner))
+                    throw new NotAQueueException(full, $"it has no mess/ and info/ or todo/ directory; did you mean {inner}", inner);
                 throw new NotAQueueException(full, "it has no mess/ and info/ or todo/ directory");
+            }
 
             // The split is conf-split, compiled into qmail: each split directory suggests one more than
             // its highest numbered subdirectory. When they all agree, that is it. When they do not
@@ -171,6 +177,22 @@ namespace QmailPS.Queue
             // directory there is a layout mismatch, not a big-todo queue).
             bool big = bigTodo ?? CountSplitSubdirs(fs, full + "/todo", theSplit) * 2 > theSplit;
             return new QueueLayout(full, theSplit, big, fs);
+        }
+
+        /// <summary>A directory with mess/ and info/ or todo/ (what Detect requires), without throwing; for hints and completion.</summary>
+        internal static bool LooksLikeQueue(string dir) => LooksLikeQueue(new LinuxFileSystem(), dir);
+
+        internal static bool LooksLikeQueue(IFileSystem fs, string dir)
+        {
+            var entries = fs.TryList(dir, new List<DirEntry>(), out _);
+            if (entries is null) return false;
+            bool mess = false, other = false;
+            foreach (var e in entries)
+            {
+                if (e.Name == "mess") mess = true;
+                else if (e.Name == "info" || e.Name == "todo") other = true;
+            }
+            return mess && other;
         }
 
         /// <summary>
@@ -236,9 +258,11 @@ namespace QmailPS.Queue
     /// <summary>The path given is not a qmail queue.</summary>
     public sealed class NotAQueueException : IOException
     {
-        public NotAQueueException(string path, string reason)
-            : base($"'{path}' is not a qmail queue: {reason}.") { QueuePath = path; }
+        public NotAQueueException(string path, string reason, string? suggestion = null)
+            : base($"'{path}' is not a qmail queue: {reason}{(suggestion != null ? "?" : ".")}") { QueuePath = path; Suggestion = suggestion; }
         public string QueuePath { get; }
+        /// <summary>The queue the caller probably meant (the queue/ inside a qmail home), or null.</summary>
+        public string? Suggestion { get; }
     }
 
     /// <summary>The queue cannot be read by this user (qmail-qread needs root, or uid qmails with gid qmail).</summary>

@@ -121,6 +121,7 @@ namespace QmailPS.Queue
                 {
                     int? expectedSplit = _layout.BigTodo ? int.Parse(todoDir.Substring(todoDir.LastIndexOf('/') + 1), CultureInfo.InvariantCulture) : (int?)null;
                     var chunk = new List<DirEntry>(ChunkSize);
+                    int planned = 0;
                     foreach (DirEntry e in entries)
                     {
                         if (!e.IsNumeric)
@@ -137,7 +138,14 @@ namespace QmailPS.Queue
                         }
                         todoSeen.Add(e.Id);
                         chunk.Add(e);
-                        if (chunk.Count == ChunkSize) { var c = chunk; yield return () => ReadTodoChunk(todoDir, expectedSplit, c, bouncing, cancel); chunk = new List<DirEntry>(ChunkSize); }
+                        if (chunk.Count == ChunkSize)
+                        {
+                            var c = chunk; yield return () => ReadTodoChunk(todoDir, expectedSplit, c, bouncing, cancel); chunk = new List<DirEntry>(ChunkSize);
+                            // Progress within todo/ (thousands of unprocessed messages take a while), in order after the chunk.
+                            planned += ChunkSize;
+                            var p = TodoProgress(step, steps, planned, entries.Count, todoDir);
+                            yield return () => new List<ScanEvent> { p };
+                        }
                     }
                     if (chunk.Count > 0) { var c = chunk; yield return () => ReadTodoChunk(todoDir, expectedSplit, c, bouncing, cancel); }
                 }
@@ -215,6 +223,10 @@ namespace QmailPS.Queue
                 foreach (var f in FlushNotes(notes)) yield return f;
             }
         }
+
+        private ScanEvent TodoProgress(int step, int steps, int read, int listed, string todoDir) =>
+            new ScanEvent(ScanEventKind.Progress, percent: (int)((step + (double)read / Math.Max(1, listed)) * 100 / steps),
+                path: $"{todoDir} ({read} of {listed} not yet preprocessed)");
 
         private static IEnumerable<Func<List<ScanEvent>>> FlushNotes(List<ScanEvent> notes)
         {
@@ -545,7 +557,7 @@ namespace QmailPS.Queue
                 recipients.Clear();
                 if (inLocal) ReadChannel(m, _local, id, RecipientChannel.Local, recipients);
                 if (inRemote) ReadChannel(m, _remote, id, RecipientChannel.Remote, recipients);
-                m.Recipients = recipients.ToArray();
+                m.SetRecipients(recipients.ToArray());
                 int pendingCount = 0;
                 foreach (var r in recipients) if (!r.Delivered) pendingCount++;
                 recipients.Clear();
@@ -604,7 +616,7 @@ namespace QmailPS.Queue
                         m.AddDamage($"the last record of {todoRel} is cut off ({ShowRecord(recs.Truncated)}): qmail-send silently drops it");
                     if (len == 0) m.SenderMissing = true;
                 }
-                m.Recipients = recipients.ToArray();
+                m.SetRecipients(recipients.ToArray());
                 m.PendingCount = recipients.Count;
                 ReadMess(m, id, todoDir, nameZ, out bool vanished);
                 if (vanished)
@@ -740,7 +752,7 @@ namespace QmailPS.Queue
                 if (anyPending)
                 {
                     DateTime t = st.MTimeUtc;
-                    if (m.NextAttempt is null || t < m.NextAttempt) m.NextAttempt = t;
+                    if (m.NextAttemptUtc is null || t < m.NextAttemptUtc) m.NextAttemptUtc = t;
                 }
             }
 

@@ -6,7 +6,7 @@ using System.Net.Sockets;
 namespace QmailPS
 {
     /// <summary>How the records of lock/tcpto are laid out (queue-format.md §5.1, §5.5).</summary>
-    public enum TcpToRecordFormat
+    public enum TcpToRecordFormat : long
     {
         /// <summary>qmail-1.03, netqmail, notqmail, qmail-ldap: 64 records of 16 bytes, IPv4 only.</summary>
         Classic16 = 16,

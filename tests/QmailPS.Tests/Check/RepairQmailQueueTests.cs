@@ -54,7 +54,7 @@ namespace QmailPS.Tests.Check
         internal static string Describe(QueueMessage m)
         {
             string state = m.State == QueueMessageState.Unprocessed ? "todo" : "queued";
-            return $"{state} <{m.Sender}> {string.Join(",", m.Recipients.Select(r => $"{r.Channel}:{r.Address}:{(r.Delivered ? "D" : "T")}"))} born {(m.State == QueueMessageState.Unprocessed ? "-" : m.QueuedAt.ToString("o"))}" +
+            return $"{state} <{m.Sender}> {string.Join(",", m.Recipients.Select(r => $"{r.Channel}:{r.Address}:{(r.Delivered ? "D" : "T")}"))} born {(m.State == QueueMessageState.Unprocessed ? "-" : m.QueuedAtUtc.ToString("o"))}" +
                    $" bounce={m.HasBounce}";
         }
 

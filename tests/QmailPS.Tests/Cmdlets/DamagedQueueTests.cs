@@ -176,7 +176,7 @@ namespace QmailPS.Tests.Cmdlets
             var scanned = _ps.Run("Get-QmailQueueMessage -QueuePath $q -WarningAction SilentlyContinue", q.Root).AssertClean().Objects<QueueMessage>().Single(m => m.Id == id);
             var byId = _ps.Run($"Get-QmailQueueMessage -QueuePath $q -Id {id} -WarningAction SilentlyContinue", q.Root).AssertClean().Objects<QueueMessage>().Single();
             Assert.Equal(QueueMessageState.Damaged, byId.State);
-            Assert.Equal((scanned.Sender, scanned.Damage, scanned.Recipients.Length, scanned.QueuedAt), (byId.Sender, byId.Damage, byId.Recipients.Length, byId.QueuedAt));
+            Assert.Equal((scanned.Sender, scanned.Damage, scanned.Recipients.Count, scanned.QueuedAt), (byId.Sender, byId.Damage, byId.Recipients.Count, byId.QueuedAt));
             Assert.Contains("wrong split directory", byId.Damage);
             var missing = _ps.Run($"Get-QmailQueueMessage -QueuePath $q -Id {id + 1}", q.Root);
             Assert.Equal("QmailMessageNotFound,QmailPS.Commands.GetQmailQueueMessageCommand", Assert.Single(missing.Errors).FullyQualifiedErrorId);

@@ -72,7 +72,8 @@ namespace QmailPS.Tests.Cmdlets
             Assert.Equal(2, m.PendingCount);
             Assert.Null(m.NextAttempt);
             var todoMtime = File.GetLastWriteTimeUtc(_f.Q.PathOf("todo", m.Id));
-            Assert.Equal(todoMtime, m.QueuedAt);
+            Assert.Equal(todoMtime, m.QueuedAtUtc);
+            Assert.Equal(File.GetLastWriteTime(_f.Q.PathOf("todo", m.Id)), m.QueuedAt);
         }
 
         [Fact]
@@ -82,8 +83,8 @@ namespace QmailPS.Tests.Cmdlets
             Assert.Equal(new[] { true, true, false }, m.Recipients.Select(r => r.Delivered));
             Assert.Equal(1, m.PendingCount);
             // next attempt: only the remote file has a pending recipient (mtime = birth + 400)
-            Assert.Equal(File.GetLastWriteTimeUtc(_f.Q.PathOf("remote", m.Id)), m.NextAttempt);
-            Assert.Equal(File.GetLastWriteTimeUtc(_f.Q.PathOf("info", m.Id)), m.QueuedAt);
+            Assert.Equal(File.GetLastWriteTimeUtc(_f.Q.PathOf("remote", m.Id)), m.NextAttemptUtc);
+            Assert.Equal(File.GetLastWriteTimeUtc(_f.Q.PathOf("info", m.Id)), m.QueuedAtUtc);
             Assert.Equal(new FileInfo(_f.Q.PathOf("mess", m.Id)).Length, m.Size);
         }
 
@@ -184,7 +185,9 @@ namespace QmailPS.Tests.Cmdlets
             var r = _f.Ps.Run($"Get-QmailQueueMessage -QueuePath $q -Id {_f.Partly},{_f.Bounce} | Out-Host", _f.Q.Root).AssertClean();
             string text = r.HostText;
             foreach (string h in new[] { "Id", "QueuedAt", "Size", "Sender", "Recipients", "State" }) Assert.Contains(h, text);
-            Assert.Contains("alice@example.test (+2)", text);
+            // The Recipients column shows what the message still waits for: x2 is the only pending one.
+            Assert.Contains("x2@remote.test", text);
+            Assert.DoesNotContain("alice@example.test", text);
             Assert.Contains("<>", text);
             Assert.Contains(_f.Partly.ToString(), text);
         }

@@ -63,10 +63,14 @@ namespace QmailPS.Tests.Cmdlets
             Assert.Equal(new[] { RecipientChannel.Local, RecipientChannel.Local, RecipientChannel.Remote, RecipientChannel.Remote }, m823.Recipients.Select(x => x.Channel));
             Assert.Equal(2, m823.PendingCount);
             Assert.Equal(61101, msgs[836833].Size);
-            Assert.Equal(DateTimeKind.Utc, m823.QueuedAt.Kind);
-            Assert.Equal(new DateTime(2026, 11, 22, 23, 21, 43, DateTimeKind.Utc), new DateTime(m823.QueuedAt.Ticks - m823.QueuedAt.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc));
-            Assert.NotNull(m823.NextAttempt);
-            Assert.True(m823.NextAttempt > m823.QueuedAt);
+            // Local times as FileInfo has them, and Utc siblings for the same instants.
+            Assert.Equal(DateTimeKind.Utc, m823.QueuedAtUtc.Kind);
+            Assert.Equal(DateTimeKind.Local, m823.QueuedAt.Kind);
+            Assert.Equal(m823.QueuedAtUtc, m823.QueuedAt.ToUniversalTime());
+            Assert.Equal(new DateTime(2026, 11, 22, 23, 21, 43, DateTimeKind.Utc), new DateTime(m823.QueuedAtUtc.Ticks - m823.QueuedAtUtc.Ticks % TimeSpan.TicksPerSecond, DateTimeKind.Utc));
+            Assert.NotNull(m823.NextAttemptUtc);
+            Assert.Equal(DateTimeKind.Local, m823.NextAttempt!.Value.Kind);
+            Assert.True(m823.NextAttemptUtc > m823.QueuedAtUtc);
         }
     }
 }

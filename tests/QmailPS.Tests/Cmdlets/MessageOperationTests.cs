@@ -327,7 +327,7 @@ namespace QmailPS.Tests.Cmdlets
             var m = _ps.Run($"Set-QmailMessageAge -QueuePath $q -Id {id} -RetryNow -PassThru", q.Root).AssertClean().Objects<QueueMessage>().Single();
             AssertNear(DateTime.UtcNow, File.GetLastWriteTimeUtc(q.PathOf("remote", id)));
             AssertNear(DateTime.UtcNow, File.GetLastWriteTimeUtc(q.PathOf("local", id)));
-            AssertNear(DateTime.UtcNow, m.NextAttempt!.Value);
+            AssertNear(DateTime.UtcNow, m.NextAttemptUtc!.Value);
         }
 
         [Theory]

@@ -112,10 +112,11 @@ namespace QmailPS.Tests.Processes
             string stat = File.ReadAllText($"/proc/{r.Pid}/stat");
             ulong ticks = ulong.Parse(stat.Substring(stat.LastIndexOf(')') + 2).Split(' ')[19]);
             long btime = long.Parse(File.ReadAllLines("/proc/stat").Single(l => l.StartsWith("btime ")).Substring(6));
-            Assert.Equal(DateTime.UnixEpoch.AddSeconds(btime).AddTicks((long)ticks * TimeSpan.TicksPerSecond / 100), p.StartTime);
-            Assert.Equal(DateTimeKind.Utc, p.StartTime.Kind);
+            Assert.Equal(DateTime.UnixEpoch.AddSeconds(btime).AddTicks((long)ticks * TimeSpan.TicksPerSecond / 100), p.StartTimeUtc);
+            Assert.Equal(DateTimeKind.Utc, p.StartTimeUtc.Kind);
+            Assert.Equal(DateTimeKind.Local, p.StartTime.Kind);
             using (var dotnet = Process.GetProcessById(r.Pid))
-                Assert.InRange((p.StartTime - dotnet.StartTime.ToUniversalTime()).Duration(), TimeSpan.Zero, TimeSpan.FromSeconds(1.5));
+                Assert.InRange((p.StartTimeUtc - dotnet.StartTime.ToUniversalTime()).Duration(), TimeSpan.Zero, TimeSpan.FromSeconds(1.5));
             Assert.InRange(p.Age, TimeSpan.Zero, TimeSpan.FromMinutes(1));
         }
 

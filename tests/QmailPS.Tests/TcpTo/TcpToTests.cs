@@ -128,8 +128,9 @@ namespace QmailPS.Tests.TcpToTests
 
             var one = e["10.0.0.1"]; // count 1: never skipped
             Assert.Equal(TimeSpan.FromSeconds(60), one.Age);
-            Assert.Equal(GoldenTime.AddSeconds(-60), one.LastTimeout);
-            Assert.Equal(DateTimeKind.Utc, one.LastTimeout.Kind);
+            Assert.Equal(GoldenTime.AddSeconds(-60), one.LastTimeoutUtc);
+            Assert.Equal(DateTimeKind.Utc, one.LastTimeoutUtc.Kind);
+            Assert.Equal(DateTimeKind.Local, one.LastTimeout.Kind);
             Assert.False(one.IsSkipped);
             Assert.False(one.IsSkippedPossibly);
             Assert.Null(one.SkippedUntilEarliest);
@@ -137,8 +138,8 @@ namespace QmailPS.Tests.TcpToTests
             var ten = e["10.0.0.3"]; // count 10, 3600 s ago: inside even the shortest window
             Assert.True(ten.IsSkipped);
             Assert.True(ten.IsSkippedPossibly);
-            Assert.Equal(ten.LastTimeout.AddSeconds(3840), ten.SkippedUntilEarliest);
-            Assert.Equal(ten.LastTimeout.AddSeconds(5824), ten.SkippedUntilLatest);
+            Assert.Equal(ten.LastTimeoutUtc.AddSeconds(3840), ten.SkippedUntilEarliestUtc);
+            Assert.Equal(ten.LastTimeoutUtc.AddSeconds(5824), ten.SkippedUntilLatestUtc);
             Assert.False(ten.IsCorrupt);
 
             var future = e["10.0.0.5"]; // 100 s in the future: now - when wraps unsigned, so qmail never skips it
@@ -151,7 +152,7 @@ namespace QmailPS.Tests.TcpToTests
             Assert.True(garbage.IsSkipped);
             Assert.True(garbage.IsCorrupt);
 
-            Assert.Equal(DateTime.UnixEpoch, e["10.0.0.8"].LastTimeout); // time 0
+            Assert.Equal(DateTime.UnixEpoch, e["10.0.0.8"].LastTimeoutUtc); // time 0
             Assert.False(e["10.0.0.8"].IsSkipped);
 
             var max = e["10.0.0.9"]; // 127: positive as a signed char, so qmail-remote skips it, but no qmail writes it
