@@ -84,6 +84,11 @@ Describe '<Name>' -ForEach $cmdlets {
             'Get-QmailQueueSummary' { (Get-QmailQueueSummary -QueuePath $q).MessagesInQueue | Should -Be 10 }
             'Get-QmailQueueMessage' { (Get-QmailQueueMessage -QueuePath $q)[0] | Should -BeOfType [QmailPS.QueueMessage] }
             'Test-QmailQueue' { (Test-QmailQueue -QueuePath $q)[0] | Should -BeOfType [QmailPS.QueueIssue] }
+            'Export-QmailMetric' {
+                # Without -Path it only writes text to the pipeline: qmail-qstat's figure for the demo queue.
+                $lines = (Export-QmailMetric -QueuePath $q) -split "`n"
+                $lines | Where-Object { $_ -like 'qmail_queue_messages{*' } | Should -Match ' 10$'
+            }
             default { throw "no third test for $Name" }
         }
     }

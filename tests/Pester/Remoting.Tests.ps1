@@ -136,6 +136,19 @@ Describe 'Invoke-Command -HostName against two qmail hosts' {
         $remoteBounces[0].PSComputerName | Should -Be '127.0.0.1'
     }
 
+    It 'names the host of each deserialized message and summary in the default views at 80 columns' {
+        $messages = @(Invoke-OnHosts '127.0.0.1', '127.0.0.2' { Get-QmailQueueMessage -QueuePath $myQueue })
+        $table = $messages | Out-String -Width 80
+        $table | Should -Match '(?m)^PSComputerName +Id +QueuedAt'
+        $table | Should -Match '(?m)^127\.0\.0\.1 +\d+ '
+        $table | Should -Match '(?m)^127\.0\.0\.2 +\d+ '
+        ($table -split "`n" | Where-Object { $_.Length -gt 80 }) | Should -BeNullOrEmpty
+        $summary = Invoke-OnHosts '127.0.0.2' { Get-QmailQueueSummary -QueuePath $myQueue } | Out-String -Width 80
+        $summary | Should -Match 'Host +: 127\.0\.0\.2'
+        # a local summary has no host line
+        (Get-QmailQueueSummary -QueuePath $queues['127.0.0.2'] | Out-String -Width 80) | Should -Not -Match 'Host +:'
+    }
+
     It 'exports the remote host''s metrics' {
         $text = Invoke-OnHosts '127.0.0.2' { Export-QmailMetric -QueuePath $myQueue }
         $s = Get-QmailQueueSummary -QueuePath $queues['127.0.0.2']

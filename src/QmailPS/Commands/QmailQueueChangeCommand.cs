@@ -11,6 +11,16 @@ namespace QmailPS.Commands
     /// </summary>
     public abstract class QmailQueueChangeCommand : QmailCmdletBase
     {
+        /// <summary>A piped object's PSComputerName (Invoke-Command and Start-Job add it): one from another host is refused. Bound from the pipeline only.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+        [Alias("PSComputerName")]
+        public string? OriginComputerName { get; set; }
+
+        /// <summary>A piped object's type names: a deserialized QmailPS object of unknown origin is refused. Bound from the pipeline only.</summary>
+        [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
+        [Alias("PSTypeNames")]
+        public string[]? OriginTypeNames { get; set; }
+
         private readonly Dictionary<string, SendMutexState> _checked = new Dictionary<string, SendMutexState>();
 
         /// <summary>Work on a queue while qmail-send runs, using only changes qmail-send tolerates.</summary>

@@ -29,16 +29,6 @@ namespace QmailPS.Commands
         [Parameter(Mandatory = true, ParameterSetName = IssueSet, ValueFromPipeline = true)]
         public QueueIssue[] InputObject { get; set; } = new QueueIssue[0];
 
-        /// <summary>A piped object's PSComputerName (Invoke-Command and Start-Job add it): one from another host is refused. Bound from the pipeline only.</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
-        [Alias("PSComputerName")]
-        public string? OriginComputerName { get; set; }
-
-        /// <summary>A piped object's type names: a deserialized QmailPS object of unknown origin is refused. Bound from the pipeline only.</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
-        [Alias("PSTypeNames")]
-        public string[]? OriginTypeNames { get; set; }
-
         [Parameter]
         [ValidateRange(1, 100000)]
         public int? Split { get; set; }

@@ -25,16 +25,6 @@ namespace QmailPS.Commands
         [ArgumentCompleter(typeof(QueuePathCompleter))]
         public string? QueuePath { get; set; }
 
-        /// <summary>A piped object's PSComputerName (Invoke-Command and Start-Job add it): one from another host is refused. Bound from the pipeline only.</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
-        [Alias("PSComputerName")]
-        public string? OriginComputerName { get; set; }
-
-        /// <summary>A piped object's type names: a deserialized QmailPS object of unknown origin is refused. Bound from the pipeline only.</summary>
-        [Parameter(ValueFromPipelineByPropertyName = true, DontShow = true)]
-        [Alias("PSTypeNames")]
-        public string[]? OriginTypeNames { get; set; }
-
         /// <summary>Birth = now − queuelifetime − 1 s: qmail-send bounces it when its next delivery attempt fails.</summary>
         [Parameter(Mandatory = true, ParameterSetName = ExpireSet)]
         public SwitchParameter Expire { get; set; }

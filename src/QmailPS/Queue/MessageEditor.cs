@@ -70,11 +70,17 @@ namespace QmailPS.Queue
                 if (st.Kind != FileKind.Regular) throw new IOException($"{path} is not a regular file; not touching it.");
                 byte[] data = _posix.ReadFile(path);
                 var offsets = new List<long>();
-                foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, "TD").Records)
-                    // Any record not done yet becomes D: qmail-send's pass stops at a record of an unknown
-                    // type (or an empty one) without reaching the end, so such a message would never be
-                    // finished. Its first byte turned into 'D' is skipped like a delivered recipient.
-                    if (r.Type != 'D') offsets.Add(r.Offset);
+                // Any whole record not done yet becomes D: qmail-send's pass stops at a record of an
+                // unknown type (or an empty one) without reaching the end, so such a message would never
+                // be finished. Its first byte turned into 'D' is skipped like a delivered recipient.
+                // (Scanned here, not parsed: records of unknown type are not kept by the parser.)
+                for (int pos = 0; pos < data.Length;)
+                {
+                    int nul = Array.IndexOf(data, (byte)0, pos);
+                    if (nul < 0) break; // a cut last record: qmail-send never reads it
+                    if (data[pos] != 'D') offsets.Add(pos);
+                    pos = nul + 1;
+                }
                 plan.Add((path, offsets));
             }
             int marked = 0;
