@@ -264,20 +264,6 @@ namespace QmailPS.Tests.Check
             }
         }
 
-        /// <summary>cp -a: the same names, a new inode for mess (what cp, rsync and tar do).</summary>
-        private static ulong CopyMess(TempQueue q, ulong id)
-        {
-            string mess = q.PathOf("mess", id), tmp = mess + ".tmp";
-            File.Copy(mess, tmp);
-            TestFs.Raw.TryLstat(mess, out FileStatus st, out _);
-            TestFs.Raw.Lchown(tmp, st.Uid, st.Gid);
-            TestFs.Raw.ChmodNoFollow(tmp, st.Permissions);
-            TestFs.Raw.SetTimes(tmp, st.ATimeSeconds, st.MTimeSeconds);
-            File.Move(tmp, mess, overwrite: true);
-            TestFs.Raw.TryLstat(mess, out FileStatus now, out _);
-            return now.Inode;
-        }
-
         private List<string> Recipients(TempQueue q, ulong id) =>
             _ps.Run($"Get-QmailQueueMessage -QueuePath $q -Id {id}", q.Root).AssertClean().Objects<QueueMessage>().Single()
                 .Recipients.Select(r => r.Address + (r.Delivered ? ":done" : ":pending")).OrderBy(x => x).ToList();
@@ -291,7 +277,7 @@ namespace QmailPS.Tests.Check
             // preprocessed, one recipient delivered, and the todo left behind (qmail-clean never answered)
             q.Writer.WriteEnvelope(id, "bob@example.test", new[] { new RecipientSpec("a@example.test", RecipientChannel.Local, delivered: true), R("b@remote.test") },
                 DateTime.UtcNow.AddHours(-1), null, null);
-            ulong to = CopyMess(q, id);
+            ulong to = q.CopyMessToNewInode(id);
             var r = Repair(q).AssertClean();
             Assert.Contains(r.Objects<RepairAction>(), a => a.Kind == QueueIssueKind.IdNotInode && a.Id == id);
             // the stale todo went (it would have delivered a@example.test again); the D mark stayed
@@ -307,7 +293,7 @@ namespace QmailPS.Tests.Check
             using var q = TempQueue.Create();
             ulong id = q.AddProcessed("bob@example.test", new[] { new RecipientSpec("a@remote.test", RecipientChannel.Remote, delivered: true), new RecipientSpec("b@remote.test", RecipientChannel.Remote, delivered: true), R("c@remote.test") });
             q.Writer.AppendBounce(id, "a@remote.test", "550 first");
-            ulong to = CopyMess(q, id);
+            ulong to = q.CopyMessToNewInode(id);
             // a failure notice already under the mess inode's number (a repair killed earlier, or a tool that renumbered half)
             File.Move(q.PathOf("bounce", id), q.PathOf("bounce", to));
             q.Writer.AppendBounce(id, "b@remote.test", "550 second");
@@ -328,7 +314,7 @@ namespace QmailPS.Tests.Check
             ulong id = q.AddProcessed("carol@example.test", "a@remote.test");
             int wrong = (q.Layout.SplitOf(id) + 5) % q.Layout.Split;
             File.Move(q.PathOf("info", id), q.Layout.SplitDir("info", wrong) + "/" + id);
-            ulong to = CopyMess(q, id);
+            ulong to = q.CopyMessToNewInode(id);
             var r = Repair(q).AssertClean();
             var m = _ps.Run($"Get-QmailQueueMessage -QueuePath $q -Id {to}", q.Root).AssertClean().Objects<QueueMessage>().Single();
             Assert.Equal("carol@example.test", m.Sender);

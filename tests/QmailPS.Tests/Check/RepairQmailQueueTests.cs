@@ -483,18 +483,7 @@ namespace QmailPS.Tests.Check
                 q.AddUnprocessed("carol@example.test", "d@remote.test", "e@example.test"),
             };
             q.Writer.AppendBounce(ids[0], "b@remote.test", "550 no");
-            foreach (ulong id in ids)
-            {
-                // cp to a new inode under the same name, as cp/rsync/tar do
-                string mess = q.PathOf("mess", id), tmp = mess + ".tmp";
-                File.Copy(mess, tmp);
-                var posix = TestFs.Raw;
-                posix.TryLstat(mess, out FileStatus st, out _);
-                posix.Lchown(tmp, st.Uid, st.Gid);
-                posix.ChmodNoFollow(tmp, st.Permissions);
-                posix.SetTimes(tmp, st.ATimeSeconds, st.MTimeSeconds);
-                File.Move(tmp, mess, overwrite: true);
-            }
+            foreach (ulong id in ids) q.CopyMessToNewInode(id); // a new inode under the same name, as cp/rsync/tar do
             return q;
         }
 

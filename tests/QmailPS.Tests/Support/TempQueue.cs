@@ -82,6 +82,20 @@ namespace QmailPS.Tests.Support
 
         public string PathOf(string dir, ulong id) => Layout.PathOf(dir, id);
 
+        /// <summary>What cp -a, rsync or tar do to a message: mess gets a new inode under the same name (owner, mode, times kept); returns that inode.</summary>
+        public ulong CopyMessToNewInode(ulong id)
+        {
+            string mess = PathOf("mess", id), tmp = mess + ".tmp";
+            File.Copy(mess, tmp);
+            TestFs.Raw.TryLstat(mess, out FileStatus st, out _);
+            TestFs.Raw.Lchown(tmp, st.Uid, st.Gid);
+            TestFs.Raw.ChmodNoFollow(tmp, st.Permissions);
+            TestFs.Raw.SetTimes(tmp, st.ATimeSeconds, st.MTimeSeconds);
+            File.Move(tmp, mess, overwrite: true);
+            TestFs.Raw.TryLstat(mess, out FileStatus now, out _);
+            return now.Inode;
+        }
+
         /// <summary>rm -rf, for trees .NET cannot delete (names that are not UTF-8).</summary>
         public static void RemoveTree(string path)
         {
