@@ -19,6 +19,13 @@ namespace QmailPS.Commands
         [ValidateRange(1, 100000)]
         public int? Split { get; set; }
 
+        /// <summary>
+        /// Only qmail-qstat's two figures, counted as qmail-qstat counts them (two directory walks):
+        /// no message is read, so a monitoring check pays what qmail-qstat pays.
+        /// </summary>
+        [Parameter]
+        public SwitchParameter CountOnly { get; set; }
+
         private readonly HashSet<string> _done = new HashSet<string>(StringComparer.Ordinal);
 
         protected override void ProcessRecord()
@@ -32,6 +39,12 @@ namespace QmailPS.Commands
             summary.MessagesInQueue = Qstat.CountMess(layout, problems);
             summary.NotYetPreprocessed = Qstat.CountTodo(layout, problems);
             foreach (string p in problems) WriteWarning("qmail-qstat would print: " + p);
+            if (CountOnly)
+            {
+                summary.IsCountOnly = true;
+                WriteObject(summary);
+                return;
+            }
 
             string activity = $"Summarizing qmail queue {layout.Root}";
             try

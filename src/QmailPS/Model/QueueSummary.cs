@@ -36,5 +36,7 @@ namespace QmailPS
         public long TotalBytes { get; internal set; }
         public int Split { get; internal set; }
         public bool BigTodo { get; internal set; }
+        /// <summary>Made by -CountOnly: only MessagesInQueue and NotYetPreprocessed were counted; the other figures were not.</summary>
+        public bool IsCountOnly { get; internal set; }
     }
 }

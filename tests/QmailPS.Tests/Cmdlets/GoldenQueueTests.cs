@@ -48,6 +48,24 @@ namespace QmailPS.Tests.Cmdlets
         }
 
         [Fact]
+        public void CountOnly_gives_the_same_qmail_qstat_figures_and_reads_no_message()
+        {
+            var r = _f.Ps.Run("Get-QmailQueueSummary -QueuePath $q -CountOnly", _f.Queue.Root).AssertClean();
+            var s = r.Objects<QueueSummary>().Single();
+            string[] qstat = File.ReadAllLines(Path.Combine(GoldenQueue.Dir, "qmail-qstat.txt"));
+            Assert.Equal(qstat[0], $"messages in queue: {s.MessagesInQueue}");
+            Assert.Equal(qstat[1], $"messages in queue but not yet preprocessed: {s.NotYetPreprocessed}");
+            Assert.True(s.IsCountOnly);
+            Assert.Equal(0, s.Messages); // not counted: no message was read
+            Assert.Empty(r.Progress.Where(p => p.RecordType == System.Management.Automation.ProgressRecordType.Processing));
+            string view = _f.Ps.Run("Get-QmailQueueSummary -QueuePath $q -CountOnly | Out-Host", _f.Queue.Root).AssertClean().HostText;
+            string[] lines = view.Split('\n').Where(l => l.Trim().Length > 0).Select(l => l.Trim()).ToArray();
+            Assert.Equal(new[] { qstat[0], qstat[1] }, lines.Take(2));
+            Assert.Contains(lines, l => l.Contains("-CountOnly"));
+            Assert.DoesNotContain(lines, l => l.StartsWith("Pending recipients", StringComparison.Ordinal));
+        }
+
+        [Fact]
         public void Messages_have_qmail_semantics()
         {
             var msgs = _f.Ps.Run("Get-QmailQueueMessage -QueuePath $q", _f.Queue.Root).AssertClean().Objects<QueueMessage>().ToDictionary(m => m.Id);
