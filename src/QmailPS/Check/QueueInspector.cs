@@ -71,6 +71,27 @@ namespace QmailPS.Check
 
         // ------------------------------------------------------------------ hard links (issue: safe queue access)
 
+        private readonly System.Collections.Concurrent.ConcurrentQueue<(ulong Dev, ulong Ino, uint Links, string Rel)> _linked =
+            new System.Collections.Concurrent.ConcurrentQueue<(ulong, ulong, uint, string)>();
+
+        /// <summary>Called by the walk for a file it stat'ed; only files with more than one link are kept.</summary>
+        internal void NoteLinks(string rel, FileStatus st)
+        {
+            if (st.Links > 1 && st.Kind != FileKind.Directory) _linked.Enqueue((st.Device, st.Inode, st.Links, rel));
+        }
+
+        private bool SomeLinkUnaccounted()
+        {
+            var seen = new Dictionary<(ulong, ulong), (uint Links, HashSet<string> Rels)>();
+            foreach (var (dev, ino, links, rel) in _linked)
+            {
+                if (!seen.TryGetValue((dev, ino), out var s)) seen[(dev, ino)] = s = (links, new HashSet<string>(StringComparer.Ordinal));
+                s.Rels.Add(rel);
+            }
+            foreach (var s in seen.Values) if (s.Rels.Count < s.Links) return true;
+            return false;
+        }
+
         /// <summary>
         /// Every regular file of the queue whose inode has more links than the queue holds names
         /// for it: the other name is outside the queue (a planted `ln /etc/shadow mess/3/…`, or a
@@ -81,6 +102,10 @@ namespace QmailPS.Check
         /// </summary>
         private IEnumerable<QueueIssue> CheckLinks(CancellationToken cancel)
         {
+            // The walk noted every file it stat'ed with more than one link; when each such inode's
+            // links are all names the walk saw (todo and intd, the usual case), nothing is shared
+            // outside and the queue need not be stat'ed a second time.
+            if (!SomeLinkUnaccounted()) yield break;
             var names = new Dictionary<(ulong Dev, ulong Ino), (uint Links, List<string> Rels)>();
             var dirs = new List<string>();
             foreach (string top in QueueLayout.TopDirectories)
@@ -301,6 +326,7 @@ namespace QmailPS.Check
                     found.Add(Issue(QueueIssueKind.LockFileMissing, severity, null, rel, $"{rel} is missing: {effect}.", fix));
                     continue;
                 }
+                NoteLinks(rel, st);
                 if (st.Kind != kind)
                 {
                     string what = name == "trigger" && st.Kind == FileKind.Regular
@@ -539,6 +565,7 @@ namespace QmailPS.Check
 
                 FileStatus mess = default;
                 bool hasMess = set.Mess && Stat("mess", id, out mess);
+                if (hasMess && mess.Links > 1) _i.NoteLinks($"mess/{L.SplitOf(id).ToString(CultureInfo.InvariantCulture)}/{id.ToString(CultureInfo.InvariantCulture)}", mess);
                 bool hasInfo = set.Info;
                 bool hasChannel = set.Local || set.Remote;
 
@@ -708,6 +735,7 @@ namespace QmailPS.Check
                 {
                     byte[] name = todo.Entry.NameZ();
                     int len = h.TryReadFile(name, ref _buffer, out FileStatus st, out int errno);
+                    if (len >= 0 && st.Links > 1) _i.NoteLinks(todo.Rel, st);
                     if (len < 0)
                     {
                         if (errno == Errno.ENOENT) return; // preprocessed while we looked
@@ -752,6 +780,7 @@ namespace QmailPS.Check
                 var name = new byte[24];
                 Libc.FormatId(id, name);
                 int len = RingBatch.Read(_batch, _k, RingBatch.Info, h, name, ref _buffer, out FileStatus st, out int errno);
+                if (len >= 0 && st.Links > 1) _i.NoteLinks(rel, st);
                 if (len < 0)
                 {
                     if (errno == Errno.ENOENT) return;
@@ -785,6 +814,7 @@ namespace QmailPS.Check
                 var name = new byte[24];
                 Libc.FormatId(id, name);
                 int len = RingBatch.Read(_batch, _k, dir == "local" ? RingBatch.Local : RingBatch.Remote, h, name, ref _buffer, out FileStatus st, out int errno);
+                if (len >= 0 && st.Links > 1) _i.NoteLinks(rel, st);
                 if (len < 0)
                 {
                     if (errno == Errno.ENOENT) return 0; // finished while we looked
@@ -862,6 +892,7 @@ namespace QmailPS.Check
             private void CheckOwned(ulong id, string rel, uint? owner, uint mode, bool needWrite, string? effect, IssueSeverity severity)
             {
                 if (!L.Fs.TryLstat(L.Root + "/" + rel, out FileStatus st, out _)) return;
+                _i.NoteLinks(rel, st);
                 if (st.Kind != FileKind.Regular)
                 {
                     Add(st.Kind == FileKind.Symlink ? QueueIssueKind.Symlink : QueueIssueKind.ForeignFileType, IssueSeverity.Stuck, id, rel,
@@ -894,6 +925,7 @@ namespace QmailPS.Check
             {
                 string rel = "pid/" + e.Name;
                 if (!_l.Fs.TryLstat(_l.Dir("pid") + "/" + e.Name, out FileStatus st, out _)) continue;
+                NoteLinks(rel, st);
                 bool young = _now - st.ATimeSeconds < OssifiedSeconds;
                 yield return Issue(QueueIssueKind.StalePidFile, young ? IssueSeverity.Transient : IssueSeverity.Garbage, null, rel,
                     young ? $"{rel}: a qmail-queue at work, or one that failed less than 36 h ago." : $"{rel} is left over from a failed injection; qmail-clean removes it.",
