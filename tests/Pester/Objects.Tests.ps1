@@ -143,6 +143,24 @@ Describe 'Export-Csv, ConvertTo-Json and CliXml read as text' {
         ($view -split "`n" | Where-Object { $_.TrimEnd().Length -gt 80 }) | Should -BeNullOrEmpty
     }
 
+    It 'Start-Job: findings and tcpto entries name their host first, within 80 columns' {
+        $m = Join-Path $ModuleDir 'QmailPS.psd1'
+        foreach ($script in 'Test-QmailQueue -QueuePath $q', 'Get-QmailTcpTo -QueuePath $q') {
+            $job = Start-Job -ScriptBlock ([scriptblock]::Create("param(`$m, `$q) Import-Module `$m; $script")) -ArgumentList $m, $q
+            $got = @($job | Wait-Job -Timeout 120 | Receive-Job)
+            $job | Remove-Job -Force
+            $got.Count | Should -BeGreaterThan 0 -Because $script
+            $view = $got | Out-String -Width 80
+            $view | Should -Match '(?m)^PSComputerName ' -Because $script
+            $view | Should -Match '(?m)^localhost ' -Because $script
+            ($view -split "`n" | Where-Object { $_.TrimEnd().Length -gt 80 }) | Should -BeNullOrEmpty -Because $script
+        }
+        # the tcpto addresses are whole at 80 columns
+        $job = Start-Job -ScriptBlock { param($m, $q) Import-Module $m; Get-QmailTcpTo -QueuePath $q } -ArgumentList $m, $q
+        $t = @($job | Wait-Job -Timeout 120 | Receive-Job); $job | Remove-Job -Force
+        ($t | Out-String -Width 80) | Should -Match ([regex]::Escape("$($t[0].Address)") + ' ')
+    }
+
     It 'Export-Clixml/Import-Clixml keep Severity and Kind names' {
         $x = Join-Path $TestDrive 'i.xml'
         Test-QmailQueue -QueuePath $q | Export-Clixml -LiteralPath $x
