@@ -322,5 +322,37 @@ namespace QmailPS.Tests.Check
             Assert.DoesNotContain("InfoWithoutMess", Manifest(q));
             AssertConverged(q);
         }
+
+        [Theory]
+        [InlineData("-a")]
+        [InlineData("-r")]
+        public void A_queue_copied_with_cp_is_repaired_in_one_run_with_every_sender_and_recipient_kept(string how)
+        {
+            RepairQmailQueueTests.RootOnly();
+            var (q, _, mixed, _) = TestQmailQueueTests.Healthy();
+            using (q)
+            {
+                // an info in the wrong split as well, the case that lost the sender after a copy
+                int wrong = (q.Layout.SplitOf(mixed) + 3) % q.Layout.Split;
+                File.Move(q.PathOf("info", mixed), q.Layout.SplitDir("info", wrong) + "/" + mixed);
+                var before = RepairQmailQueueTests.QmailMessages(q.Layout)
+                    .SelectMany(kv => kv.Value.Select(m => kv.Key + " " + string.Join(",", m.Recipients.Select(r => r.Address + (r.Delivered ? ":D" : ":T")).OrderBy(x => x))))
+                    .OrderBy(x => x).ToList();
+                string copy = q.Home + "/copy";
+                Directory.CreateDirectory(copy);
+                GoldenQueue.Run("cp", how, q.Root, copy + "/queue");
+                var c = TempQueue.Open(copy);
+                var r = _ps.Run("Repair-QmailQueue -QueuePath $q -QuarantinePath $q/../quarantine -Confirm:$false", c.Root).AssertClean();
+                Assert.NotEmpty(r.Objects<RepairAction>());
+                var after = RepairQmailQueueTests.QmailMessages(QueueLayout.Detect(c.Root))
+                    .SelectMany(kv => kv.Value.Select(m => kv.Key + " " + string.Join(",", m.Recipients.Select(x => x.Address + (x.Delivered ? ":D" : ":T")).OrderBy(x => x))))
+                    .OrderBy(x => x).ToList();
+                Assert.Equal(before, after);
+                Assert.False(File.Exists(copy + "/quarantine/manifest.tsv") && File.ReadAllText(copy + "/quarantine/manifest.tsv").Contains("Recipients:"),
+                    "a whole message went to the quarantine: " + (File.Exists(copy + "/quarantine/manifest.tsv") ? File.ReadAllText(copy + "/quarantine/manifest.tsv") : ""));
+                var left = Test(c).Where(i => i.Severity != IssueSeverity.Transient).ToList();
+                Assert.True(left.Count == 0, "after one repair: " + string.Join(" | ", left));
+            }
+        }
     }
 }
