@@ -34,9 +34,6 @@ namespace QmailPS.Posix
         /// </summary>
         void CreateRoot(string path, uint mode);
 
-        /// <summary>Drops an anchor (closes its descriptor).</summary>
-        void Forget(string root);
-
         /// <summary>True when the path is beneath (or is) an anchor, so changes to it are allowed.</summary>
         bool IsTrusted(string path);
 

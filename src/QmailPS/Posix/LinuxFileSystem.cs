@@ -80,18 +80,6 @@ namespace QmailPS.Posix
 
         ~LinuxFileSystem() => Dispose();
 
-        public void Forget(string root)
-        {
-            string full = Normal(root);
-            lock (_gate)
-            {
-                int i = _anchors.FindIndex(a => a.Path == full);
-                if (i < 0) return;
-                Libc.close(_anchors[i].Fd);
-                _anchors.RemoveAt(i);
-            }
-        }
-
         public bool IsTrusted(string path) => Find(path, out _, out _);
 
         public void Dispose()

@@ -21,7 +21,6 @@ namespace QmailPS.Posix
 
         public void Trust(string root, bool followLink = true) => _inner.Trust(root, followLink);
         public void CreateRoot(string path, uint mode) { Mark(path); _inner.CreateRoot(path, mode); }
-        public void Forget(string root) => _inner.Forget(root);
         public bool IsTrusted(string path) => _inner.IsTrusted(path);
         public void Dispose() { } // the inner seam belongs to the caller
         public bool TryLstat(string path, out FileStatus status, out int errno) => _inner.TryLstat(path, out status, out errno);

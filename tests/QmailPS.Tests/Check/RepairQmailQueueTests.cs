@@ -617,7 +617,6 @@ namespace QmailPS.Tests.Check
 
         public void Trust(string root, bool followLink = true) => Inner.Trust(root, followLink);
         public virtual void CreateRoot(string path, uint mode) => Inner.CreateRoot(path, mode);
-        public void Forget(string root) => Inner.Forget(root);
         public bool IsTrusted(string path) => Inner.IsTrusted(path);
         public void Dispose() { }
         public virtual bool TryLstat(string path, out FileStatus status, out int errno) => Inner.TryLstat(path, out status, out errno);
