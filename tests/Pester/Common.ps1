@@ -31,3 +31,9 @@ function Invoke-ChildPwsh([string] $Script, [hashtable] $Environment = @{}) {
         Remove-Item -LiteralPath $file -ErrorAction SilentlyContinue
     }
 }
+
+# A TCP port free on loopback now, for a server a test starts (sshd, node_exporter).
+function Get-FreeTcpPort {
+    $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
+    $l.Start(); try { $l.LocalEndpoint.Port } finally { $l.Stop() }
+}

@@ -5,11 +5,6 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $golden = Join-Path $RepoRoot 'tests/golden/processed'
 
-    function Get-FreeTcpPort {
-        $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
-        $l.Start(); try { $l.LocalEndpoint.Port } finally { $l.Stop() }
-    }
-
     # The golden queue of real notqmail, in a directory whose name needs escaping in a label value.
     $parent = Join-Path $TestDrive 'q"uo\te'
     New-Item -ItemType Directory $parent | Out-Null

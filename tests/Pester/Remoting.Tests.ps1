@@ -7,11 +7,6 @@ BeforeAll {
     . (Join-Path $PSScriptRoot 'Common.ps1')
     $golden = Join-Path $RepoRoot 'tests/golden/processed'
 
-    function Get-FreeTcpPort {
-        $l = [System.Net.Sockets.TcpListener]::new([System.Net.IPAddress]::Loopback, 0)
-        $l.Start(); try { $l.LocalEndpoint.Port } finally { $l.Stop() }
-    }
-
     function New-DemoQueue([string] $Name) {
         $dir = Join-Path $TestDrive $Name
         New-Item -ItemType Directory $dir | Out-Null

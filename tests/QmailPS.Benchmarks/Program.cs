@@ -247,16 +247,7 @@ namespace QmailPS.Benchmarks
         {
             string q = QueueGenerator.Ensure(n);
             Header($"qstat: Get-QmailQueueSummary -CountOnly vs qmail-qstat's find pipeline on {q} ({n} messages), {runs} runs each, interleaved");
-            var iss = InitialSessionState.CreateDefault2();
-            iss.Variables.Add(new SessionStateVariableEntry("PSModuleAutoloadingPreference", "None", ""));
-            using Runspace rs = RunspaceFactory.CreateRunspace(iss);
-            rs.Open();
-            using (var ps = PowerShell.Create())
-            {
-                ps.Runspace = rs;
-                ps.AddCommand("Import-Module").AddParameter("Name", Repo.Manifest).AddParameter("ErrorAction", "Stop");
-                ps.Invoke();
-            }
+            using Runspace rs = ModuleRunspace(Repo.Manifest);
             var ours = new List<double>();
             var theirs = new List<double>();
             string ourText = "", theirText = "";
@@ -287,19 +278,24 @@ namespace QmailPS.Benchmarks
             return 0;
         }
 
-        /// <summary>In a fresh process: one untimed listing, then ms and count of a timed one.</summary>
-        private static int ListOnce(string manifest, string queue, string script)
+        /// <summary>An open runspace (no autoloading) with the module of <paramref name="manifest"/> imported.</summary>
+        private static Runspace ModuleRunspace(string manifest)
         {
             var iss = InitialSessionState.CreateDefault2();
             iss.Variables.Add(new SessionStateVariableEntry("PSModuleAutoloadingPreference", "None", ""));
-            using Runspace rs = RunspaceFactory.CreateRunspace(iss);
+            Runspace rs = RunspaceFactory.CreateRunspace(iss);
             rs.Open();
-            using (var ps = PowerShell.Create())
-            {
-                ps.Runspace = rs;
-                ps.AddCommand("Import-Module").AddParameter("Name", manifest).AddParameter("ErrorAction", "Stop");
-                ps.Invoke();
-            }
+            using var ps = PowerShell.Create();
+            ps.Runspace = rs;
+            ps.AddCommand("Import-Module").AddParameter("Name", manifest).AddParameter("ErrorAction", "Stop");
+            ps.Invoke();
+            return rs;
+        }
+
+        /// <summary>In a fresh process: one untimed listing, then ms and count of a timed one.</summary>
+        private static int ListOnce(string manifest, string queue, string script)
+        {
+            using Runspace rs = ModuleRunspace(manifest);
             double ms = 0;
             long count = 0;
             for (int round = 0; round < 2; round++)
