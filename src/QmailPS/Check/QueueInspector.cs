@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Text;
 using System.Threading;
+using QmailPS.Check.Rules;
 using QmailPS.Posix;
 using QmailPS.Queue;
 
@@ -37,7 +38,10 @@ namespace QmailPS.Check
             _qmails = p.LookupUser(QmailUsers.Qmails)?.Uid;
             _qmailr = p.LookupUser(QmailUsers.Qmailr)?.Uid;
             _qmailGid = p.LookupGroup(QmailUsers.QmailGroup);
+            _rules = new RuleContext(p, now);
         }
+
+        private readonly RuleContext _rules;
 
         /// <summary>Read plain files in batches through io_uring where the kernel allows it (tests compare both paths).</summary>
         internal bool UseRing { get; set; } = !IoUring.Disabled;
@@ -576,14 +580,11 @@ namespace QmailPS.Check
                     // and quarantined as it is: a whole-message move takes files, never a directory.
                     bool todoFile = todo != null && !NotAFile(id, todo.Rel, messRel);
                     bool infoFile = hasInfo && !NotAFile(id, infoRel, messRel);
-                    if (todoFile)
-                        Add(QueueIssueKind.TodoWithoutMess, IssueSeverity.Stuck, id, todo!.Rel,
-                            $"{todo.Rel} has no {messRel}: qmail-send warns 'unable to stat {messRel}' at every todo scan and never cleans it.",
-                            "Quarantine the envelope (there is no message to deliver).");
-                    else if (infoFile)
-                        Add(QueueIssueKind.InfoWithoutMess, IssueSeverity.Stuck, id, infoRel,
-                            $"message {sid} has {infoRel} but no {messRel}: every delivery is deferred ('qmail-spawn unable to open message'), and after queuelifetime the bounce can never be made.",
-                            "Quarantine the envelope with a manifest of its recipients.");
+                    if (todoFile || infoFile)
+                    {
+                        MessRules.Missing(messRel, id, Errno.ENOENT, todoFile ? todo!.Rel : null, infoFile ? infoRel : null, _sink);
+                        Emit(id);
+                    }
                     else
                     {
                         if (intd != null && !NotAFile(id, intd.Rel, messRel))
@@ -676,55 +677,17 @@ namespace QmailPS.Check
 
             private void CheckMess(ulong id, string rel, FileStatus mess, bool enveloped)
             {
-                string sid = id.ToString(CultureInfo.InvariantCulture);
-                if (mess.Kind != FileKind.Regular)
-                {
-                    Add(mess.Kind == FileKind.Symlink ? QueueIssueKind.Symlink : QueueIssueKind.ForeignFileType, IssueSeverity.Stuck, id, rel,
-                        $"{rel} is a {Describe(mess.Kind)}: every delivery is deferred ('Sorry, message has wrong type. (#4.3.5)').",
-                        "Quarantine the message.");
-                    return;
-                }
-                if (mess.Inode != id)
-                    Add(QueueIssueKind.IdNotInode, IssueSeverity.Danger, id, rel,
-                        $"message {sid} is stored in inode {mess.Inode} (the queue was copied: cp, rsync, tar): a new message can get inode {sid} and fail with 'qq trouble creating files in queue', or qmail-send's own bounce can.",
-                        $"Renumber it to {mess.Inode}: move mess, info, local, remote, todo, intd and bounce together.");
-                if (_i._qmailq.HasValue && mess.Uid != _i._qmailq.Value)
-                    Add(QueueIssueKind.MessWrongOwner, IssueSeverity.Stuck, id, rel,
-                        $"{rel} is owned by {_i.UserName(mess.Uid)}, not qmailq: every delivery is deferred ('Sorry, message has wrong owner. (#4.3.5)') until it bounces after queuelifetime.",
-                        "Give it back to qmailq (lchown; the group is free).");
-                else if (_i._qmailr.HasValue && !CanAccess(mess, _i._qmailr.Value, _i._qmailGid, 4))
-                    Add(QueueIssueKind.MessNotReadableByQmailr, IssueSeverity.Stuck, id, rel,
-                        $"{rel} (mode {Octal(mess.Permissions)}) cannot be read by qmail-remote: remote deliveries fail with 'qmail-spawn unable to open message'.",
-                        "Reset its mode to 0644.");
-                else if (mess.Permissions != Mode.Rw_r__r__)
-                    Add(QueueIssueKind.FileWrongMode, IssueSeverity.Cosmetic, id, rel, $"{rel} has mode {Octal(mess.Permissions)}, not 0644.", "Reset its mode to 0644.");
-                // A mess with no bytes, or cut inside the Received line qmail-queue always writes
-                // first, is what a killed qmail-queue leaves: harmless alone (qmail cleans it), but
-                // beside an envelope qmail-send delivers it, an empty message, to every recipient.
-                if (enveloped && mess.Size < 17 && _h["mess"] is DirectoryHandle eh)
+                byte[]? head = null;
+                int n = -1;
+                if (mess.Kind == FileKind.Regular && mess.Size > 0 && _h["mess"] is DirectoryHandle h)
                 {
                     var name = new byte[24];
                     Libc.FormatId(id, name);
-                    int n = mess.Size == 0 ? 0 : RingBatch.ReadHead(_batch, _k, eh, name, ref _buffer, 17, out _);
-                    if (n == 0 || (n > 0 && "Received: (qmail ".StartsWith(Encoding.ASCII.GetString(_buffer, 0, n), StringComparison.Ordinal)))
-                    {
-                        Add(QueueIssueKind.MessEmpty, IssueSeverity.Danger, id, rel,
-                            n == 0 ? $"{rel} is empty beside the envelope of message {sid}: qmail-send would deliver an empty message to every recipient."
-                                   : $"{rel} holds only {n} byte(s), cut inside the Received line qmail-queue writes first, beside the envelope of message {sid}: qmail-send would deliver that stub to every recipient.",
-                            "Move the whole message to the quarantine, its envelope (sender and recipients) in the manifest.");
-                        return;
-                    }
+                    n = RingBatch.ReadHead(_batch, _k, h, name, ref _buffer, MessRules.HeadBytes, out _);
+                    head = _buffer;
                 }
-                // qmail-queue always writes its Received line first; a replacement might not (warning level only).
-                if (mess.Size > 0 && _h["mess"] is DirectoryHandle h)
-                {
-                    var name = new byte[24];
-                    Libc.FormatId(id, name);
-                    int n = RingBatch.ReadHead(_batch, _k, h, name, ref _buffer, 17, out _);
-                    if (n >= 0 && (n < 17 || Encoding.ASCII.GetString(_buffer, 0, 17) != "Received: (qmail "))
-                        Add(QueueIssueKind.MessNoReceivedLine, IssueSeverity.Cosmetic, id, rel,
-                            $"{rel} does not start with qmail-queue's 'Received: (qmail ' line: it was not queued by qmail-queue.", "Nothing, if another queueing program is in use.");
-                }
+                MessRules.Detect(_i._rules, rel, id, mess, head, n, enveloped, _sink);
+                Emit(id);
             }
 
             private void CheckTodo(ulong id, Named todo, bool preprocessing)
@@ -733,43 +696,10 @@ namespace QmailPS.Check
                 if (h is null) return;
                 using (h)
                 {
-                    byte[] name = todo.Entry.NameZ();
-                    int len = h.TryReadFile(name, ref _buffer, out FileStatus st, out int errno);
-                    if (len >= 0 && st.Links > 1) _i.NoteLinks(todo.Rel, st);
-                    if (len < 0)
-                    {
-                        if (errno == Errno.ENOENT) return; // preprocessed while we looked
-                        Add(errno == Errno.ELOOP ? QueueIssueKind.Symlink : errno == DirectoryHandle.NotRegular ? QueueIssueKind.ForeignFileType : QueueIssueKind.TodoUnreadable,
-                            IssueSeverity.Stuck, id, todo.Rel, $"{todo.Rel} cannot be read ({FileError(errno)}): qmail-send warns 'unable to open {todo.Rel}' at every scan.", "Quarantine the message.");
-                        return;
-                    }
-                    if (_i._qmails.HasValue && !CanAccess(st, _i._qmails.Value, _i._qmailGid, 4))
-                        Add(QueueIssueKind.TodoUnreadable, IssueSeverity.Stuck, id, todo.Rel,
-                            $"{todo.Rel} ({_i.UserName(st.Uid)}, {Octal(st.Permissions)}) cannot be read by qmail-send: 'unable to open {todo.Rel}' at every scan.",
-                            "Give it back to qmailq with mode 0644.");
-                    else CheckOwner(id, todo.Rel, st, _i._qmailq, Mode.Rw_r__r__);
-                    IssueSeverity orTransient(IssueSeverity s) => preprocessing ? IssueSeverity.Transient : s;
-                    ParsedRecords recs = QueueRecords.Parse(_buffer, len, "upFT");
-                    bool haveF = false;
-                    foreach (QueueRecord r in recs.Records) if (r.Type == 'F') haveF = true;
-                    if (len == 0)
-                        Add(QueueIssueKind.TodoEmpty, IssueSeverity.Stuck, id, todo.Rel,
-                            $"{todo.Rel} is empty: qmail-send writes an empty info file and then fails silently every 123 s for ever.", "Quarantine the message (its recipients are unknown).");
-                    else if (!haveF)
-                        Add(QueueIssueKind.TodoWithoutSender, IssueSeverity.Stuck, id, todo.Rel,
-                            $"{todo.Rel} has no F (sender) record: the message never finishes ('trouble opening info').", "Rebuild the envelope with a sender, or quarantine it.");
-                    if (recs.UnknownAt >= 0)
-                        Add(QueueIssueKind.TodoUnknownRecord, IssueSeverity.Stuck, id, todo.Rel,
-                            $"{todo.Rel} has an unknown record at byte {recs.UnknownAt}: qmail-send abandons preprocessing at every scan ('unknown record type in todo').",
-                            "Rewrite the envelope without the unknown record.");
-                    if (recs.Truncated is byte[] cut)
-                    {
-                        bool recipient = cut.Length > 1 && cut[0] == 'T';
-                        Add(QueueIssueKind.TodoTruncated, orTransient(recipient ? IssueSeverity.Danger : IssueSeverity.Cosmetic), id, todo.Rel,
-                            recipient ? $"the last record of {todo.Rel}, {RecordRules.Show(cut)}, has no NUL: qmail-send silently drops that recipient."
-                                      : $"the last record of {todo.Rel}, {RecordRules.Show(cut)}, has no NUL: qmail-send ignores it.",
-                            "Complete the record only if the address is proven whole (the headers or another copy of the envelope name it); otherwise leave it out, as qmail does, with its bytes in the quarantine manifest.");
-                    }
+                    FileRead read = RecordScan.Read(null, -1, -1, h, todo.Entry.NameZ(), ref _buffer, TodoRules.Types);
+                    if (read.Ok && read.Status.Links > 1) _i.NoteLinks(todo.Rel, read.Status);
+                    TodoRules.Detect(_i._rules, todo.Rel, read, preprocessing, _sink);
+                    Emit(id);
                 }
             }
 
@@ -779,30 +709,10 @@ namespace QmailPS.Check
                 if (h is null) return;
                 var name = new byte[24];
                 Libc.FormatId(id, name);
-                int len = RingBatch.Read(_batch, _k, RingBatch.Info, h, name, ref _buffer, out FileStatus st, out int errno);
-                if (len >= 0 && st.Links > 1) _i.NoteLinks(rel, st);
-                if (len < 0)
-                {
-                    if (errno == Errno.ENOENT) return;
-                    Add(errno == Errno.ELOOP ? QueueIssueKind.Symlink : QueueIssueKind.ForeignFileType, IssueSeverity.Stuck, id, rel,
-                        $"{rel} cannot be read ({FileError(errno)}): qmail-send retries it for ever.", "Quarantine the file and rebuild info.");
-                    return;
-                }
-                if (!CheckReadableByQmails(id, rel, st, false)) return;
-                IssueSeverity sev(IssueSeverity s) => preprocessing ? IssueSeverity.Transient : s;
-                int nul = len > 0 ? Array.IndexOf(_buffer, (byte)0, 0, len) : -1;
-                if (len == 0 || _buffer[0] != 'F' || nul < 0)
-                    Add(QueueIssueKind.InfoBad, sev(IssueSeverity.Stuck), id, rel,
-                        $"{rel} {(len == 0 ? "is empty" : _buffer[0] != 'F' ? "does not start with an F record" : "has no NUL after the sender")}: qmail-send cannot read the sender, never finishes the message and never expires it.",
-                        "Rebuild info with the sender (from todo, the bounce or the message itself).");
-                else if (nul < len - 1)
-                    Add(QueueIssueKind.InfoTrailingBytes, IssueSeverity.Cosmetic, id, rel,
-                        $"{rel} has {len - nul - 1} byte(s) after its F record: qmail-send ignores them, but qmail-qread prints them as recipients.",
-                        "Truncate info after the first record (keeping its mtime, the birth).");
-                if (st.MTimeSeconds > _i._now + 60)
-                    Add(QueueIssueKind.InfoInFuture, IssueSeverity.Degraded, id, rel,
-                        $"{rel} has a birth in the future ({UnixTime.ToUtc(st.MTimeSeconds):u}): retries are scheduled as for a new message and it cannot expire before then.",
-                        "Set its birth to now (Set-QmailMessageAge -Rejuvenate).");
+                FileRead read = RecordScan.Read(_batch, _k, RingBatch.Info, h, name, ref _buffer, InfoRules.Types);
+                if (read.Ok && read.Status.Links > 1) _i.NoteLinks(rel, read.Status);
+                InfoRules.Detect(_i._rules, rel, read, preprocessing, _sink);
+                Emit(id);
             }
 
             /// <summary>Checks local/N/ID or remote/N/ID; returns how many done (D) records it has.</summary>
@@ -813,73 +723,21 @@ namespace QmailPS.Check
                 if (h is null) return 0;
                 var name = new byte[24];
                 Libc.FormatId(id, name);
-                int len = RingBatch.Read(_batch, _k, dir == "local" ? RingBatch.Local : RingBatch.Remote, h, name, ref _buffer, out FileStatus st, out int errno);
-                if (len >= 0 && st.Links > 1) _i.NoteLinks(rel, st);
-                if (len < 0)
-                {
-                    if (errno == Errno.ENOENT) return 0; // finished while we looked
-                    Add(errno == Errno.ELOOP ? QueueIssueKind.Symlink : QueueIssueKind.ForeignFileType, IssueSeverity.Stuck, id, rel,
-                        $"{rel} cannot be read ({FileError(errno)}): qmail-send retries it for ever.", "Quarantine it and rebuild the recipient list.");
-                    return 0;
-                }
-                if (!CheckReadableByQmails(id, rel, st, true)) return 0;
-                IssueSeverity sev(IssueSeverity s) => preprocessing ? IssueSeverity.Transient : s;
-                if (len == 0)
-                {
-                    Add(QueueIssueKind.ChannelEmpty, sev(IssueSeverity.Danger), id, rel,
-                        $"{rel} is empty: qmail-send takes it as 'all done', removes it and finishes the message; its recipients are lost.",
-                        "Move the empty file to the quarantine (manifest line): its recipients are gone with its bytes, and nothing else in the queue names them (the headers are not the envelope). The message then finishes with its other recipients, as qmail would.");
-                    return 0;
-                }
-                ParsedRecords recs = QueueRecords.Parse(_buffer, len, "TD");
-                if (recs.UnknownAt >= 0)
-                    Add(QueueIssueKind.ChannelUnknownRecord, sev(IssueSeverity.Stuck), id, rel,
-                        $"{rel} has an unknown record at byte {recs.UnknownAt}: qmail-send stops the pass there ('unknown record type'), never delivers the recipients after it, never finishes the message.",
-                        "Rewrite the file without the unknown record (with qmail-send stopped).");
-                if (recs.Truncated is byte[] cut)
-                {
-                    // qmail-send's getln finds no NUL and ends the file there: a cut pending recipient
-                    // is silently never delivered; cut bytes of any other kind change nothing.
-                    bool recipient = cut.Length > 1 && cut[0] == 'T';
-                    Add(QueueIssueKind.ChannelTruncated, sev(recipient ? IssueSeverity.Danger : IssueSeverity.Cosmetic), id, rel,
-                        recipient ? $"the last record of {rel}, {RecordRules.Show(cut)}, has no NUL: qmail-send silently ignores that recipient."
-                                  : $"the last record of {rel}, {RecordRules.Show(cut)}, has no NUL: qmail-send ignores it.",
-                        "Complete the record only if the address is proven whole (the headers or another copy of the envelope name it); otherwise leave it out, as qmail does, with its bytes in the quarantine manifest.");
-                }
-                int pending = 0, done = 0;
-                foreach (QueueRecord r in recs.Records) { if (r.Type == 'T') pending++; else if (r.Type == 'D') done++; }
-                bool anyPending = pending > 0;
-                // A recipient listed twice is what qmail-queue accepted and qmail-send delivers once per
-                // record: the envelope as qmail wrote it, not damage (and never marked done).
-                if (reportAllDone && !anyPending && recs.UnknownAt < 0 && recs.Truncated == null)
-                    Add(QueueIssueKind.ChannelAllDone, IssueSeverity.Transient, id, rel,
-                        $"{rel} has only done records: qmail-send removes it at its next pass.", "Nothing.");
-                return done;
+                FileRead read = RecordScan.Read(_batch, _k, dir == "local" ? RingBatch.Local : RingBatch.Remote, h, name, ref _buffer, ChannelRules.Types);
+                if (read.Ok && read.Status.Links > 1) _i.NoteLinks(rel, read.Status);
+                ChannelRules.Detect(_i._rules, rel, read, preprocessing, reportAllDone, _sink);
+                Emit(id);
+                return read.Ok ? (int)Math.Min(int.MaxValue, read.Records!.Done) : 0;
             }
 
-            /// <summary>info/local/remote must be readable (and channels writable) by qmails; returns false when not.</summary>
-            private bool CheckReadableByQmails(ulong id, string rel, FileStatus st, bool needWrite)
+            /// <summary>The shared rules' findings so far, as this message's issues.</summary>
+            private void Emit(ulong id)
             {
-                if (!_i._qmails.HasValue) return true;
-                bool read = CanAccess(st, _i._qmails.Value, _i._qmailGid, 4);
-                bool write = !needWrite || CanAccess(st, _i._qmails.Value, _i._qmailGid, 2);
-                if (!read)
-                {
-                    Add(QueueIssueKind.FileWrongOwner, IssueSeverity.Stuck, id, rel,
-                        $"{rel} ({_i.UserName(st.Uid)}, {Octal(st.Permissions)}) cannot be read by qmail-send: 'trouble opening {rel}; will try again later' for ever.",
-                        "Give it back to qmails:qmail with mode 0600.");
-                    return true;
-                }
-                if (!write)
-                {
-                    Add(QueueIssueKind.FileWrongOwner, IssueSeverity.Danger, id, rel,
-                        $"{rel} ({_i.UserName(st.Uid)}, {Octal(st.Permissions)}) cannot be written by qmail-send: it cannot mark deliveries done ('message will be delivered twice!').",
-                        "Give it back to qmails:qmail with mode 0600.");
-                    return true;
-                }
-                CheckOwner(id, rel, st, _i._qmails, Mode.Rw_______);
-                return true;
+                foreach (Finding f in _sink) Add(f.Kind, f.Severity, id, f.Rel, f.Description, f.Fix);
+                _sink.Clear();
             }
+
+            private readonly List<Finding> _sink = new List<Finding>();
 
             private bool NotAFile(ulong id, string rel, string messRel)
             {
@@ -906,12 +764,8 @@ namespace QmailPS.Check
 
             private void CheckOwner(ulong id, string rel, FileStatus st, uint? owner, uint mode)
             {
-                if (owner.HasValue && st.Uid != owner.Value)
-                    Add(QueueIssueKind.FileWrongOwner, IssueSeverity.Cosmetic, id, rel,
-                        $"{rel} is owned by {_i.UserName(st.Uid)}, not {_i.UserName(owner)} (qmail can still use it).", $"Give it back to {_i.UserName(owner)}.");
-                else if (st.Permissions != mode)
-                    Add(QueueIssueKind.FileWrongMode, IssueSeverity.Cosmetic, id, rel,
-                        $"{rel} has mode {Octal(st.Permissions)}, not {Octal(mode)} (qmail can still use it).", $"Reset its mode to {Octal(mode)}.");
+                AccessRules.Owner(_i._rules, rel, st, owner, mode, _sink);
+                Emit(id);
             }
         }
 

@@ -45,6 +45,10 @@ namespace QmailPS.Posix
     {
         /// <summary>errno-like code for "not a regular file" (the open worked but the type is wrong).</summary>
         public const int NotRegular = -2;
+        /// <summary>errno-like code: the file is larger than <see cref="WholeReadLimit"/>; read it a window at a time (<see cref="TryStreamFile"/>). st is set.</summary>
+        public const int Streamable = -3;
+        /// <summary>The window of <see cref="TryStreamFile"/>, and the whole-read limit readers that can stream set.</summary>
+        public const int Window = 1 << 20;
 
         private static bool s_noStatx;
         private readonly IFileSystem _fs;
@@ -54,6 +58,13 @@ namespace QmailPS.Posix
         internal DirectoryHandle(int fd, string path, IFileSystem fs) { _fd = fd; Path = path; _fs = fs; }
 
         public string Path { get; }
+
+        /// <summary>
+        /// The largest file a whole read takes in; a bigger one (up to <see cref="LargestEnvelope"/>)
+        /// gives <see cref="Streamable"/>. Readers that judge records a window at a time set it
+        /// to <see cref="Window"/>, so memory does not grow with a channel file.
+        /// </summary>
+        public int WholeReadLimit { get; set; } = LargestEnvelope;
 
         /// <summary>The descriptor, for calls queued on an io_uring; valid until Dispose.</summary>
         internal int Fd => _fd;
@@ -125,6 +136,7 @@ namespace QmailPS.Posix
                 if (st.Kind != FileKind.Regular) { errno = NotRegular; return -1; }
                 bool whole = maxBytes == int.MaxValue;
                 if (whole && st.Size > LargestEnvelope) { errno = Errno.EFBIG; return -1; }
+                if (whole && st.Size > WholeReadLimit) { errno = Streamable; return -1; }
                 int cap = whole ? LargestEnvelope + 1 : maxBytes; // one byte more: a file growing past the limit is seen
                 long want = Math.Min(st.Size, cap);
                 if (buffer.Length < want + 1) buffer = new byte[Math.Max(want + 1, Math.Min(buffer.Length * 2L, cap))];
@@ -152,6 +164,44 @@ namespace QmailPS.Posix
                     if (total == st.Size && total < cap) break;
                 }
                 if (whole && total > LargestEnvelope) { errno = Errno.EFBIG; return -1; }
+                errno = 0;
+                return total;
+            }
+            finally { Libc.close(fd); }
+        }
+
+        /// <summary>
+        /// Reads a regular file of this directory a <see cref="Window"/> at a time, handing each to
+        /// <paramref name="feed"/> (bytes, count): memory stays one window whatever the file's
+        /// size. Returns the bytes read, or -1 with errno set as <see cref="TryReadFile"/> does.
+        /// </summary>
+        public long TryStreamFile(byte[] nameZ, ref byte[] window, Action<byte[], int> feed, out FileStatus st, out int errno)
+        {
+            int fd;
+            fixed (byte* n = nameZ) fd = Libc.openat(_fd, n, Libc.O_RDONLY | Libc.O_CLOEXEC | Libc.O_NOFOLLOW | Libc.O_NONBLOCK, 0);
+            if (fd < 0) { errno = Libc.LastErrno; st = default; return -1; }
+            try
+            {
+                byte* empty = stackalloc byte[1];
+                empty[0] = 0;
+                if (!TryStatCore(fd, empty, Libc.AT_EMPTY_PATH, null, out st, out errno, nameZ)) return -1;
+                if (st.Kind != FileKind.Regular) { errno = NotRegular; return -1; }
+                if (window.Length < Window) window = new byte[Window];
+                long total = 0;
+                while (true)
+                {
+                    long got;
+                    fixed (byte* b = &window[0]) got = (long)Libc.read(fd, b, (UIntPtr)window.Length);
+                    if (got < 0)
+                    {
+                        errno = Libc.LastErrno;
+                        if (errno == Errno.EINTR) continue;
+                        return -1;
+                    }
+                    if (got == 0) break;
+                    feed(window, (int)got);
+                    total += got;
+                }
                 errno = 0;
                 return total;
             }

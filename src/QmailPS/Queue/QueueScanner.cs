@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Text;
 using System.Threading;
 using System.Threading.Tasks;
+using QmailPS.Check.Rules;
 using QmailPS.Posix;
 
 namespace QmailPS.Queue
@@ -54,7 +55,6 @@ namespace QmailPS.Queue
 
         private readonly QueueLayout _layout;
         private readonly ControlFiles _control;
-        private readonly uint? _qmailqUid;
         private readonly AddressCachePool _caches = new AddressCachePool();
 
         public QueueScanner(QueueLayout layout, bool includeHeader = false)
@@ -62,8 +62,11 @@ namespace QmailPS.Queue
             _layout = layout;
             IncludeHeader = includeHeader;
             _control = new ControlFiles(layout.ControlDirectory);
-            _qmailqUid = _layout.Fs.LookupUser(QmailUsers.Qmailq)?.Uid;
+            _rules = new RuleContext(layout.Fs);
         }
+
+        /// <summary>The rules Test-QmailQueue judges by: a message is Damaged when one of them says qmail-send fails it.</summary>
+        private readonly RuleContext _rules;
 
         public bool IncludeHeader { get; }
         public QueueLayout Layout => _layout;
@@ -431,6 +434,7 @@ namespace QmailPS.Queue
                 _s = scanner;
                 _rings = rings;
                 _addresses = scanner._caches.Rent();
+                _visitTodo = VisitTodo; _visitInfo = VisitInfo; _visitChannel = VisitChannel;
                 _handles = new DirectoryHandle?[QueueLayout.SplitDirectories.Length][];
                 _tried = new bool[QueueLayout.SplitDirectories.Length][];
                 for (int i = 0; i < _handles.Length; i++) { _handles[i] = new DirectoryHandle?[scanner._layout.Split]; _tried[i] = new bool[scanner._layout.Split]; }
@@ -529,27 +533,29 @@ namespace QmailPS.Queue
                 string InfoRel() => infoDirOverride != null ? $"{RelOf(infoDirOverride.Path)}/{PathName.FromBytesZ(nameZ)}" : P("info", id);
 
                 // info/N/ID: sender and birth.
-                FileStatus ist = default;
-                int errno = Errno.ENOENT;
-                int len = infoDir is null ? -1 : RingBatch.Read(_batch, _k, RingBatch.Info, infoDir, nameZ, ref _buffer, out ist, out errno);
-                if (len < 0)
+                _currentInfo = m;
+                FileRead info = infoDir is null ? new FileRead(null, default, Errno.ENOENT)
+                    : RecordScan.Read(_batch, _k, RingBatch.Info, infoDir, nameZ, ref _buffer, InfoRules.Types, _visitInfo);
+                _currentInfo = null;
+                if (!info.Ok)
                 {
-                    if (errno == Errno.ENOENT) return new ScanEvent(ScanEventKind.Vanished, id: id, text: $"message {id} finished while it was being read");
-                    m.AddDamage($"{InfoRel()} cannot be read: {FileError(errno)}; qmail-send retries it for ever ('trouble opening {InfoRel()}')");
+                    if (info.Errno == Errno.ENOENT) return new ScanEvent(ScanEventKind.Vanished, id: id, text: $"message {id} finished while it was being read");
                     m.SenderMissing = true;
-                    m.QreadTrouble = errno == DirectoryHandle.NotRegular ? null : Errno.QmailText(errno);
+                    m.QreadTrouble = info.Errno == DirectoryHandle.NotRegular ? null : Errno.QmailText(info.Errno);
                     if (infoDir != null && infoDir.TryStat(nameZ, out FileStatus lst, out _)) m.QueuedAt = lst.MTimeUtc;
                 }
                 else
                 {
-                    m.QueuedAt = ist.MTimeUtc;
-                    string? bad = ParseInfo(m, _buffer, len);
-                    if (bad != null) m.AddDamage($"{InfoRel()} {bad}: qmail-send cannot read the sender and never finishes the message");
+                    m.QueuedAt = info.Status.MTimeUtc;
+                    // getinfo(): the first record must be F…\0 (the visitor took its sender).
+                    if (info.Records!.FirstByte != 'F' || info.Records.FirstNul < 0) m.SenderMissing = true;
                 }
+                InfoRules.Detect(_s._rules, InfoRel(), info, false, _findings);
+                Judge(m);
 
                 NoteUnreadableSplits(m, id);
                 // mess/N/ID: size, owner, type.
-                ReadMess(m, id, infoDir, nameZ, out bool vanished);
+                ReadMess(m, id, infoDir, nameZ, null, InfoRel(), out bool vanished);
                 if (vanished) return new ScanEvent(ScanEventKind.Vanished, id: id, text: $"message {id} finished while it was being read");
 
                 // local/N/ID then remote/N/ID, as qmail-qread prints them.
@@ -582,96 +588,109 @@ namespace QmailPS.Queue
                     return ReadInfo(id, null, true, true, bouncing);
                 }
                 var m = new QueueMessage(id, L.Root) { HasBounce = bouncing, FromTodo = true };
-                var recipients = new List<QueueRecipient>();
-                if (len < 0)
+                var recipients = _recipients;
+                recipients.Clear();
+                _current = m;
+                FileRead todo = RecordScan.Read(null, -1, -1, todoDir, nameZ, ref _buffer, TodoRules.Types, _visitTodo);
+                _current = null;
+                if (!todo.Ok)
                 {
-                    m.AddDamage($"{todoRel} cannot be read: {FileError(errno)}; qmail-send warns 'unable to open {todoRel}' at every scan");
-                    m.SenderMissing = true;
                     if (todoDir.TryStat(nameZ, out FileStatus lst, out _)) m.QueuedAt = lst.MTimeUtc;
                 }
-                else
-                {
-                    m.QueuedAt = tst.MTimeUtc;
-                    ParsedRecords recs = QueueRecords.Parse(_buffer, len, "upFT");
-                    bool haveF = false;
-                    foreach (QueueRecord r in recs.Records)
-                    {
-                        if (r.Offset >= recs.UnknownAt && recs.UnknownAt >= 0) break;
-                        if (r.Type == 'F' && !haveF) { haveF = true; m.Sender = _addresses.Decode(r.Value, 0, r.Value.Length, out byte[]? raw); m.RawSenderIfLossy = raw; }
-                        else if (r.Type == 'T')
-                        {
-                            string addr = _addresses.Decode(r.Value, 0, r.Value.Length, out byte[]? raw);
-                            recipients.Add(new QueueRecipient(addr, _s._control.ChannelOf(addr), false, raw));
-                        }
-                    }
-                    if (len == 0) m.AddDamage($"{todoRel} is empty: qmail-send writes an empty info file and never finishes the message");
-                    else if (!haveF)
-                    {
-                        m.AddDamage($"{todoRel} has no F (sender) record: qmail-send writes an empty info file and the message never finishes");
-                        m.SenderMissing = true;
-                    }
-                    if (recs.UnknownAt >= 0)
-                        m.AddDamage($"{todoRel} has an unknown record type {Show(recs.UnknownType)} at byte {recs.UnknownAt}: qmail-send abandons preprocessing at every scan");
-                    if (recs.Truncated != null)
-                        m.AddDamage($"the last record of {todoRel} is cut off ({ShowRecord(recs.Truncated)}): qmail-send silently drops it");
-                    if (len == 0) m.SenderMissing = true;
-                }
+                else m.QueuedAt = todo.Status.MTimeUtc;
+                // todo_do takes the first F as the sender; without one (or unreadable) it has none.
+                if (!todo.Ok || todo.Records!.Senders == 0) m.SenderMissing = true;
+                TodoRules.Detect(_s._rules, todoRel, todo, false, _findings);
+                Judge(m);
                 m.SetRecipients(recipients.ToArray());
                 m.PendingCount = recipients.Count;
-                ReadMess(m, id, todoDir, nameZ, out bool vanished);
+                recipients.Clear();
+                ReadMess(m, id, todoDir, nameZ, todoRel, null, out bool vanished);
                 if (vanished)
                 {
                     OpenSplit(L.SplitOf(id));
                     return ReadInfo(id, null, true, true, bouncing);
                 }
-                if (bouncing) m.AddDamage($"bounce/{id} exists for a message not yet preprocessed: qmail-send would attach that old bounce text to it");
-                m.State = m.Damage != null ? QueueMessageState.Damaged : QueueMessageState.Unprocessed;
                 // info/N/ID beside the todo (preprocessing interrupted, or todo restored): qmail-qread
                 // walks info/ only and lists the message from there, so ConvertTo-QmailQread must too.
                 // ReadInfo gives Vanished when there is no info file.
                 ScanEvent fromInfo = ReadInfo(id, null, true, true, bouncing);
                 if (fromInfo.Message != null) m.QreadView = fromInfo.Message;
+                else if (bouncing)
+                {
+                    TodoRules.StaleBounce("bounce/" + id.ToString(CultureInfo.InvariantCulture), _findings);
+                    Judge(m);
+                }
+                m.State = m.Damage != null ? QueueMessageState.Damaged : QueueMessageState.Unprocessed;
                 return new ScanEvent(ScanEventKind.Message, m);
+            }
+
+            /// <summary>Sender and recipients of todo/ID as todo_do reads them: the first F, every T, nothing after an unknown record.</summary>
+            private void VisitTodo(RecordScan scan, byte type, byte[] b, int offset, int count, long at)
+            {
+                if (scan.UnknownAt >= 0 || _current is null) return; // qmail-send abandons preprocessing there
+                if (type == 'F' && scan.Senders == 1)
+                {
+                    _current.Sender = _addresses.Decode(b, offset, count, out byte[]? raw);
+                    _current.RawSenderIfLossy = raw;
+                }
+                else if (type == 'T')
+                {
+                    string addr = _addresses.Decode(b, offset, count, out byte[]? raw);
+                    _recipients.Add(new QueueRecipient(addr, _s._control.ChannelOf(addr), false, raw));
+                }
+            }
+
+            /// <summary>getinfo(): the sender is the F record at the start, nothing else is read.</summary>
+            private void VisitInfo(RecordScan scan, byte type, byte[] b, int offset, int count, long at)
+            {
+                if (at != 0 || type != 'F' || _currentInfo is null) return;
+                _currentInfo.Sender = _addresses.Decode(b, offset, count, out byte[]? raw);
+                _currentInfo.RawSenderIfLossy = raw;
+            }
+
+            /// <summary>A channel file's recipients, done or not, in file order (qmail-qread prints them so).</summary>
+            private void VisitChannel(RecordScan scan, byte type, byte[] b, int offset, int count, long at)
+            {
+                string addr = _addresses.Decode(b, offset, count, out byte[]? raw);
+                _recipients.Add(new QueueRecipient(addr, _channel, type == 'D', raw));
+            }
+
+            private QueueMessage? _current, _currentInfo;
+            private RecipientChannel _channel;
+            private readonly RecordScan.Visitor _visitTodo, _visitInfo, _visitChannel;
+            private readonly List<Finding> _findings = new List<Finding>();
+
+            /// <summary>What the shared rules found so far: the findings that fail this message are its Damage.</summary>
+            private void Judge(QueueMessage m)
+            {
+                foreach (Finding f in _findings) if (f.MakesDamaged) m.AddDamage(f.Description);
+                _findings.Clear();
             }
 
             /// <summary>stat of mess; <paramref name="envelopeDir"/>/<paramref name="envelopeName"/> is
             /// re-checked when mess is missing, to tell "finished meanwhile" from "damaged".</summary>
-            private void ReadMess(QueueMessage m, ulong id, DirectoryHandle? envelopeDir, byte[] envelopeName, out bool vanished)
+            private void ReadMess(QueueMessage m, ulong id, DirectoryHandle? envelopeDir, byte[] envelopeName, string? todoRel, string? infoRel, out bool vanished)
             {
-                string messRel() => P("mess", id);
+                string messRel = P("mess", id);
                 vanished = false;
                 OpenSplit(L.SplitOf(id));
                 Libc.FormatId(id, _name);
-                FileStatus mst = default;
-                int errno = Errno.ENOENT;
-                bool ok = RingBatch.Stat(_batch, _k, _mess, _name, out mst, out errno);
+                bool ok = RingBatch.Stat(_batch, _k, _mess, _name, out FileStatus mst, out int errno);
                 if (!ok)
                 {
                     if (errno == Errno.ENOENT && !(envelopeDir != null && envelopeDir.TryStat(envelopeName, out _, out _))) { vanished = true; return; }
-                    m.AddDamage(errno == Errno.ENOENT
-                        ? $"{messRel()} is missing: every delivery is deferred ('qmail-spawn unable to open message') and the message never finishes"
-                        : $"{messRel()} cannot be examined: {Errno.QmailText(errno)}");
+                    MessRules.Missing(messRel, id, errno, todoRel, infoRel, _findings);
+                    Judge(m);
                     m.QreadTrouble = Errno.QmailText(errno);
                     return;
                 }
                 m.Size = mst.Size;
-                if (mst.Kind == FileKind.Regular && mst.Size < 17 && MessIsStub(mst.Size))
-                    m.AddDamage(mst.Size == 0
-                        ? $"{messRel()} is empty: qmail-send would deliver an empty message to every recipient"
-                        : $"{messRel()} is cut inside the Received line qmail-queue writes first: qmail-send would deliver that stub to every recipient");
-                if (mst.Kind != FileKind.Regular)
-                    m.AddDamage($"{messRel()} is not a regular file ({mst.Kind}): every delivery is deferred ('message has wrong type')");
-                else if (_s._qmailqUid.HasValue && mst.Uid != _s._qmailqUid.Value)
-                    m.AddDamage($"{messRel()} is owned by uid {mst.Uid}, not qmailq: every delivery is deferred ('Sorry, message has wrong owner. (#4.3.5)')");
+                // Only a short mess can be a stub; the head of the others is not needed to list them.
+                int headLength = MessRules.NeedsHead(mst) ? _mess!.TryReadFile(_name, ref _buffer, out _, out _, MessRules.HeadBytes, noAtime: true) : -1;
+                MessRules.Detect(_s._rules, messRel, id, mst, headLength >= 0 ? _buffer : null, headLength, enveloped: true, _findings);
+                Judge(m);
                 if (_s.IncludeHeader && mst.Kind == FileKind.Regular) ReadHeader(m);
-            }
-
-            /// <summary>0 bytes, or a start of "Received: (qmail " and nothing more: a killed qmail-queue's mess (QueueInspector's MessEmpty).</summary>
-            private bool MessIsStub(long size)
-            {
-                if (size == 0) return true;
-                int len = _mess!.TryReadFile(_name, ref _buffer, out _, out _, 17, noAtime: true);
-                return len > 0 && len < 17 && "Received: (qmail ".StartsWith(Encoding.ASCII.GetString(_buffer, 0, len), StringComparison.Ordinal);
             }
 
             private void ReadHeader(QueueMessage m)
@@ -691,99 +710,23 @@ namespace QmailPS.Queue
                 }
             }
 
-            /// <summary>getinfo(): the first record must be F…\0; nothing else is read. Returns what is wrong, or null.</summary>
-            private string? ParseInfo(QueueMessage m, byte[] data, int len)
-            {
-                int nul = len > 0 ? Array.IndexOf(data, (byte)0, 0, len) : -1;
-                if (len == 0 || data[0] != 'F' || nul < 0)
-                {
-                    m.SenderMissing = true;
-                    return len == 0 ? "is empty" : data[0] != 'F' ? "does not start with an F (sender) record" : "has no NUL after the sender";
-                }
-                m.Sender = _addresses.Decode(data, 1, nul - 1, out byte[]? raw);
-                m.RawSenderIfLossy = raw;
-                return null;
-            }
-
             private void ReadChannel(QueueMessage m, DirectoryHandle? dir, ulong id, RecipientChannel channel, List<QueueRecipient> recipients)
             {
-                string rel() => P(channel == RecipientChannel.Local ? "local" : "remote", id);
                 if (dir is null) return;
                 Libc.FormatId(id, _name);
-                int len = RingBatch.Read(_batch, _k, channel == RecipientChannel.Local ? RingBatch.Local : RingBatch.Remote, dir, _name, ref _buffer, out FileStatus st, out int errno);
-                if (len < 0)
+                _channel = channel;
+                FileRead read = RecordScan.Read(_batch, _k, channel == RecipientChannel.Local ? RingBatch.Local : RingBatch.Remote, dir, _name, ref _buffer,
+                    ChannelRules.Types, _visitChannel);
+                ChannelRules.Detect(_s._rules, P(channel == RecipientChannel.Local ? "local" : "remote", id), read, false, reportAllDone: false, _findings);
+                Judge(m);
+                if (read.Ok && read.Records!.Pending > 0)
                 {
-                    if (errno == Errno.ENOENT) return; // finished while we looked
-                    m.AddDamage($"{rel()} cannot be read: {FileError(errno)}; qmail-send retries it for ever ('trouble opening {rel()}')");
-                    return;
-                }
-                if (len == 0)
-                {
-                    m.AddDamage($"{rel()} is empty: qmail-send takes it as all done and drops whatever recipients it had");
-                    return;
-                }
-                // The hot path: records decoded straight from the read buffer (no per-record copies).
-                bool anyPending = false;
-                int pos = 0, unknownAt = -1;
-                byte unknownType = 0;
-                while (pos < len)
-                {
-                    int nul = Array.IndexOf(_buffer, (byte)0, pos, len - pos);
-                    if (nul < 0)
-                    {
-                        var cut = new byte[len - pos];
-                        Buffer.BlockCopy(_buffer, pos, cut, 0, cut.Length);
-                        m.AddDamage($"the last record of {rel()} is cut off ({ShowRecord(cut)}): qmail-send silently ignores that recipient");
-                        break;
-                    }
-                    byte type = nul == pos ? (byte)0 : _buffer[pos];
-                    if (type == 'T' || type == 'D')
-                    {
-                        bool done = type == 'D';
-                        anyPending |= !done;
-                        string addr = _addresses.Decode(_buffer, pos + 1, nul - pos - 1, out byte[]? raw);
-                        recipients.Add(new QueueRecipient(addr, channel, done, raw));
-                    }
-                    else if (unknownAt < 0) { unknownAt = pos; unknownType = type; }
-                    pos = nul + 1;
-                }
-                if (unknownAt >= 0)
-                    m.AddDamage($"{rel()} has an unknown record type {Show(unknownType)} at byte {unknownAt}: qmail-send never delivers the recipients after it and never finishes the message");
-                if (anyPending)
-                {
-                    DateTime t = st.MTimeUtc;
+                    DateTime t = read.Status.MTimeUtc;
                     if (m.NextAttemptUtc is null || t < m.NextAttemptUtc) m.NextAttemptUtc = t;
                 }
             }
 
             private string RelOf(string path) => _s.Rel(path);
-        }
-
-        private static string FileError(int errno) => errno switch
-        {
-            DirectoryHandle.NotRegular => "it is not a regular file",
-            Errno.ELOOP => "it is a symbolic link",
-            _ => Errno.QmailText(errno),
-        };
-
-        private static string Show(byte type) => type == 0 ? "(empty record)" : type >= 32 && type < 127 ? $"'{(char)type}'" : $"0x{type:X2}";
-
-        /// <summary>A partial record as the postmaster knows it: "recipient 'b@rem'" rather than its type byte.</summary>
-        private static string ShowRecord(byte[] record)
-        {
-            if (record.Length == 0) return "''";
-            string what = record[0] switch { (byte)'T' => "pending recipient ", (byte)'D' => "done recipient ", (byte)'F' => "sender ", _ => "" };
-            if (what.Length == 0) return Show(record);
-            var rest = new byte[record.Length - 1];
-            Buffer.BlockCopy(record, 1, rest, 0, rest.Length);
-            return what + Show(rest);
-        }
-
-        private static string Show(byte[] bytes)
-        {
-            var sb = new StringBuilder("'");
-            foreach (byte b in bytes) sb.Append(b >= 32 && b < 127 ? (char)b : '?');
-            return sb.Append('\'').ToString();
         }
     }
 }

@@ -140,6 +140,43 @@ namespace QmailPS.Tests.Check
             }
         }
 
+        /// <summary>
+        /// One rule set: for every damage, a message Get-QmailQueueMessage lists is Damaged exactly
+        /// when Test-QmailQueue has a finding on it that fails it (Danger or Stuck, other than an id
+        /// that is not its inode), and its Damage says what that finding says, word for word.
+        /// </summary>
+        [Theory]
+        [MemberData(nameof(Damages))]
+        public void Get_and_Test_judge_each_damaged_message_alike(string damage, QueueIssueKind kind, IssueSeverity severity)
+        {
+            RootOnly();
+            _ = kind; _ = severity;
+            var (q, remote, mixed, unprocessed) = Healthy();
+            using (q)
+            {
+                Apply(q, damage, remote, mixed, unprocessed);
+                var issues = Test(q);
+                // A damaged directory is also an error of Get (it cannot read it): the messages it lists are compared.
+                var messages = _ps.Run("Get-QmailQueueMessage -QueuePath $q -WarningAction SilentlyContinue -ErrorAction SilentlyContinue", q.Root).Objects<QueueMessage>();
+                Assert.NotEmpty(messages);
+                bool Fails(QueueIssue i) => (i.Severity == IssueSeverity.Danger || i.Severity == IssueSeverity.Stuck)
+                                            && i.Kind != QueueIssueKind.IdNotInode && i.Kind != QueueIssueKind.TodoWithInfo && i.Kind != QueueIssueKind.SharedInode;
+                // Names qmail does not read are judged where the name is; the message is listed from its canonical name.
+                bool Naming(QueueIssue i) => i.Kind is QueueIssueKind.NonCanonicalName or QueueIssueKind.WrongSplitDirectory or QueueIssueKind.BigTodoMismatch;
+                foreach (QueueMessage m in messages)
+                {
+                    // A message qmail cannot see under its name is judged by the name (what follows from it, too).
+                    bool named = issues.Any(i => i.Id == m.Id && Naming(i));
+                    var failing = named ? new List<QueueIssue>() : issues.Where(i => i.Id == m.Id && Fails(i)).ToList();
+                    foreach (QueueIssue i in failing)
+                        Assert.True(m.Damage != null && m.Damage.Contains(i.Description), $"{damage}: message {m.Id} is {m.State} ({m.Damage}) but Test says {i}");
+                    if (m.State == QueueMessageState.Damaged)
+                        Assert.True(failing.Count > 0 || named || issues.Any(i => i.Id is null && i.Severity != IssueSeverity.Cosmetic),
+                            $"{damage}: message {m.Id} is Damaged ({m.Damage}) but Test has nothing that fails it: {string.Join(" | ", issues)}");
+                }
+            }
+        }
+
         /// <summary>Applies one damage; returns the path the finding must name.</summary>
         internal static string Apply(TempQueue q, string damage, ulong remote, ulong mixed, ulong unprocessed)
         {

@@ -63,7 +63,7 @@ namespace QmailPS.Tests.Cmdlets
             var r = _ps.Run("Get-QmailQueueMessage -QueuePath $q -WarningAction SilentlyContinue | ConvertTo-QmailQread", q.Root).AssertClean();
             Assert.Equal($"warning: trouble with #{id}: file does not exist", (string)r.Output.Single().BaseObject);
             var (m, rr, _) = Read((qq, i) => File.Delete(qq.PathOf("mess", i)));
-            AssertDamaged(m, rr, "is missing");
+            AssertDamaged(m, rr, "no mess/");
             Assert.Equal(-1, m.Size);
         }
 
@@ -124,7 +124,7 @@ namespace QmailPS.Tests.Cmdlets
         public void Truncated_last_channel_record_is_damaged_and_complete_records_are_kept()
         {
             var (m, r, _) = Read((q, id) => Overwrite(q.PathOf("remote", id), "Ta@remote.test\0Tb@rem"));
-            AssertDamaged(m, r, "cut off (pending recipient 'b@rem')");
+            AssertDamaged(m, r, "pending recipient 'b@rem', has no NUL");
             Assert.Equal(new[] { "a@remote.test" }, m.Recipients.Select(x => x.Address));
         }
 
@@ -132,15 +132,15 @@ namespace QmailPS.Tests.Cmdlets
         public void Unknown_channel_record_type_is_damaged()
         {
             var (m, r, _) = Read((q, id) => Overwrite(q.PathOf("remote", id), "Xbogus@example.test\0Ta@remote.test\0"));
-            AssertDamaged(m, r, "unknown record type 'X'");
+            AssertDamaged(m, r, "unknown record 'X' at byte");
             Assert.Equal(new[] { "a@remote.test" }, m.Recipients.Select(x => x.Address));
         }
 
         [Theory]
         [InlineData("", "is empty")]
         [InlineData("u0\0p1\0Ta@remote.test\0", "no F (sender) record")]
-        [InlineData("u0\0p1\0Fbob@example.test\0Ta@remote.test\0Tb@rem", "cut off (pending recipient 'b@rem')")]
-        [InlineData("u0\0p1\0Fbob@example.test\0Xoops\0Ta@remote.test\0", "unknown record type 'X'")]
+        [InlineData("u0\0p1\0Fbob@example.test\0Ta@remote.test\0Tb@rem", "pending recipient 'b@rem', has no NUL")]
+        [InlineData("u0\0p1\0Fbob@example.test\0Xoops\0Ta@remote.test\0", "unknown record 'X' at byte")]
         public void Bad_todo_is_damaged(string content, string fragment)
         {
             var (m, r, _) = Read((q, id) => Overwrite(q.PathOf("todo", id), content), unprocessed: true);
@@ -151,7 +151,7 @@ namespace QmailPS.Tests.Cmdlets
         public void Todo_without_mess_is_damaged()
         {
             var (m, r, _) = Read((q, id) => File.Delete(q.PathOf("mess", id)), unprocessed: true);
-            AssertDamaged(m, r, "is missing");
+            AssertDamaged(m, r, "no mess/");
         }
 
         [Fact]
