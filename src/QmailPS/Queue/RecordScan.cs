@@ -57,6 +57,17 @@ namespace QmailPS.Queue
             int pos = start, end = start + count;
             while (pos < end)
             {
+                if (data[pos] == 0 && _carryAt < 0)
+                {
+                    // A run of empty records (a sparse file is nothing else): counted in one pass.
+                    int run = pos;
+                    while (run < end && data[run] == 0) run++;
+                    if (FirstNul < 0) FirstNul = baseAt + pos;
+                    if (UnknownAt < 0) { UnknownAt = baseAt + pos; UnknownType = 0; }
+                    UnknownCount += run - pos;
+                    pos = run;
+                    continue;
+                }
                 int nul = Array.IndexOf(data, (byte)0, pos, end - pos);
                 if (FirstNul < 0 && nul >= 0) FirstNul = baseAt + nul;
                 if (nul < 0) { Keep(data, pos, end - pos, baseAt + pos); break; }

@@ -245,6 +245,44 @@ namespace QmailPS.Tests.Cmdlets
             Assert.Contains("over 256 MiB", issue.Description);
         }
 
+        /// <summary>
+        /// A channel file bigger than one read window (1 MiB) is judged a window at a time: the
+        /// same findings as a small one, the recipient before the damage kept, a record cut across
+        /// windows seen whole, and memory not in proportion to the file.
+        /// </summary>
+        [Theory]
+        [InlineData(false)]
+        [InlineData(true)]
+        public void A_channel_file_bigger_than_a_window_is_judged_as_a_small_one(bool cutRecord)
+        {
+            static void Big(TempQueue q, ulong id, bool cut)
+            {
+                using var f = new FileStream(q.PathOf("remote", id), FileMode.Truncate);
+                byte[] head = Encoding.ASCII.GetBytes("Ta@remote.test\0");
+                f.Write(head, 0, head.Length);
+                if (cut)
+                {
+                    // One record with no NUL, 3 MiB long: a cut recipient qmail silently ignores.
+                    var b = new byte[3 << 20];
+                    b.AsSpan().Fill((byte)'x');
+                    b[0] = (byte)'T';
+                    f.Write(b, 0, b.Length);
+                }
+                else f.SetLength(3 << 20); // sparse: three million empty records
+            }
+            var (m, r, _) = Read((q, id) => Big(q, id, cutRecord));
+            AssertDamaged(m, r, cutRecord ? "pending recipient 'xxx" : "unknown record (an empty one) at byte 15");
+            Assert.Equal(new[] { "a@remote.test" }, m.Recipients.Select(x => x.Address));
+
+            using var q = TempQueue.Create();
+            ulong id = q.AddProcessed("bob@example.test", TwoRemote);
+            Big(q, id, cutRecord);
+            var issue = Assert.Single(_ps.Run("Test-QmailQueue -QueuePath $q", q.Root).AssertClean().Objects<QueueIssue>());
+            Assert.Equal(cutRecord ? QueueIssueKind.ChannelTruncated : QueueIssueKind.ChannelUnknownRecord, issue.Kind);
+            Assert.Equal(cutRecord ? IssueSeverity.Danger : IssueSeverity.Stuck, issue.Severity);
+            if (cutRecord) Assert.Contains($"(first 4096 of {3 << 20} bytes)", issue.Description);
+        }
+
         [Fact]
         public void Directory_in_place_of_a_channel_file_is_damaged()
         {
