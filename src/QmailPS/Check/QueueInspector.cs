@@ -428,7 +428,7 @@ namespace QmailPS.Check
             }
             string layout = _l.BigTodo ? "big-todo" : "vanilla";
             string otherLayout = _l.BigTodo ? "vanilla" : "big-todo";
-            string fix = $"Convert the queue to the layout the installed qmail binaries use: Repair-QmailQueue -TodoLayout {(_l.BigTodo ? "BigTodo" : "Vanilla")} moves it to {{0}}; -TodoLayout {(_l.BigTodo ? "Vanilla" : "BigTodo")} converts the other way.";
+            string fix = NameRules.LayoutFix(_l.BigTodo);
             foreach (Named n in other)
             {
                 ulong id = n.Entry.Id;
@@ -444,11 +444,7 @@ namespace QmailPS.Check
                     continue;
                 }
                 byId[id] = n;
-                found.Add(Issue(QueueIssueKind.BigTodoMismatch, d == "todo" ? IssueSeverity.Stuck : IssueSeverity.Cosmetic, id, n.Rel,
-                    d == "todo"
-                        ? $"{n.Rel} is where {otherLayout} qmail-queue puts message {id}'s envelope, but this queue has the {layout} layout: qmail-send looks for {canonical} and never preprocesses the message."
-                        : $"{n.Rel} is where {otherLayout} qmail-queue writes, but this queue has the {layout} layout: qmail-clean removes {canonical}, never it.",
-                    string.Format(CultureInfo.InvariantCulture, fix, canonical)));
+                Found(found, id, NameRules.OtherLayout(n.Rel, d, id, canonical, _l.BigTodo, string.Format(CultureInfo.InvariantCulture, fix, canonical)));
             }
             return byId;
         }
@@ -814,16 +810,7 @@ namespace QmailPS.Check
             string canonical = _l.PathOf(top, e.Id);
             bool twin = _l.Fs.TryLstat(canonical, out _, out _);
             string canon = canonical.Substring(_l.Root.Length + 1);
-            // qmail-send finds messages by reading info/ (twice from two names) and todo/ (each name
-            // opens the canonical file, so a second name only warns for ever); every other file it
-            // opens by the canonical name alone, so an alias beside it is never read.
-            (IssueSeverity sev, string what) = !twin
-                ? (IssueSeverity.Stuck, $"{path} is not the canonical name of message {e.Id}: qmail looks only at {canon} and never sees it.")
-                : top == "info" ? (IssueSeverity.Danger, $"{path} is another name of message {e.Id} beside {canon}: qmail-send queues the message twice and delivers it twice.")
-                : top == "todo" ? (IssueSeverity.Stuck, $"{path} is another name of message {e.Id} beside {canon}: qmail-send preprocesses {canon} once, then warns 'unable to open {canon}' at every scan for the alias, which it never removes.")
-                : (IssueSeverity.Garbage, $"{path} is another name beside {canon}: qmail opens {canon} only and never reads it.");
-            found.Add(Issue(QueueIssueKind.NonCanonicalName, sev, e.Id, path, what,
-                twin ? "Compare the two and quarantine the alias." : "Rename it to its canonical name."));
+            Found(found, e.Id, NameRules.NonCanonical(path, top, e.Id, canon, twin));
         }
 
         /// <summary>
@@ -848,13 +835,12 @@ namespace QmailPS.Check
             string path = rel + "/" + e.Name;
             string canonical = _l.PathOf(top, e.Id).Substring(_l.Root.Length + 1);
             bool twin = _l.Fs.TryLstat(_l.PathOf(top, e.Id), out _, out _);
-            found.Add(Issue(QueueIssueKind.WrongSplitDirectory, twin && top == "info" ? IssueSeverity.Danger : IssueSeverity.Stuck, e.Id, path,
-                twin ? $"{path} is in the wrong split directory and {canonical} exists too: qmail-send queues message {e.Id} twice."
-                     : $"{path} is in the wrong split directory: qmail looks for {canonical} and silently ignores message {e.Id} (no delivery, no bounce, no log line).",
-                twin ? "Compare the two and quarantine the misplaced copy." : $"Move it to {canonical}."));
+            Found(found, e.Id, NameRules.Misplaced(path, top, e.Id, canonical, twin));
         }
 
         // ------------------------------------------------------------------ helpers
+
+        private void Found(List<QueueIssue> found, ulong? id, Finding f) => found.Add(Issue(f.Kind, f.Severity, id, f.Rel, f.Description, f.Fix));
 
         private QueueIssue Issue(QueueIssueKind kind, IssueSeverity severity, ulong? id, string rel, string description, string fix)
         {

@@ -33,35 +33,17 @@ namespace QmailPS.Queue
     /// </summary>
     internal static class QueueRecords
     {
-        /// <summary>Splits bytes into records the way qmail's getln(…, '\0') loop does.</summary>
+        /// <summary>Splits bytes into records the way qmail's getln(…, '\0') loop does (<see cref="RecordScan"/>), keeping each record.</summary>
         public static ParsedRecords Parse(byte[] data, int length, string knownTypes)
         {
             var result = new ParsedRecords();
-            int pos = 0;
-            while (pos < length)
-            {
-                int nul = Array.IndexOf(data, (byte)0, pos, length - pos);
-                if (nul < 0)
-                {
-                    result.Truncated = Slice(data, pos, length - pos);
-                    break;
-                }
-                byte type = data[pos];
-                if (result.UnknownAt < 0 && (nul == pos || knownTypes.IndexOf((char)type) < 0))
-                {
-                    result.UnknownAt = pos;
-                    result.UnknownType = nul == pos ? (byte)0 : type;
-                }
-                if (nul == pos || knownTypes.IndexOf((char)type) < 0)
-                {
-                    // Every reader skips these (qmail does too); storing one per NUL cost ~70 bytes each.
-                    result.UnknownCount++;
-                    pos = nul + 1;
-                    continue;
-                }
-                result.Records.Add(new QueueRecord(type, nul == pos + 1 ? Array.Empty<byte>() : Slice(data, pos + 1, nul - pos - 1), pos));
-                pos = nul + 1;
-            }
+            RecordScan scan = RecordScan.Of(data, length, knownTypes,
+                (s, type, b, offset, count, at) => result.Records.Add(new QueueRecord(type, count == 0 ? Array.Empty<byte>() : Slice(b, offset, count), (int)at)));
+            // Every reader skips records of no known type (qmail does too); storing one per NUL cost ~70 bytes each.
+            result.UnknownAt = (int)scan.UnknownAt;
+            result.UnknownType = scan.UnknownType;
+            result.UnknownCount = scan.UnknownCount;
+            if (scan.Truncated != null) result.Truncated = Slice(data, length - (int)scan.TruncatedLength, (int)scan.TruncatedLength);
             return result;
         }
 

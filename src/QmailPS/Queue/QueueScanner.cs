@@ -344,8 +344,8 @@ namespace QmailPS.Queue
             if (ev.Message != null)
             {
                 string name = $"{Rel(dir.Path)}/{e.Name}";
-                string layout = _layout.BigTodo ? "big-todo" : "vanilla";
-                ev.Message.AddDamage($"{name} is where the {(_layout.BigTodo ? "vanilla" : "big-todo")} layout keeps todo files, but this queue has the {layout} layout: qmail-send looks for {Rel(_layout.PathOf("todo", e.Id))} and never preprocesses it (Repair-QmailQueue -TodoLayout converts the queue)");
+                string canonical = Rel(_layout.PathOf("todo", e.Id));
+                ev.Message.AddDamage(NameRules.OtherLayout(name, "todo", e.Id, canonical, _layout.BigTodo, string.Format(CultureInfo.InvariantCulture, NameRules.LayoutFix(_layout.BigTodo), canonical)).Description);
                 ev.Message.State = QueueMessageState.Damaged;
             }
             return ev;
@@ -386,13 +386,10 @@ namespace QmailPS.Queue
         {
             string name = $"{Rel(dirPath)}/{e.Name}";
             string canonical = _layout.PathOf(dirName, e.Id);
-            string why = misplaced ? $"is in the wrong split directory (message {e.Id} belongs in {Rel(_layout.DirFor(dirName, e.Id))})"
-                                   : $"is not the canonical name of message {e.Id}";
-            if (_layout.Fs.TryLstat(canonical, out _, out _) || (todoSeen != null && todoSeen.Contains(e.Id)))
-            {
-                return new ScanEvent(ScanEventKind.Warning, id: e.Id, path: dirPath + "/" + e.Name,
-                    text: $"{name} {why}, and {Rel(canonical)} exists too: qmail-send queues the message twice and delivers it twice. Run Test-QmailQueue.");
-            }
+            bool twin = _layout.Fs.TryLstat(canonical, out _, out _) || (todoSeen != null && todoSeen.Contains(e.Id));
+            Finding f = misplaced ? NameRules.Misplaced(name, dirName, e.Id, Rel(canonical), twin) : NameRules.NonCanonical(name, dirName, e.Id, Rel(canonical), twin);
+            // With the canonical file there, the message is listed once, from it; the alias is Test-QmailQueue's finding.
+            if (twin) return new ScanEvent(ScanEventKind.Warning, id: e.Id, path: dirPath + "/" + e.Name, text: f.Description + " Run Test-QmailQueue.");
             using DirectoryHandle? dir = _layout.Fs.TryOpenDirectory(dirPath, out _);
             ScanEvent ev;
             if (dirName == "todo")
@@ -406,7 +403,7 @@ namespace QmailPS.Queue
             }
             if (ev.Message != null)
             {
-                ev.Message.AddDamage($"{name} {why}: qmail-send looks only at {Rel(canonical)} and never sees this message");
+                ev.Message.AddDamage(f.Description);
                 ev.Message.State = QueueMessageState.Damaged;
                 ev.Message.QreadTrouble ??= "file does not exist";
             }
