@@ -562,7 +562,9 @@ namespace QmailPS.Check
             if (!Exists(P("mess", id), out FileStatus m)) return null;
             if (RenumberedTo(id) is ulong to)
                 return $"its files are the old names of message {to} (an interrupted renumbering); run Repair-QmailQueue on the whole queue to finish it";
-            messUsable = m.Kind == FileKind.Regular && _p.LookupUser(QmailUsers.Qmailq) is { } q && m.Uid == q.Uid;
+            // root's too: cp -r (or a restore without owners) gives every file to root; the
+            // MessWrongOwner fix planned beside the recovery gives it back to qmailq.
+            messUsable = m.Kind == FileKind.Regular && _p.LookupUser(QmailUsers.Qmailq) is { } q && (m.Uid == q.Uid || m.Uid == 0);
             if (messUsable && m.Links != 1)
                 return $"{Rel(P("mess", id))} has {m.Links} names (a renumbering or re-split in progress?): giving it an info could make qmail-send deliver it twice; run Repair-QmailQueue on the whole queue";
             return null;
