@@ -916,17 +916,21 @@ namespace QmailPS.Check
         /// </summary>
         private void BeginRenumber(RenumberBatch batch, ulong from, ulong to)
         {
+            // Each name at both numbers is looked at once (a 100,000-message renumbering pays for every lstat).
+            var seen = new Dictionary<string, (bool Old, FileStatus O, bool New, FileStatus N)>(MessageFiles.Length, StringComparer.Ordinal);
             foreach (string k in MessageFiles)
             {
                 string target = P(k, to), source = P(k, from);
-                if (Exists(target, out FileStatus t) && !(Exists(source, out FileStatus s) && s.Inode == t.Inode && s.Device == t.Device))
+                bool s = Exists(source, out FileStatus os), t = Exists(target, out FileStatus ns);
+                seen[k] = (s, os, t, ns);
+                if (t && !(s && os.Inode == ns.Inode && os.Device == ns.Device))
                 {
-                    if (k is "info" or "todo" && !Exists(source) && Exists(P("mess", to))) continue; // switched already
+                    if (k is "info" or "todo" && !s && Exists(P("mess", to))) continue; // switched already
                     if (k == "bounce") continue; // the message's own failure notices: merged below
                     throw new RepairConflictException($"Cannot renumber message {from} to {to}: {target.Substring(_l.Root.Length + 1)} belongs to another message. Repair that one first.");
                 }
             }
-            if (!Exists(P("info", from)) && MisplacedInfo(from) is string elsewhere)
+            if (!seen["info"].Old && MisplacedInfo(from) is string elsewhere)
             {
                 _p.Rename(elsewhere, P("info", from));
                 _p.FsyncDirectory(Path.GetDirectoryName(P("info", from))!);
@@ -935,12 +939,14 @@ namespace QmailPS.Check
             HashSet<string> dirs = batch.Linked;
             void LinkIfNeeded(string k)
             {
-                string source = P(k, from), target = P(k, to);
-                if (!Exists(source)) return;
-                if (!Exists(target)) { _p.Link(source, target); dirs.Add(Path.GetDirectoryName(target)!); }
+                if (!seen[k].Old || seen[k].New) return;
+                string target = P(k, to);
+                _p.Link(P(k, from), target);
+                dirs.Add(Path.GetDirectoryName(target)!);
             }
             foreach (string k in new[] { "mess", "intd", "local", "remote" }) LinkIfNeeded(k);
-            if (Exists(P("bounce", from), out FileStatus ob) && Exists(P("bounce", to), out FileStatus nb) && (ob.Inode != nb.Inode || ob.Device != nb.Device))
+            var (hasOld, ob, hasNew, nb) = seen["bounce"];
+            if (hasOld && hasNew && (ob.Inode != nb.Inode || ob.Device != nb.Device))
             {
                 // Both hold failure notices of this message: qmail-send appends to bounce/ID, so one file with both says all of them.
                 _p.Append(P("bounce", to), _p.ReadFile(P("bounce", from)));
@@ -1091,8 +1097,7 @@ namespace QmailPS.Check
             foreach (string k in new[] { "local", "remote", "bounce", "intd", "mess" })
             {
                 string source = P(k, from);
-                if (!Exists(source)) continue;
-                if (!UnlinkLink(source, P(k, to), dirs))
+                if (!UnlinkLink(source, P(k, to), dirs)) // true when there is no such old name
                     quarantined ??= _q.Move(source, $"left under the old number {from} after message {from} became {to}, but it is not the same file as {P(k, to).Substring(_l.Root.Length + 1)}", from);
             }
             return quarantined;
