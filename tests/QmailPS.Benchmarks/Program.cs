@@ -23,6 +23,9 @@ namespace QmailPS.Benchmarks
     ///                                  (e.g. the commit before a change), each in fresh processes, interleaved
     ///   qstat N [--runs R]             Get-QmailQueueSummary -CountOnly (engine loaded) vs qmail-qstat's own find
     ///                                  pipeline (sh -c 'find mess/* -type f | wc -l; find todo -type f | wc -l'), interleaved
+    ///   repair-copy N [--runs R] [--keep]
+    ///                                  cp -a of the generated queue to a fresh directory, then Repair-QmailQueue of the copy
+    ///                                  (every message renumbered to its mess inode), timed, interleaved (RepairCopy.cs)
     ///   bdn [BenchmarkDotNet args]     e.g. bdn --filter '*'   (QMAILPS_BENCH_N, QMAILPS_BENCH_ITERATIONS)
     /// </summary>
     public static class Program
@@ -45,6 +48,7 @@ namespace QmailPS.Benchmarks
                     OptS(rest, "--script") ?? "$c = 0; Get-QmailQueueMessage -QueuePath $q | ForEach-Object { $c++ }; $c");
                 case "list-once": return ListOnce(rest[0], rest[1], rest[2]);
                 case "qstat": return QstatRatio(N(rest), Opt(rest, "--runs", 9));
+                case "repair-copy": return RepairCopy.Run(N(rest), Opt(rest, "--runs", 3), rest.Contains("--keep"));
                 case "bdn":
                     BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest);
                     return 0;
@@ -279,7 +283,7 @@ namespace QmailPS.Benchmarks
         }
 
         /// <summary>An open runspace (no autoloading) with the module of <paramref name="manifest"/> imported.</summary>
-        private static Runspace ModuleRunspace(string manifest)
+        internal static Runspace ModuleRunspace(string manifest)
         {
             var iss = InitialSessionState.CreateDefault2();
             iss.Variables.Add(new SessionStateVariableEntry("PSModuleAutoloadingPreference", "None", ""));

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Management.Automation;
 using QmailPS.Check;
+using QmailPS.Check.Repair;
 using QmailPS.Posix;
 using QmailPS.Queue;
 
@@ -166,36 +167,48 @@ namespace QmailPS.Commands
                     if (warned.Add(issue.Kind + "|" + issue.Path)) WriteWarning($"Not repaired: {issue.Kind} at {issue.Path}: {why}.");
                 WriteVerbose($"{plan.Count} repair(s) planned for {layout.Root}{(pass > 1 ? $" (pass {pass})" : "")}; damaged data goes to {quarantine}.");
 
-                int n = 0;
-                bool renamed = false, failed = false;
-                foreach (PlannedRepair p in plan)
-                {
-                    if (Stopping) return;
-                    Progress($"Repairing qmail queue {layout.Root}", p.Action, plan.Count == 0 ? 100 : n++ * 100 / plan.Count);
-                    if (!ShouldProcess(PathName.Printable(p.Path), p.Action)) continue;
-                    try
-                    {
-                        string? to = p.Run();
-                        if (ReferenceEquals(to, PlannedRepair.NothingLeft))
-                        {
-                            WriteVerbose($"Nothing done for {p.Path}: it was gone when its repair came (qmail-send finished it, or an earlier repair moved it).");
-                            continue;
-                        }
-                        WriteObject(new RepairAction(p.Kind, p.Id, p.Action, p.Path, to, layout.Root));
-                        renamed |= p.Kind is QueueIssueKind.IdNotInode or QueueIssueKind.NonCanonicalName or QueueIssueKind.WrongSplitDirectory;
-                    }
-                    catch (Exception e) when (e is IOException || e is UnauthorizedAccessException)
-                    {
-                        failed = true;
-                        WriteError(new ErrorRecord(e, e is RepairConflictException ? "QmailRepairConflict" : "QmailRepairFailed",
-                            e is PosixIOException px ? QmailErrors.FromErrno(px.Errno) : ErrorCategory.WriteError, (object?)p.Id ?? p.Path)
-                        { ErrorDetails = new ErrorDetails($"{p.Action}: {e.Message}") });
-                    }
-                }
+                var run = new Observer(this, layout.Root);
+                RepairExecutor.Run(plan, run);
+                if (Stopping) return;
                 foreach (string w in repairer.Warnings) WriteWarning(w);
-                if (only != null || !renamed || failed || pass == 3) break;
+                if (only != null || !run.Renamed || run.Failed || pass == 3) break;
             }
             CompleteProgress();
+        }
+
+        /// <summary>The executor's reports, as this cmdlet's progress, ShouldProcess, output and errors.</summary>
+        private sealed class Observer : IRepairObserver
+        {
+            private readonly RepairQmailQueueCommand _c;
+            private readonly string _root;
+            public Observer(RepairQmailQueueCommand c, string root) { _c = c; _root = root; }
+            public bool Renamed { get; private set; }
+            public bool Failed { get; private set; }
+            public bool Stopping => _c.Stopping;
+
+            public bool ShouldRun(PlannedRepair p, int index, int count)
+            {
+                _c.Progress($"Repairing qmail queue {_root}", p.Action, count == 0 ? 100 : index * 100 / count);
+                return _c.ShouldProcess(PathName.Printable(p.Path), p.Action);
+            }
+
+            public void Done(PlannedRepair p, string? to)
+            {
+                Renamed |= p.Kind is QueueIssueKind.IdNotInode or QueueIssueKind.NonCanonicalName or QueueIssueKind.WrongSplitDirectory;
+                if (!_c.Stopping) _c.WriteObject(new RepairAction(p.Kind, p.Id, p.Action, p.Path, to, _root));
+            }
+
+            public void NothingLeft(PlannedRepair p) =>
+                _c.WriteVerbose($"Nothing done for {p.Path}: it was gone when its repair came (qmail-send finished it, or an earlier repair moved it).");
+
+            void IRepairObserver.Failed(PlannedRepair p, Exception e)
+            {
+                Failed = true;
+                if (_c.Stopping) return;
+                _c.WriteError(new ErrorRecord(e, e is RepairConflictException ? "QmailRepairConflict" : "QmailRepairFailed",
+                    e is PosixIOException px ? QmailErrors.FromErrno(px.Errno) : ErrorCategory.WriteError, (object?)p.Id ?? p.Path)
+                { ErrorDetails = new ErrorDetails($"{p.Action}: {e.Message}") });
+            }
         }
     }
 }

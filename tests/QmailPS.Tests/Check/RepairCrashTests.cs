@@ -90,15 +90,73 @@ namespace QmailPS.Tests.Check
             }
         }
 
+        /// <summary>
+        /// Issue 14: renumberings run in batches (links of every message of a batch, one fsync per
+        /// directory, the renames, fsync, the unlinks of the old names, fsync). The golden queue (ten
+        /// messages, restored from a tarball: every id is not its mess inode; done marks, a bounce and
+        /// an unprocessed todo among them) renumbered three messages a batch (four batches), killed
+        /// before each of its writes: inside a phase, at each fsync between phases, and between
+        /// batches. After each kill qmail sees every message exactly once, with the same sender,
+        /// recipients, channels, done marks and birth, keyed by the content of its mess; then a run
+        /// with the default batch size finishes it: the same again, Test finds nothing, and a third
+        /// run writes nothing.
+        /// </summary>
+        [Fact]
+        public void A_renumbering_in_batches_killed_inside_and_between_batches_then_rerun_keeps_every_message_once()
+        {
+            RootOnly();
+            const int batch = 3;
+            List<string> calls;
+            Dictionary<string, List<string>> healthy;
+            using (var q0 = GoldenQueue.Restore())
+            {
+                healthy = RepairQmailQueueTests.QmailView(q0.Layout);
+                Assert.Equal(10, healthy.Count);
+                var counter = new FaultyPosix(TestFs.Raw, int.MaxValue) { Log = new List<string>() };
+                RepairQmailQueueTests.RunRepair(q0, counter, batch: batch);
+                calls = counter.Log!;
+            }
+            // Where the cuts fall: before a link, rename or unlink of a phase (inside a batch), before
+            // a directory fsync (between phases), before the first link of a batch after the last
+            // fsync of the one before it (between batches).
+            int inside = 0, between = 0, betweenBatches = 0;
+            for (int k = 0; k < calls.Count; k++)
+            {
+                bool sync = calls[k].StartsWith("fsync ", StringComparison.Ordinal);
+                if (sync) between++;
+                else if (k > 0 && calls[k - 1].StartsWith("fsync ", StringComparison.Ordinal) && calls[k].StartsWith("link ", StringComparison.Ordinal)) betweenBatches++;
+                else inside++;
+            }
+            Assert.True(betweenBatches == 3, $"expected 4 batches, so 3 cuts between batches; writes: {string.Join(" | ", calls)}");
+            Assert.True(inside > 30 && between > 10, $"{inside} cuts inside phases, {between} at fsyncs: {string.Join(" | ", calls)}");
+
+            for (int k = 1; k <= calls.Count; k++)
+            {
+                using var q = GoldenQueue.Restore();
+                var faulty = new FaultyPosix(TestFs.Raw, k);
+                Assert.True(RepairQmailQueueTests.Crashes(() => RepairQmailQueueTests.RunRepair(q, faulty, batch: batch)), $"write {k} of {calls.Count} never came");
+                string where = $"killed before write {k} of {calls.Count} ({calls[k - 1]})";
+                RepairQmailQueueTests.AssertSameView(healthy, RepairQmailQueueTests.QmailView(q.Layout), where);
+
+                string did = RepairQmailQueueTests.RunRepair(q, TestFs.Raw);
+                RepairQmailQueueTests.AssertSameView(healthy, RepairQmailQueueTests.QmailView(q.Layout), where + ", then rerun: " + did);
+                var counter = new FaultyPosix(TestFs.Raw, int.MaxValue);
+                var (issues, again) = Repair(q, counter);
+                Assert.True(issues == 0 && counter.Calls == 0, $"{where}, then rerun: one more run still found or wrote something: {again}; the rerun did: {did}");
+                Assert.False(File.Exists(q.Home + "/quarantine/manifest.tsv"), $"{where}: something went to the quarantine: " + (File.Exists(q.Home + "/quarantine/manifest.tsv") ? File.ReadAllText(q.Home + "/quarantine/manifest.tsv") : ""));
+            }
+        }
+
         /// <summary>One Repair-QmailQueue run as the cmdlet does it (inspect, plan, run each step), through POSIX.</summary>
         private static (int Issues, string Did) Repair(TempQueue q, IFileSystem posix)
         {
             var layout = QueueLayout.Detect(q.Root);
             var issues = new QueueInspector(layout, SendLock.Probe(layout)).Inspect().ToList();
             var repairer = new QueueRepairer(layout, posix, q.Home + "/quarantine");
-            var log = new List<string>();
-            foreach (PlannedRepair p in repairer.Plan(issues)) { log.Add(p.Action); p.Run(); }
-            return (issues.Count, "issues: " + string.Join(" | ", issues.Select(i => $"{i.Kind}/{i.Severity} {i.Path}")) + " || actions: " + string.Join(" | ", log));
+            var log = new RepairQmailQueueTests.StepLog();
+            QmailPS.Check.Repair.RepairExecutor.Run(repairer.Plan(issues), log);
+            log.ThrowIfFailed();
+            return (issues.Count, "issues: " + string.Join(" | ", issues.Select(i => $"{i.Kind}/{i.Severity} {i.Path}")) + " || actions: " + string.Join(" | ", log.Actions));
         }
 
         /// <summary>

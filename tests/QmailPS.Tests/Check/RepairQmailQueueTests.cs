@@ -586,14 +586,29 @@ namespace QmailPS.Tests.Check
         }
 
         /// <summary>A whole-queue repair through <paramref name="posix"/>; <paramref name="bigTodo"/> is -TodoLayout (BigTodo or Vanilla).</summary>
-        internal static string RunRepair(TempQueue q, IFileSystem posix, int? split = null, bool? bigTodo = null)
+        internal static string RunRepair(TempQueue q, IFileSystem posix, int? split = null, bool? bigTodo = null, int? batch = null)
         {
             var layout = split.HasValue ? new QueueLayout(q.Root, split.Value, bigTodo ?? false) : QueueLayout.Detect(q.Root, null, bigTodo);
             var issues = new QueueInspector(layout, SendLock.Probe(layout)).Inspect().ToList();
             var repairer = new QueueRepairer(layout, posix, q.Home + "/quarantine", convertTodoLayout: bigTodo.HasValue);
-            var log = new List<string>();
-            foreach (PlannedRepair p in repairer.Plan(issues)) { log.Add(p.Action); p.Run(); }
-            return "issues: " + string.Join(" | ", issues.Select(i => i.Kind + " " + i.Path)) + " || actions: " + string.Join(" | ", log);
+            if (batch.HasValue) repairer.RenumberBatchSize = batch.Value;
+            var log = new StepLog();
+            QmailPS.Check.Repair.RepairExecutor.Run(repairer.Plan(issues), log);
+            log.ThrowIfFailed();
+            return "issues: " + string.Join(" | ", issues.Select(i => i.Kind + " " + i.Path)) + " || actions: " + string.Join(" | ", log.Actions);
+        }
+
+        /// <summary>The executor's reports in a test: every step runs; the first failure is thrown once the run is over.</summary>
+        internal sealed class StepLog : QmailPS.Check.Repair.IRepairObserver
+        {
+            private Exception? _first;
+            public List<string> Actions { get; } = new List<string>();
+            public bool Stopping => false;
+            public bool ShouldRun(PlannedRepair step, int index, int count) { Actions.Add(step.Action); return true; }
+            public void Done(PlannedRepair step, string? quarantined) { }
+            public void NothingLeft(PlannedRepair step) { }
+            public void Failed(PlannedRepair step, Exception error) => _first ??= error;
+            public void ThrowIfFailed() { if (_first != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(_first).Throw(); }
         }
 
         internal static void RootOnly()
@@ -663,11 +678,14 @@ namespace QmailPS.Tests.Check
         public FaultyPosix(IFileSystem inner, int failAt) : base(inner) { _failAt = failAt; }
         public int Calls { get; private set; }
         public string LastCall { get; private set; } = "";
+        /// <summary>Every write made, in order, when asked for (a test that classifies its cut points).</summary>
+        public List<string>? Log { get; set; }
 
         private void Write(string what)
         {
             Calls++;
             LastCall = what;
+            Log?.Add(what);
             if (Calls == _failAt) throw new InjectedCrash(what);
         }
 
