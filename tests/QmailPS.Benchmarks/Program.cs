@@ -12,7 +12,8 @@ namespace QmailPS.Benchmarks
 {
     /// <summary>
     /// dotnet run -c Release --project tests/QmailPS.Benchmarks -- MODE ...
-    ///   gen N                          build (or reuse) /tmp/qmailps-bench/N
+    ///   gen N [--like QUEUE]           build (or reuse) /tmp/qmailps-bench/N; --like: copy a queue real qmail wrote
+    ///                                  (its messages' shapes, in its order) into /tmp/qmailps-bench/N-like-PATH
     ///   quick N [--runs R] [--qread PATH] [--also SCRIPT]
     ///                                  (a) cmdlet, (b) scanner, (c) perl [, real qmail-qread] [, SCRIPT ($q = queue)], interleaved,
     ///                                  R timed runs each (default 5) after one untimed warm-up round
@@ -26,6 +27,9 @@ namespace QmailPS.Benchmarks
     ///   repair-copy N [--runs R] [--keep]
     ///                                  cp -a of the generated queue to a fresh directory, then Repair-QmailQueue of the copy
     ///                                  (every message renumbered to its mess inode), timed, interleaved (RepairCopy.cs)
+    ///   scale N [--queue PATH] [--cmdlets get,test,summary,metric] [--stops MS,MS]
+    ///                                  each cmdlet in a fresh process: wall time, peak RSS, and the time from a
+    ///                                  stop request (Ctrl+C) after each delay to the pipeline's end
     ///   bdn [BenchmarkDotNet args]     e.g. bdn --filter '*'   (QMAILPS_BENCH_N, QMAILPS_BENCH_ITERATIONS)
     /// </summary>
     public static class Program
@@ -38,9 +42,9 @@ namespace QmailPS.Benchmarks
             switch (mode)
             {
                 case "gen":
-                    Console.WriteLine(QueueGenerator.Ensure(N(rest)));
+                    Console.WriteLine(QueueGenerator.Ensure(N(rest), template: OptS(rest, "--like")));
                     return 0;
-                case "quick": return Quick(N(rest), Opt(rest, "--runs", 5), OptS(rest, "--qread"), OptS(rest, "--also"));
+                case "quick": return Quick(N(rest), Opt(rest, "--runs", 5), OptS(rest, "--qread"), OptS(rest, "--also"), OptS(rest, "--queue"));
                 case "memory": return Memory(N(rest), OptS(rest, "--script") ?? "$c = 0; Get-QmailQueueMessage -QueuePath $q | ForEach-Object { $c++ }; $c");
                 case "import": return Import(Opt(rest, "--runs", 9));
                 case "import-once": return ImportOnce();
@@ -49,6 +53,9 @@ namespace QmailPS.Benchmarks
                 case "list-once": return ListOnce(rest[0], rest[1], rest[2]);
                 case "qstat": return QstatRatio(N(rest), Opt(rest, "--runs", 9));
                 case "repair-copy": return RepairCopy.Run(N(rest), Opt(rest, "--runs", 3), rest.Contains("--keep"));
+                case "scale": return Scale.Run(N(rest), OptS(rest, "--queue"), OptS(rest, "--cmdlets") ?? "get,test,summary,metric", OptS(rest, "--stops") ?? "1000,5000");
+                case "scale-once": return Scale.Once(rest[0], rest[1], rest[2]);
+                case "scan": return ScanLoop(rest[0], Opt(rest, "--runs", 5));
                 case "bdn":
                     BenchmarkSwitcher.FromAssembly(typeof(Program).Assembly).Run(rest);
                     return 0;
@@ -89,9 +96,11 @@ namespace QmailPS.Benchmarks
             public long MaxRssKiB { get; set; }
         }
 
-        private static int Quick(int n, int runs, string? qread, string? also)
+        private static int Quick(int n, int runs, string? qread, string? also, string? queuePath)
         {
-            string queue = QueueGenerator.Ensure(n);
+            // --queue: a queue written by something else (e.g. real qmail); its message count is what the scanner finds in it.
+            string queue = queuePath != null ? Path.GetFullPath(queuePath) : QueueGenerator.Ensure(n);
+            if (queuePath != null) n = Workloads.Scanner(queue);
             Header($"quick: {n} messages in {queue}, {runs} timed runs each, interleaved, after 1 untimed warm-up round");
             using Runspace rs = Workloads.OpenRunspaceWithModule();
 
@@ -147,6 +156,26 @@ namespace QmailPS.Benchmarks
             if (also != null)
                 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
                     $"(x)/(a): {also} -> {Stats.Median(series[^1].Wall) / Stats.Median(series[0].Wall):F2}x Get-QmailQueueMessage (CPU {Stats.Median(series[^1].User.Zip(series[^1].Sys, (u, y) => u + y)) / Stats.Median(series[0].User.Zip(series[0].Sys, (u, y) => u + y)):F2}x); Export-QmailMetric's goal: <= 1.20x"));
+            return 0;
+        }
+
+        /// <summary>`scan QUEUE [--runs R]`: QueueScanner.Scan alone, R times, wall and CPU of each (for perf/strace).</summary>
+        private static int ScanLoop(string queue, int runs)
+        {
+            Header($"scan: QueueScanner.Scan over {queue}, {runs} runs (io_uring {(Environment.GetEnvironmentVariable("QMAILPS_NO_IO_URING") == "1" ? "off" : "on")})");
+            var cpu = new List<double>();
+            for (int i = 0; i <= runs; i++)
+            {
+                var before = Os.Usage(Os.Self);
+                var sw = Stopwatch.StartNew();
+                int n = Workloads.Scanner(queue);
+                double wall = sw.Elapsed.TotalSeconds;
+                var after = Os.Usage(Os.Self);
+                double c = after.User - before.User + after.Sys - before.Sys;
+                if (i > 0) cpu.Add(c);
+                Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"{(i == 0 ? "warm-up" : "run " + i)}: {n} messages, {wall:F3} s, CPU user {after.User - before.User:F2} + sys {after.Sys - before.Sys:F2} s"));
+            }
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"median CPU {Stats.Median(cpu):F3} s"));
             return 0;
         }
 

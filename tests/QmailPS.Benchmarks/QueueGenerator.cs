@@ -25,13 +25,28 @@ namespace QmailPS.Benchmarks
         public const string BaseDir = "/tmp/qmailps-bench";
         public const string MarkerName = "complete";
 
-        public static string HomeOf(int n) => Path.Combine(BaseDir, n.ToString(CultureInfo.InvariantCulture));
-        public static string QueueOf(int n) => Path.Combine(HomeOf(n), "queue");
+        public static string HomeOf(int n, string? template = null) =>
+            Path.Combine(BaseDir, n.ToString(CultureInfo.InvariantCulture) + (template is null ? "" : "-like-" + TemplateName(template)));
+        public static string QueueOf(int n, string? template = null) => Path.Combine(HomeOf(n, template), "queue");
 
-        /// <summary>The queue path, generating it first unless a complete one is cached.</summary>
-        public static string Ensure(int n, TextWriter? log = null)
+        private static string TemplateName(string template)
         {
-            string home = HomeOf(n);
+            var sb = new StringBuilder();
+            foreach (char c in Path.GetFullPath(template).TrimEnd('/')) sb.Append(char.IsLetterOrDigit(c) ? c : '_');
+            return sb.ToString().Trim('_');
+        }
+
+        /// <summary>
+        /// The queue path, generating it first unless a complete one is cached. With
+        /// <paramref name="template"/> (a queue written by real qmail), the messages copy that queue's
+        /// messages one by one, in the order qmail queued them, cycling when N is larger: the same
+        /// senders and recipients (so the same info, local and remote file sizes), done marks,
+        /// bounce files and mess sizes; ids are again the inode numbers qmail-queue's way of
+        /// injecting gives, and the split directories grow to the same sizes.
+        /// </summary>
+        public static string Ensure(int n, TextWriter? log = null, string? template = null)
+        {
+            string home = HomeOf(n, template);
             string marker = Path.Combine(home, MarkerName);
             if (File.Exists(marker)) return QueueOf(n);
             log ??= Console.Error;
@@ -40,16 +55,119 @@ namespace QmailPS.Benchmarks
                 log.WriteLine($"[gen] {home} is incomplete (no {MarkerName} marker); removing it");
                 Run("rm", "-rf", home);
             }
-            GenerateWithoutFsync(n, home, log);
+            GenerateWithoutFsync(n, home, log, template);
             Run("sync");
-            return QueueOf(n);
+            return QueueOf(n, template);
         }
 
         [System.Runtime.CompilerServices.MethodImpl(System.Runtime.CompilerServices.MethodImplOptions.NoInlining)]
-        private static void GenerateWithoutFsync(int n, string home, TextWriter log)
+        private static void GenerateWithoutFsync(int n, string home, TextWriter log, string? template)
         {
             using var fs = new LinuxFileSystem();
-            Generate(n, home, log, NoFsyncPosix.Wrap(fs));
+            if (template is null) Generate(n, home, log, NoFsyncPosix.Wrap(fs));
+            else GenerateLike(n, home, log, NoFsyncPosix.Wrap(fs), template);
+        }
+
+        /// <summary>One message of a template queue, as the generator repeats it.</summary>
+        private sealed class Shape
+        {
+            public Shape(QueueMessage m, string? bounceText)
+            {
+                Sender = m.Sender;
+                Size = m.Size;
+                Birth = m.QueuedAtUtc;
+                Bounce = bounceText;
+                var r = new List<RecipientSpec>();
+                foreach (QueueRecipient q in m.Recipients) r.Add(new RecipientSpec(q.Address, q.Channel, q.Delivered));
+                Recipients = r;
+                Id = m.Id;
+            }
+            public ulong Id { get; }
+            public string Sender { get; }
+            public long Size { get; }
+            public DateTime Birth { get; }
+            public string? Bounce { get; }
+            public List<RecipientSpec> Recipients { get; }
+        }
+
+        private static void GenerateLike(int n, string home, TextWriter log, IFileSystem fs, string template)
+        {
+            var sw = Stopwatch.StartNew();
+            var layoutT = QueueLayout.Detect(Path.GetFullPath(template));
+            var shapes = new List<Shape>();
+            foreach (ScanEvent e in new QueueScanner(layoutT).Scan())
+            {
+                if (e.Kind != ScanEventKind.Message || e.Message is null || e.Message.FromTodo || e.Message.Recipients.Count == 0) continue;
+                string? bounce = null;
+                if (e.Message.HasBounce)
+                {
+                    try { bounce = File.ReadAllText(layoutT.PathOf("bounce", e.Message.Id), Encoding.Latin1); } catch (IOException) { }
+                }
+                shapes.Add(new Shape(e.Message, bounce));
+            }
+            if (shapes.Count == 0) throw new InvalidOperationException($"{template}: no preprocessed message to copy");
+            // qmail queued them in the order of their birth (the info file's mtime), ids rising with it.
+            shapes.Sort((a, b) => a.Birth != b.Birth ? a.Birth.CompareTo(b.Birth) : a.Id.CompareTo(b.Id));
+            log.WriteLine($"[gen] template {template}: {shapes.Count} messages read in {sw.Elapsed.TotalSeconds:F1} s");
+
+            Directory.CreateDirectory(home);
+            File.SetUnixFileMode(home, (UnixFileMode)Convert.ToInt32("755", 8));
+            Directory.CreateDirectory(Path.Combine(home, "control"));
+            string control = Path.Combine(Path.GetDirectoryName(layoutT.Root.TrimEnd('/'))!, "control");
+            foreach (string f in new[] { "me", "locals", "virtualdomains" })
+                if (File.Exists(Path.Combine(control, f))) File.Copy(Path.Combine(control, f), Path.Combine(home, "control", f));
+            if (!File.Exists(Path.Combine(home, "control", "me"))) File.WriteAllText(Path.Combine(home, "control", "me"), "example.test\n");
+            QueueLayout layout = QueueWriter.CreateQueue(fs, Path.Combine(home, "queue"), layoutT.Split);
+
+            // Two writers, as qmail-queue's injections and qmail-send's preprocessing interleave on a busy host.
+            int workers = 2;
+            long done = 0, locals = 0, remotes = 0, bounces = 0, recipients = 0;
+            TimeSpan shift = DateTime.UtcNow - shapes[shapes.Count - 1].Birth; // the newest copy is "now"
+            Parallel.For(0, workers, new ParallelOptions { MaxDegreeOfParallelism = workers }, w =>
+            {
+                var writer = new QueueWriter(layout);
+                var addrs = new List<string>(4);
+                for (long i = w; i < n; i += workers)
+                {
+                    Shape s = shapes[(int)(i % shapes.Count)];
+                    addrs.Clear();
+                    foreach (RecipientSpec r in s.Recipients) addrs.Add(r.Address);
+                    DateTime birth = s.Birth + shift - TimeSpan.FromSeconds(i / shapes.Count * 60);
+                    byte[] body = BodyOfSize(i, s.Sender, addrs[0], s.Size);
+                    ulong id = writer.Inject(body, s.Sender, addrs, callerUid: 0, pid: 30000 + w, now: birth);
+                    writer.WriteEnvelope(id, s.Sender, s.Recipients, birth, birth.AddSeconds(100), birth.AddSeconds(400));
+                    File.Delete(layout.PathOf("intd", id));
+                    File.Delete(layout.PathOf("todo", id));
+                    if (s.Bounce != null) File.WriteAllText(layout.PathOf("bounce", id), s.Bounce, Encoding.Latin1);
+                    bool hasLocal = false, hasRemote = false;
+                    foreach (RecipientSpec r in s.Recipients) { if (r.Channel == RecipientChannel.Local) hasLocal = true; else hasRemote = true; }
+                    if (hasLocal) Interlocked.Increment(ref locals);
+                    if (hasRemote) Interlocked.Increment(ref remotes);
+                    if (s.Bounce != null) Interlocked.Increment(ref bounces);
+                    Interlocked.Add(ref recipients, s.Recipients.Count);
+                    long d = Interlocked.Increment(ref done);
+                    if (d % 100000 == 0) log.WriteLine($"[gen] {d}/{n} in {sw.Elapsed.TotalSeconds:F1} s");
+                }
+            });
+            if (fs.LookupUser(QmailUsers.Qmails) is { } qs) Run("chown", $"{qs.Uid}", layout.Dir("bounce"));
+            string summary = string.Create(CultureInfo.InvariantCulture,
+                $"messages={n}\nsplit={layout.Split}\ntemplate={Path.GetFullPath(template)}\nlocal={locals}\nremote={remotes}\nbounce={bounces}\nrecipients={recipients}\nseconds={sw.Elapsed.TotalSeconds:F1}\ncreated={DateTime.UtcNow:O}\n");
+            File.WriteAllText(Path.Combine(home, MarkerName), summary);
+            log.WriteLine($"[gen] done in {sw.Elapsed.TotalSeconds:F1} s: " + summary.Replace('\n', ' '));
+        }
+
+        /// <summary>A message whose mess file (with the Received line Inject adds) is about <paramref name="size"/> bytes.</summary>
+        private static byte[] BodyOfSize(long i, string from, string to, long size)
+        {
+            var sb = new StringBuilder((int)Math.Min(size + 64, 1 << 24));
+            sb.Append("From: ").Append(from.Length == 0 ? "MAILER-DAEMON@example.test" : from).Append('\n');
+            sb.Append("To: ").Append(to).Append('\n');
+            sb.Append("Subject: benchmark message ").Append(i.ToString(CultureInfo.InvariantCulture)).Append("\n\n");
+            const int received = 66; // "Received: (qmail 30000 invoked by uid 0); 3 Dec 2026 08:24:37 -0000\n"
+            while (sb.Length + received < size) sb.Append("lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do\n");
+            if (sb.Length + received > size && size > received + 40) sb.Length = (int)(size - received - 1);
+            if (sb[sb.Length - 1] != '\n') sb.Append('\n');
+            return Encoding.ASCII.GetBytes(sb.ToString());
         }
 
         private static void Generate(int n, string home, TextWriter log, IFileSystem fs)
