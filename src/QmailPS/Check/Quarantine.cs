@@ -125,14 +125,21 @@ namespace QmailPS.Check
         }
 
         /// <summary>Saves a copy of bytes about to be replaced in the queue (the file itself stays).</summary>
-        public string SaveCopy(string path, byte[] content, string reason, ulong? id)
+        public string SaveCopy(string path, byte[] content, string reason, ulong? id) =>
+            Save(path, reason, id, target => _posix.WriteNewFile(target, content, Mode.Rw_______));
+
+        /// <summary>The same, copied from the file a window at a time: memory does not grow with it.</summary>
+        public string SaveCopyOf(string path, string reason, ulong? id) =>
+            Save(path, reason, id, target => _posix.CopyNewFile(path, target, Mode.Rw_______));
+
+        private string Save(string path, string reason, ulong? id, Action<string> write)
         {
             Prepare();
             string rel = path.StartsWith(_queueRoot + "/", StringComparison.Ordinal) ? path.Substring(_queueRoot.Length + 1) : Path.GetFileName(path);
             string target = Path.Combine(Root, rel) + ".orig";
             MakeParents(Path.GetDirectoryName(target)!);
             for (int n = 1; _posix.TryLstat(target, out _, out _); n++) target = Path.Combine(Root, rel) + ".orig." + n.ToString(CultureInfo.InvariantCulture);
-            _posix.WriteNewFile(target, content, Mode.Rw_______);
+            write(target);
             Record(id, path, target, reason);
             return target;
         }

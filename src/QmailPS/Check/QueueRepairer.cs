@@ -703,13 +703,15 @@ namespace QmailPS.Check
             {
                 string path = P(k, id);
                 if (!Exists(path, out FileStatus st) || st.Kind != FileKind.Regular) continue;
-                byte[] data;
-                try { data = _p.ReadFile(path); } catch (IOException) { continue; }
-                ParsedRecords recs = QueueRecords.Parse(data, data.Length, "TD");
-                foreach (QueueRecord r in recs.Records) if (r.Type == 'T') n++;
+                RecordScan recs;
+                try { recs = ScanFile(path, "TD", null); } catch (IOException) { continue; }
+                n += (int)Math.Min(int.MaxValue - n, recs.Pending);
                 // A cut-off T counts only when the repair completes it (proven whole).
-                if (recs.Truncated is { Length: > 1 } t && t[0] == 'T'
-                    && RecordRules.ProvenWhole(RecordRules.Latin1.GetString(t, 1, t.Length - 1), ProvenAddresses(id, path), out _)) n++;
+                if (recs.TruncatedRecipient && recs.TruncatedLength == recs.Truncated!.Length)
+                {
+                    string partial = RecordRules.Latin1.GetString(recs.Truncated, 1, recs.Truncated.Length - 1);
+                    if (RecordRules.ProvenWhole(partial, ProvenAddresses(id, path, partial), out _)) n++;
+                }
             }
             return n;
         }
@@ -724,18 +726,21 @@ namespace QmailPS.Check
         {
             try
             {
-                byte[] todo = _p.ReadFile(todoPath), info = _p.ReadFile(P("info", id));
-                ParsedRecords t = QueueRecords.Parse(todo, todo.Length, "upFT"), f = QueueRecords.Parse(info, info.Length, "F");
-                string? todoSender = t.Records.Where(r => r.Type == 'F').Select(r => Convert.ToBase64String(r.Value)).FirstOrDefault();
-                string? infoSender = f.Records.Where(r => r.Type == 'F').Select(r => Convert.ToBase64String(r.Value)).FirstOrDefault();
+                string? todoSender = null, infoSender = null;
+                var wanted = new List<string>();
+                ScanFile(todoPath, "upFT", (s, type, b, off, n, at) =>
+                {
+                    if (type == 'F') todoSender ??= Convert.ToBase64String(b, off, n);
+                    else if (type == 'T') wanted.Add(Convert.ToBase64String(b, off, n));
+                });
+                ScanFile(P("info", id), "F", (s, type, b, off, n, at) => infoSender ??= Convert.ToBase64String(b, off, n));
                 if (todoSender is null || todoSender != infoSender) return "the senders differ";
-                var wanted = t.Records.Where(r => r.Type == 'T').Select(r => Convert.ToBase64String(r.Value)).OrderBy(a => a, StringComparer.Ordinal).ToList();
+                wanted.Sort(StringComparer.Ordinal);
                 var queued = new List<string>();
                 foreach (string k in new[] { "local", "remote" })
                 {
                     if (!Exists(P(k, id))) continue;
-                    byte[] data = _p.ReadFile(P(k, id));
-                    queued.AddRange(QueueRecords.Parse(data, data.Length, "TD").Records.Select(r => Convert.ToBase64String(r.Value)));
+                    ScanFile(P(k, id), "TD", (s, type, b, off, n, at) => queued.Add(Convert.ToBase64String(b, off, n)));
                 }
                 queued.Sort(StringComparer.Ordinal);
                 return wanted.SequenceEqual(queued) ? null : "the recipients differ";
@@ -1128,22 +1133,25 @@ namespace QmailPS.Check
         public List<string> Warnings { get; } = new List<string>();
 
         /// <summary>
-        /// Cut and unknown records of one todo or channel file (RecordRules): the plan is made from the
-        /// bytes seen now, and the step refuses to run when the file changed meanwhile.
+        /// Cut and unknown records of one todo or channel file (RecordRules), judged from one read
+        /// of it a window at a time; the plan keeps a digest of its bytes, not the bytes, and the
+        /// step refuses to run when the file changed meanwhile.
         /// </summary>
         private void PlanRecords(QueueIssue i, List<PlannedRepair> plan, ulong id, string rel, string types)
         {
-            byte[] data;
-            try { data = _p.ReadFile(i.Path); }
+            RecordScan scan;
+            byte[] digest;
+            try { scan = ScanFile(i.Path, types, null, out digest); }
             catch (IOException e) { NotRepaired.Add((i, "it cannot be read (" + e.Message + ")")); return; }
-            RecordFix fix = RecordRules.Fix(data, types, ProvenAddresses(id, i.Path));
+            if (scan.Oversized > 0) { NotRepaired.Add((i, $"it has a record longer than {RecordScan.MaxRecord} bytes, which no address is; move it aside by hand")); return; }
+            RecordFix fix = RecordRules.Judge(scan, types, partial => ProvenAddresses(id, i.Path, partial), partial => HasRecipient(i.Path, types, partial));
             if (fix.ChangesNothing) return;
-            string partial = fix.Partial is null ? "" : RecordRules.Show(fix.Partial);
+            string partial = fix.Partial is null ? "" : RecordRules.Show(fix.Partial) + (fix.PartialLength > fix.Partial.Length ? $" (first {fix.Partial.Length} of {fix.PartialLength} bytes)" : "");
             var what = new List<string>();
             if (fix.UnknownDropped > 0) what.Add($"leave out its {fix.UnknownDropped} record(s) of unknown type");
             if (fix.Completed) what.Add($"complete its cut-off last record, {partial}, proven whole by {fix.ProvenBy}");
             else if (fix.Partial != null) what.Add($"leave out its cut-off last record, {partial}, as qmail does (not proven whole: the cut may have made another address), its bytes kept in the manifest");
-            string action = fix.Content is null
+            string action = fix.NothingLeft
                 ? $"Move {rel} to the quarantine: no complete record is left in it ({string.Join("; ", what)})"
                 : $"Rewrite {rel}: {string.Join("; ", what)} (original to the quarantine)";
             string warning = fix.Partial != null && !fix.Completed
@@ -1151,41 +1159,104 @@ namespace QmailPS.Check
                 : "";
             plan.Add(new PlannedRepair(i.Kind, id, i.Path, action, () =>
             {
-                byte[] now = _p.ReadFile(i.Path);
-                if (!now.SequenceEqual(data)) throw new RepairConflictException($"{rel} changed since it was inspected; not rewritten.");
-                string reason = i.Description + (fix.Partial != null ? " Cut-off record: " + RecordRules.Show(fix.Partial) + (fix.Completed ? " (completed: proven whole by " + fix.ProvenBy + ")" : " (left out: not proven whole)") + "." : "");
+                string reason = i.Description + (fix.Partial != null ? " Cut-off record: " + partial + (fix.Completed ? " (completed: proven whole by " + fix.ProvenBy + ")" : " (left out: not proven whole)") + "." : "");
                 string? to;
-                if (fix.Content is null) to = _q.Move(i.Path, reason, id);
-                else if (fix.AppendNulOnly)
+                if (fix.NothingLeft || fix.AppendNulOnly)
                 {
-                    to = _q.SaveCopy(i.Path, data, reason, id);
-                    _p.Append(i.Path, new byte[] { 0 }, _l.PairOf(i.Path));
+                    ScanFile(i.Path, types, null, out byte[] now);
+                    if (!now.SequenceEqual(digest)) throw new RepairConflictException($"{rel} changed since it was inspected; not rewritten.");
+                    if (fix.NothingLeft) to = _q.Move(i.Path, reason, id);
+                    else
+                    {
+                        to = _q.SaveCopyOf(i.Path, reason, id);
+                        _p.Append(i.Path, new byte[] { 0 }, _l.PairOf(i.Path));
+                    }
                 }
-                else to = Replace(i.Path, id, fix.Content, reason);
+                else to = RewriteRecords(i.Path, id, types, false, fix.Completed ? fix.Partial : null, reason, digest);
                 if (warning.Length > 0) Warnings.Add(warning);
                 return to;
             }));
         }
 
         /// <summary>
-        /// Addresses known whole for message ID, with where each was found: the recipient headers of
-        /// its mess, and every other copy of its envelope (todo, intd, the other channel file).
+        /// Reads PATH a window at a time through the seam and scans its records: memory stays one
+        /// window whatever the file's size. <paramref name="digest"/> is the SHA-256 of its bytes.
         /// </summary>
-        private Dictionary<string, string> ProvenAddresses(ulong id, string except)
+        private RecordScan ScanFile(string path, string types, RecordScan.Visitor? visit, out byte[] digest)
+        {
+            using var sha = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+            RecordScan scan = ScanFile(path, types, visit, (b, n) => sha.AppendData(b, 0, n));
+            digest = sha.GetHashAndReset();
+            return scan;
+        }
+
+        private byte[] _window = Array.Empty<byte>();
+
+        private RecordScan ScanFile(string path, string types, RecordScan.Visitor? visit, Action<byte[], int>? raw = null)
+        {
+            int fd = _p.OpenExisting(path, write: false, out int errno, noAtime: true);
+            if (fd < 0) throw Errno.ToException(errno, "open", path);
+            try
+            {
+                if (!_p.TryFstat(fd, out FileStatus st, out errno)) throw Errno.ToException(errno, "fstat", path);
+                if (st.Kind != FileKind.Regular) throw new IOException($"{path} is not a regular file.");
+                // One buffer for every read (never nested): a small file costs what it holds.
+                byte[] window = _window.Length >= DirectoryHandle.Window || _window.Length > st.Size ? _window
+                    : _window = new byte[(int)Math.Min(DirectoryHandle.Window, Math.Max(4096, st.Size + 1))];
+                var scan = new RecordScan(types, visit);
+                for (long at = 0; ;)
+                {
+                    int n = _p.ReadAt(fd, window, 0, window.Length, at, out errno);
+                    if (n < 0) { if (errno == Errno.EINTR) continue; throw Errno.ToException(errno, "read", path); }
+                    if (n == 0) break;
+                    raw?.Invoke(window, n);
+                    scan.Feed(window, 0, n);
+                    at += n;
+                }
+                scan.End();
+                return scan;
+            }
+            finally { _p.Close(fd); }
+        }
+
+        /// <summary>Whether PATH holds a complete recipient record (pending or done) for ADDRESS.</summary>
+        private bool HasRecipient(string path, string types, string address)
+        {
+            bool found = false;
+            byte[] want = RecordRules.Latin1.GetBytes(address);
+            ScanFile(path, types, (s, type, b, off, n, at) =>
+            {
+                if (found || (type != 'T' && type != 'D') || n != want.Length) return;
+                found = RecordRules.Latin1.GetString(b, off, n).Equals(address, StringComparison.OrdinalIgnoreCase);
+            });
+            return found;
+        }
+
+        /// <summary>
+        /// Addresses known whole for message ID that equal or extend <paramref name="partial"/> (what
+        /// RecordRules.ProvenWhole weighs), with where each was found: the recipient headers of its
+        /// mess, and every other copy of its envelope (todo, intd, the other channel file).
+        /// </summary>
+        private Dictionary<string, string> ProvenAddresses(ulong id, string except, string partial)
         {
             var proven = new Dictionary<string, string>(StringComparer.OrdinalIgnoreCase);
+            void Add(string a, string where)
+            {
+                if (a.StartsWith(partial, StringComparison.OrdinalIgnoreCase) && !proven.ContainsKey(a)) proven[a] = where;
+            }
             foreach (string k in new[] { "todo", "intd", "local", "remote" })
                 foreach (string path in k is "todo" or "intd" ? new[] { P(k, id), _l.OtherLayoutPath(k, id) } : new[] { P(k, id) })
                 {
                     if (path == except || !Exists(path, out FileStatus st) || st.Kind != FileKind.Regular) continue;
-                    byte[] data;
-                    try { data = _p.ReadFile(path); } catch (IOException) { continue; }
-                    foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, "upFTD").Records)
-                        if (r.Type == 'T' || r.Type == 'D')
+                    string where = Rel(path);
+                    try
+                    {
+                        ScanFile(path, "upFTD", (s, type, b, off, n, at) =>
                         {
-                            string a = RecordRules.Latin1.GetString(r.Value);
-                            if (!proven.ContainsKey(a)) proven[a] = Rel(path);
-                        }
+                            if ((type == 'T' || type == 'D') && n >= partial.Length) Add(RecordRules.Latin1.GetString(b, off, n), where);
+                        });
+                    }
+                    catch (IOException) { }
                 }
             string mess = P("mess", id);
             if (Exists(mess, out FileStatus ms) && ms.Kind == FileKind.Regular)
@@ -1196,8 +1267,7 @@ namespace QmailPS.Check
                     byte[] head = new byte[4096];
                     int n = dir.TryReadFile(Libc.PathBytes(Path.GetFileName(mess)), ref head, out _, out _, 64 << 10, noAtime: true);
                     if (n > 0)
-                        foreach (string a in RecordRules.HeaderAddresses(head, n))
-                            if (!proven.ContainsKey(a)) proven[a] = "the headers of " + Rel(mess);
+                        foreach (string a in RecordRules.HeaderAddresses(head, n)) Add(a, "the headers of " + Rel(mess));
                 }
                 catch (IOException) { }
             }
@@ -1205,36 +1275,55 @@ namespace QmailPS.Check
         }
 
         /// <summary>
-        /// Replaces a file with only its records of known types (info: only the first F). The new
-        /// file is written beside it under a name qmail ignores, given the same owner, mode and
-        /// mtime, and renamed over the old one; the old bytes are saved in the quarantine first.
+        /// Replaces a file with only its records of known types (info: only the first F), keeping
+        /// its owner, mode and mtime. See <see cref="RewriteRecords"/>.
         /// </summary>
         private string? Rewrite(string path, ulong id, string types, bool firstOnly, string reason)
         {
             if (!Exists(path, out FileStatus st) || st.Kind != FileKind.Regular) return null;
-            byte[] data = _p.ReadFile(path);
-            var kept = new List<byte>(data.Length);
-            foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, types).Records)
-            {
-                if (r.Type == 0 || types.IndexOf((char)r.Type) < 0) continue;
-                QueueRecords.Append(kept, (char)r.Type, r.Value);
-                if (firstOnly) break;
-            }
-            return Replace(path, id, kept.ToArray(), reason, data, st);
+            return RewriteRecords(path, id, types, firstOnly, null, reason, null);
         }
 
-        /// <summary>Puts CONTENT in place of PATH's bytes, the old ones saved in the quarantine first.</summary>
-        private string? Replace(string path, ulong id, byte[] content, string reason, byte[]? data = null, FileStatus? known = null)
+        /// <summary>
+        /// Writes PATH's records of TYPES (only the first with <paramref name="firstOnly"/>, then
+        /// <paramref name="append"/> with its NUL) to a new file beside it under a name qmail ignores,
+        /// a window at a time, with the same owner, mode and mtime; saves the old bytes in the
+        /// quarantine and renames the new file over the old one. When the bytes read no longer have
+        /// the plan's <paramref name="expected"/> digest the new file goes and nothing changes.
+        /// </summary>
+        private string? RewriteRecords(string path, ulong id, string types, bool firstOnly, byte[]? append, string reason, byte[]? expected)
         {
-            FileStatus st;
-            if (known.HasValue) st = known.Value;
-            else if (!Exists(path, out st) || st.Kind != FileKind.Regular) return null;
-            data ??= _p.ReadFile(path);
-            var kept = new List<byte>(content);
-            string saved = _q.SaveCopy(path, data, reason, id);
+            if (!Exists(path, out FileStatus st) || st.Kind != FileKind.Regular) return null;
             string temp = Path.Combine(Path.GetDirectoryName(path)!, "." + Path.GetFileName(path) + ".qmailps-new");
             if (Exists(temp)) _q.Move(temp, "left by an interrupted repair", id);
-            _p.WriteNewFile(temp, kept.ToArray(), st.Permissions);
+            using var pending = new MemoryStream();
+            bool created = false, stop = false;
+            void Flush(bool last)
+            {
+                if (!created) _p.WriteNewFile(temp, pending.ToArray(), st.Permissions, fsync: last);
+                else _p.Append(temp, pending.ToArray());
+                created = true;
+                pending.SetLength(0);
+            }
+            RecordScan scan = ScanFile(path, types, (s, type, b, off, n, at) =>
+            {
+                if (stop) return;
+                pending.WriteByte(type);
+                pending.Write(b, off, n);
+                pending.WriteByte(0);
+                if (firstOnly) stop = true;
+                if (pending.Length >= DirectoryHandle.Window) Flush(false);
+            }, out byte[] digest);
+            if (scan.Oversized > 0 || (expected != null && !digest.SequenceEqual(expected)))
+            {
+                if (created) _q.Move(temp, "written by a repair that found the file changed", id);
+                throw new RepairConflictException(scan.Oversized > 0
+                    ? $"{Rel(path)} has a record longer than {RecordScan.MaxRecord} bytes; not rewritten."
+                    : $"{Rel(path)} changed since it was inspected; not rewritten.");
+            }
+            if (append != null) { pending.Write(append, 0, append.Length); pending.WriteByte(0); }
+            Flush(true);
+            string saved = _q.SaveCopyOf(path, reason, id);
             _p.Lchown(temp, st.Uid, st.Gid);
             _p.SetTimes(temp, st.ATimeSeconds, st.MTimeSeconds);
             _p.Rename(temp, path);
@@ -1249,20 +1338,23 @@ namespace QmailPS.Check
             foreach (string path in new[] { P("info", id), P("todo", id), _l.OtherLayoutPath("todo", id) })
             {
                 if (!Exists(path, out FileStatus fs) || fs.Kind != FileKind.Regular) continue;
-                byte[] data;
-                try { data = _p.ReadFile(path); } catch (IOException) { continue; }
-                QueueRecord? f = QueueRecords.Parse(data, data.Length, "upFT").Records.FirstOrDefault(r => r.Type == 'F');
-                if (f.HasValue && f.Value.Value != null) { list.Add("sender:<" + Encoding.UTF8.GetString(f.Value.Value) + ">"); break; }
+                string? sender = null;
+                try { ScanFile(path, "upFT", (s, type, b, off, n, at) => { if (type == 'F') sender ??= Encoding.UTF8.GetString(b, off, n); }); } catch (IOException) { continue; }
+                if (sender != null) { list.Add("sender:<" + sender + ">"); break; }
             }
             foreach (string k in new[] { "local", "remote", "todo" })
             {
                 string path = P(k, id);
                 if (k == "todo" && !Exists(path)) path = _l.OtherLayoutPath(k, id);
                 if (!Exists(path, out FileStatus st) || st.Kind != FileKind.Regular) continue;
-                byte[] data;
-                try { data = _p.ReadFile(path); } catch (IOException) { continue; }
-                foreach (QueueRecord r in QueueRecords.Parse(data, data.Length, "TDupF").Records)
-                    if (r.Type == 'T' || r.Type == 'D') list.Add((r.Type == 'D' ? "done:" : "") + k + ":" + Encoding.UTF8.GetString(r.Value));
+                try
+                {
+                    ScanFile(path, "TDupF", (s, type, b, off, n, at) =>
+                    {
+                        if (type == 'T' || type == 'D') list.Add((type == 'D' ? "done:" : "") + k + ":" + Encoding.UTF8.GetString(b, off, n));
+                    });
+                }
+                catch (IOException) { continue; }
             }
             return list.Count == 0 ? "(none readable)" : string.Join(", ", list);
         }

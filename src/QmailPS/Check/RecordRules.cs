@@ -5,19 +5,24 @@ using QmailPS.Queue;
 
 namespace QmailPS.Check
 {
-    /// <summary>What a repair makes of the records of one todo or channel file (no I/O: bytes in, bytes out).</summary>
+    /// <summary>
+    /// What a repair makes of the records of one todo or channel file, judged from a scan of it (no
+    /// I/O, no copy of its bytes: the new file is written from a second read, a window at a time).
+    /// </summary>
     internal sealed class RecordFix
     {
-        /// <summary>The file's new bytes; null when nothing complete is left (the file goes to the quarantine whole).</summary>
-        public byte[]? Content { get; set; }
-        /// <summary>The cut-off last record (type byte and the bytes qmail had), or null.</summary>
+        /// <summary>No complete record is left: the file goes to the quarantine whole.</summary>
+        public bool NothingLeft { get; set; }
+        /// <summary>The cut-off last record (type byte and the first bytes qmail had, at most <see cref="RecordScan.MaxShown"/>), or null.</summary>
         public byte[]? Partial { get; set; }
+        /// <summary>How long the cut-off record really is.</summary>
+        public long PartialLength { get; set; }
         /// <summary>The partial record was proven whole and is completed with its NUL.</summary>
         public bool Completed { get; set; }
         /// <summary>Where the proof came from, when completed.</summary>
         public string? ProvenBy { get; set; }
         /// <summary>Records of a type qmail stops at (channel) or abandons preprocessing at (todo), left out.</summary>
-        public int UnknownDropped { get; set; }
+        public long UnknownDropped { get; set; }
         /// <summary>Only the cut record changes, by one NUL appended: done in place (the inode stays).</summary>
         public bool AppendNulOnly => Completed && UnknownDropped == 0;
         public bool ChangesNothing => Partial is null && UnknownDropped == 0;
@@ -34,38 +39,29 @@ namespace QmailPS.Check
     /// </summary>
     internal static class RecordRules
     {
-        /// <param name="data">The file's bytes.</param>
-        /// <param name="knownTypes">"TD" for a channel file, "upFT" for todo.</param>
-        /// <param name="proven">Addresses known whole, with where each was found (headers, todo, the other channel file).</param>
-        public static RecordFix Fix(byte[] data, string knownTypes, IReadOnlyDictionary<string, string> proven)
+        /// <param name="scan">The file's records, scanned with <paramref name="knownTypes"/> ("TD" for a channel file, "upFT" for todo).</param>
+        /// <param name="proven">Addresses known whole that equal or extend a partial address, with where each was found (headers, todo, the other channel file).</param>
+        /// <param name="inFile">Whether the file holds a complete recipient record with this address.</param>
+        public static RecordFix Judge(RecordScan scan, string knownTypes, Func<string, IReadOnlyDictionary<string, string>> proven, Func<string, bool> inFile)
         {
-            var fix = new RecordFix();
-            ParsedRecords recs = QueueRecords.Parse(data, data.Length, knownTypes);
-            var kept = new List<byte>(data.Length + 1);
-            var inFile = new HashSet<string>(StringComparer.OrdinalIgnoreCase);
-            fix.UnknownDropped += (int)Math.Min(int.MaxValue, recs.UnknownCount);
-            foreach (QueueRecord r in recs.Records)
-            {
-                QueueRecords.Append(kept, (char)r.Type, r.Value);
-                if (r.Type == 'T' || r.Type == 'D') inFile.Add(Latin1.GetString(r.Value));
-            }
-            if (recs.Truncated is byte[] cut)
+            var fix = new RecordFix { UnknownDropped = scan.UnknownCount };
+            if (scan.Truncated is byte[] cut)
             {
                 fix.Partial = cut;
-                // Only a recipient can be proven (and only a recipient is worth completing).
-                if (cut.Length > 1 && (cut[0] == 'T' || cut[0] == 'D') && knownTypes.IndexOf((char)cut[0]) >= 0)
+                fix.PartialLength = scan.TruncatedLength;
+                // Only a recipient can be proven (and only a recipient is worth completing); one
+                // longer than what a scan keeps is no address anybody has.
+                if (cut.Length > 1 && cut.Length == scan.TruncatedLength && (cut[0] == 'T' || cut[0] == 'D') && knownTypes.IndexOf((char)cut[0]) >= 0)
                 {
                     string addr = Latin1.GetString(cut, 1, cut.Length - 1);
-                    if (!inFile.Contains(addr) && ProvenWhole(addr, proven, out string? by))
+                    if (ProvenWhole(addr, proven(addr), out string? by) && !inFile(addr))
                     {
                         fix.Completed = true;
                         fix.ProvenBy = by;
-                        kept.AddRange(cut);
-                        kept.Add(0);
                     }
                 }
             }
-            fix.Content = kept.Count == 0 ? null : kept.ToArray();
+            fix.NothingLeft = scan.Known == 0 && !fix.Completed;
             return fix;
         }
 

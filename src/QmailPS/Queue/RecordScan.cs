@@ -35,6 +35,10 @@ namespace QmailPS.Queue
         public long Done { get; private set; }
         /// <summary>F records (the sender; qmail uses the first).</summary>
         public long Senders { get; private set; }
+        /// <summary>Records of a known type, whatever the type.</summary>
+        public long Known { get; private set; }
+        /// <summary>Known records longer than <see cref="MaxRecord"/>: the visitor saw only their first bytes.</summary>
+        public long Oversized { get; private set; }
         /// <summary>Offset of the first record of a type qmail does not know (an empty one included), or -1.</summary>
         public long UnknownAt { get; private set; } = -1;
         public byte UnknownType { get; private set; }
@@ -143,6 +147,8 @@ namespace QmailPS.Queue
                 UnknownCount++;
                 return;
             }
+            Known++;
+            if (length > kept) Oversized++;
             switch (type)
             {
                 case (byte)'T': Pending++; break;

@@ -579,6 +579,51 @@ namespace QmailPS.Tests.Check
             foreach (var (path, _) in debris) Assert.Contains("\t" + path + "\t", manifest);
         }
 
+        /// <summary>
+        /// Files over one read window (1 MiB) are repaired as small ones, read a window at a time:
+        /// a sparse channel file (millions of empty records) keeps its recipients and loses the rest;
+        /// a valid one with a 3 MiB cut record loses the cut one; a todo with a valid head and a
+        /// sparse tail keeps its envelope. The original bytes, all of them, are in the quarantine.
+        /// </summary>
+        [Theory]
+        [InlineData("remote", "sparse")]
+        [InlineData("remote", "cut")]
+        [InlineData("remote", "many")]
+        [InlineData("todo", "sparse")]
+        public void A_file_bigger_than_a_read_window_is_repaired_as_a_small_one(string dir, string how)
+        {
+            using var q = TempQueue.Create();
+            ulong id = dir == "todo" ? q.AddUnprocessed("bob@example.test", new[] { "a@remote.test" }) : q.AddProcessed("bob@example.test", "a@remote.test");
+            string path = q.PathOf(dir, id);
+            byte[] head = File.ReadAllBytes(path);
+            var expected = new List<byte>(head);
+            using (var f = new FileStream(path, FileMode.Append))
+            {
+                if (how == "sparse") f.SetLength(head.Length + (3L << 20));
+                else if (how == "cut") { var b = new byte[3 << 20]; b.AsSpan().Fill((byte)'x'); b[0] = (byte)'T'; f.Write(b); }
+                else
+                {
+                    // 200,000 valid records (4.6 MB) and one of unknown type among them: kept in order.
+                    for (int k = 0; k < 200_000; k++)
+                    {
+                        byte[] r = System.Text.Encoding.ASCII.GetBytes($"Tr{k:D6}@remote.test\0");
+                        f.Write(r);
+                        expected.AddRange(r);
+                        if (k == 100_000) f.Write(System.Text.Encoding.ASCII.GetBytes("Xjunk\0"));
+                    }
+                }
+            }
+            long size = new FileInfo(path).Length;
+            string quarantine = q.Home + "/quarantine";
+            var r1 = _ps.Run($"Repair-QmailQueue -QueuePath $q -QuarantinePath '{quarantine}'", q.Root).AssertClean();
+            Assert.Single(r1.Objects<RepairAction>());
+            Assert.Equal(expected.ToArray(), File.ReadAllBytes(path));
+            string saved = Assert.Single(Directory.GetFiles(quarantine + "/" + dir, "*.orig", SearchOption.AllDirectories));
+            Assert.Equal(size, new FileInfo(saved).Length);
+            Assert.Empty(Test(q.Root));
+            Assert.Empty(_ps.Run($"Repair-QmailQueue -QueuePath $q -QuarantinePath '{quarantine}'", q.Root).AssertClean().Output);
+        }
+
         internal static bool Crashes(Action run)
         {
             try { run(); return false; }
