@@ -62,7 +62,10 @@ namespace QmailPS.Check
             foreach (var i in found) yield return i;
             found.Clear();
 
-            int window = Math.Max(2, Environment.ProcessorCount) * 2;
+            // One split in flight per CPU: each holds its listings and file sets (about 20 MB at a
+            // million messages); twice as many in flight was slower (21.8 s against 17.7 s on 1M, 2
+            // CPUs) and took 20 MB more.
+            int window = Math.Max(2, Environment.ProcessorCount);
             RingPool? rings = UseRing ? new RingPool(Math.Min(4, Math.Max(2, Environment.ProcessorCount))) : null;
             try
             {
