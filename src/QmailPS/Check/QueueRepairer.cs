@@ -304,12 +304,27 @@ namespace QmailPS.Check
             }
             //    A renumbered message that had lost its info is recovered under its new number, once
             //    no other name of its files is left (RecoverInfo checks that when it runs).
+            var recovering = new HashSet<ulong>();
             foreach (QueueIssue i in all.Where(i => i.Kind == QueueIssueKind.ChannelWithoutInfo && i.Id.HasValue && renumber.ContainsKey(i.Id.Value)))
             {
                 ulong from = i.Id!.Value, to = renumber[from];
                 if (MisplacedInfo(from) != null) continue; // its own info, in another split: Renumber puts it back, sender and all
                 if (RecoveryBlocked(from, out bool messUsable) != null || !messUsable || PendingRecipients(from) == 0) continue; // judged again under its new number
-                plan.Add(new PlannedRepair(i.Kind, to, P("mess", from), RecoveryAction(to, from), () => { RecoverInfo(to); return null; }));
+                if (recovering.Add(to)) plan.Add(new PlannedRepair(i.Kind, to, P("mess", from), RecoveryAction(to, from), () => { RecoverInfo(to); return null; }));
+            }
+            //    A renumbering of a message without info that a kill cut short has left channel files at
+            //    the target (and perhaps only mess at the old number): judged at the target.
+            var renumberedFrom = renumber.ToDictionary(kv => kv.Value, kv => kv.Key);
+            foreach (QueueIssue i in all.Where(i => i.Kind == QueueIssueKind.ChannelWithoutInfo && i.Id is ulong t && renumberedFrom.ContainsKey(t) && !recovering.Contains(t)))
+            {
+                ulong to = i.Id!.Value, from = renumberedFrom[to];
+                if (MisplacedInfo(from) != null || MisplacedInfo(to) != null) continue;
+                // Its mess has two names until the renumbering before this step unlinks the old one
+                // (RecoverInfo checks again when it runs).
+                string? why = RecoveryBlocked(to, out bool messUsable);
+                bool oldNameOnly = Exists(P("mess", to), out FileStatus mt) && mt.Links == 2 && Exists(P("mess", from), out FileStatus mf) && mf.Inode == mt.Inode;
+                if (!messUsable || (why != null && !oldNameOnly) || PendingRecipients(to) == 0) continue;
+                if (recovering.Add(to)) plan.Add(new PlannedRepair(i.Kind, to, P("mess", to), RecoveryAction(to, from), () => { RecoverInfo(to); return null; }));
             }
 
             // 3. Per-file and per-message fixes; names first: a message whose info or todo only has
@@ -925,14 +940,19 @@ namespace QmailPS.Check
         {
             // Each name at both numbers is looked at once (a 100,000-message renumbering pays for every lstat).
             var seen = new Dictionary<string, (bool Old, FileStatus O, bool New, FileStatus N)>(MessageFiles.Length, StringComparer.Ordinal);
+            bool messLinked = false; // mess/TO is a link of mess/FROM: an earlier run began this renumbering
             foreach (string k in MessageFiles)
             {
                 string target = P(k, to), source = P(k, from);
                 bool s = Exists(source, out FileStatus os), t = Exists(target, out FileStatus ns);
                 seen[k] = (s, os, t, ns);
+                if (k == "mess") messLinked = s && t && os.Inode == ns.Inode && os.Device == ns.Device;
                 if (t && !(s && os.Inode == ns.Inode && os.Device == ns.Device))
                 {
                     if (k is "info" or "todo" && !s && Exists(P("mess", to))) continue; // switched already
+                    // Killed while it unlinked the old names of a message without info or todo (nothing
+                    // to switch): the name at TO is the link it made, its old name already gone.
+                    if (!s && messLinked) continue;
                     if (k == "bounce") continue; // the message's own failure notices: merged below
                     throw new RepairConflictException($"Cannot renumber message {from} to {to}: {target.Substring(_l.Root.Length + 1)} belongs to another message. Repair that one first.");
                 }

@@ -332,12 +332,13 @@ namespace QmailPS.Tests.Check
             var (q, _, mixed, _) = TestQmailQueueTests.Healthy();
             using (q)
             {
-                // an info in the wrong split as well, the case that lost the sender after a copy
-                int wrong = (q.Layout.SplitOf(mixed) + 3) % q.Layout.Split;
-                File.Move(q.PathOf("info", mixed), q.Layout.SplitDir("info", wrong) + "/" + mixed);
                 var before = RepairQmailQueueTests.QmailMessages(q.Layout)
                     .SelectMany(kv => kv.Value.Select(m => kv.Key + " " + string.Join(",", m.Recipients.Select(r => r.Address + (r.Delivered ? ":D" : ":T")).OrderBy(x => x))))
                     .OrderBy(x => x).ToList();
+                // an info in the wrong split as well, the case that lost the sender after a copy
+                // (qmail-send cannot see that message until its info is back: pqadd stats info/ID%split/ID)
+                int wrong = (q.Layout.SplitOf(mixed) + 3) % q.Layout.Split;
+                File.Move(q.PathOf("info", mixed), q.Layout.SplitDir("info", wrong) + "/" + mixed);
                 string copy = q.Home + "/copy";
                 Directory.CreateDirectory(copy);
                 GoldenQueue.Run("cp", how, q.Root, copy + "/queue");

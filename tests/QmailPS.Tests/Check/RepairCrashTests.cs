@@ -188,6 +188,38 @@ namespace QmailPS.Tests.Check
             return RepairWitness.Normalized(after);
         }
 
+        /// <summary>
+        /// A message without info (its channel files and mess only) in a copied queue is renumbered
+        /// to its mess inode, and the run is killed while it unlinks the old names: some old names
+        /// are gone, mess is still there, every file has its link at the new number. A new run
+        /// finishes the renumbering (no "belongs to another message"), recovers the message under its
+        /// new number in the same run, and a third run finds nothing. Found by RandomDamageTests with
+        /// cp -a (seed 8262219935213410670,13115565514994087781), which depends on inodes; made here by hand.
+        /// </summary>
+        [Theory]
+        [InlineData("local")]
+        [InlineData("local,remote")]
+        public void A_renumbering_of_a_message_without_info_killed_among_its_unlinks_is_finished_and_recovered_in_one_run(string unlinked)
+        {
+            RootOnly();
+            using var q = TempQueue.Create();
+            ulong to = q.AddProcessed("bob@example.test", new[] { new RecipientSpec("alice@example.test", RecipientChannel.Local), new RecipientSpec("a@remote.test", RecipientChannel.Remote) });
+            File.Delete(q.PathOf("info", to));
+            // The old number: any other one; its names are the links the killed run had not yet unlinked.
+            ulong from = to + 1000;
+            foreach (string k in new[] { "mess", "local", "remote" })
+                if (!unlinked.Split(',').Contains(k)) GoldenQueue.Run("ln", q.PathOf(k, to), q.PathOf(k, from));
+            string did = RepairQmailQueueTests.RunRepair(q, TestFs.Raw);
+            var (issues, again) = Repair(q, new FaultyPosix(TestFs.Raw, int.MaxValue));
+            Assert.True(issues == 0, $"after one run: {again}; it did: {did}");
+            Assert.False(File.Exists(q.PathOf("mess", from)), did);
+            var view = RepairQmailQueueTests.QmailMessages(q.Layout);
+            var m = Assert.Single(Assert.Single(view).Value);
+            Assert.Equal(to, m.Id);
+            Assert.Equal(new[] { "a@remote.test", "alice@example.test" }, m.Recipients.Select(x => x.Address).OrderBy(a => a, StringComparer.Ordinal));
+            Assert.False(File.Exists(q.Home + "/quarantine/manifest.tsv") && File.ReadAllText(q.Home + "/quarantine/manifest.tsv").Contains("/local/", StringComparison.Ordinal), did);
+        }
+
         private static void RootOnly()
         {
             Assert.True(TestFs.Raw.EffectiveUserId == 0, "Repair tests give files qmail's owners; they run as root (CI runs as root).");
