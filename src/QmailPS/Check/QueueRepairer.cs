@@ -327,6 +327,12 @@ namespace QmailPS.Check
                 if (recovering.Add(to)) plan.Add(new PlannedRepair(i.Kind, to, P("mess", to), RecoveryAction(to, from), () => { RecoverInfo(to); return null; }));
             }
 
+            //    A stale todo that goes to the quarantine whole (TodoWithInfo) is not rewritten first:
+            //    the rewrite would give it a new inode, and its intd would stay behind.
+            _staleTodos.Clear();
+            foreach (QueueIssue i in all.Where(i => i.Kind == QueueIssueKind.TodoWithInfo && i.Severity == IssueSeverity.Danger && i.Id.HasValue))
+                if (TodoDiffers(i.Path, i.Id!.Value) is null) _staleTodos.Add(i.Id.Value);
+
             // 3. Per-file and per-message fixes; names first: a message whose info or todo only has
             //    the wrong name is whole again once renamed, so it is not judged incomplete meanwhile.
             foreach (QueueIssue i in all.Where(i => i.Id.HasValue && (i.Kind == QueueIssueKind.NonCanonicalName || i.Kind == QueueIssueKind.WrongSplitDirectory)))
@@ -479,6 +485,8 @@ namespace QmailPS.Check
             }
         }
 
+        private readonly HashSet<ulong> _staleTodos = new HashSet<ulong>();
+
         private void PlanFile(QueueIssue i, List<PlannedRepair> plan, HashSet<string> done)
         {
             int first = plan.Count;
@@ -578,6 +586,7 @@ namespace QmailPS.Check
                     // One step per file, whichever of its findings comes first: cut and unknown
                     // records are judged together, so the file is rewritten once and converges.
                     if (!done.Add("records|" + i.Path)) break;
+                    if (top == "todo" && _staleTodos.Contains(id)) break;
                     PlanRecords(i, plan, id, rel, top == "todo" ? "upFT" : "TD");
                     break;
                 case QueueIssueKind.InfoTrailingBytes:

@@ -286,6 +286,32 @@ namespace QmailPS.Tests.Check
             AssertConverged(q);
         }
 
+        /// <summary>
+        /// A stale todo (beside info, with a recipient done) that also has a record qmail-send stops
+        /// at goes to the quarantine whole with its intd, in one step: rewriting it first gave it a
+        /// new inode, so its intd stayed in the queue and the quarantine got it twice. Seen with real
+        /// notqmail on a cp -a copy.
+        /// </summary>
+        [Fact]
+        public void A_stale_todo_with_an_unknown_record_goes_to_the_quarantine_with_its_intd_not_rewritten_first()
+        {
+            RepairQmailQueueTests.RootOnly();
+            using var q = TempQueue.Create();
+            ulong id = q.AddUnprocessed("bob@example.test", "a@example.test", "b@remote.test");
+            q.Writer.WriteEnvelope(id, "bob@example.test", new[] { new RecipientSpec("a@example.test", RecipientChannel.Local, delivered: true), R("b@remote.test") },
+                DateTime.UtcNow.AddHours(-1), null, null);
+            using (var f = new FileStream(q.PathOf("todo", id), FileMode.Append)) f.WriteByte(0); // one empty record: unknown to qmail-send
+            Assert.True(File.Exists(q.PathOf("intd", id)));
+            var r = Repair(q).AssertClean();
+            var actions = r.Objects<RepairAction>().ToList();
+            Assert.DoesNotContain(actions, a => a.Kind == QueueIssueKind.TodoUnknownRecord);
+            Assert.Contains(actions, a => a.Kind == QueueIssueKind.TodoWithInfo);
+            Assert.False(File.Exists(q.PathOf("todo", id)));
+            Assert.False(File.Exists(q.PathOf("intd", id)));
+            Assert.Equal(new[] { "a@example.test:done", "b@remote.test:pending" }, Recipients(q, id));
+            AssertConverged(q);
+        }
+
         [Fact]
         public void A_bounce_file_at_the_renumbering_target_moves_with_its_message_and_no_failure_notice_is_lost()
         {
