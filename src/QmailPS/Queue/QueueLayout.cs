@@ -149,6 +149,7 @@ namespace QmailPS.Queue
             // the most messages where fmtqfn looks for them (mess and info at id % split) wins: empty
             // directories never decide where qmail looks, the messages do.
             var candidates = new SortedSet<int>();
+            var votes = new Dictionary<int, int>(); // how many split directories suggest each candidate
             foreach (string d in SplitDirectories)
             {
                 var sub = fs.TryList(full + "/" + d, new List<DirEntry>(), out errno);
@@ -170,8 +171,10 @@ namespace QmailPS.Queue
                 foreach (int n in present) highest = Math.Max(highest, n + 1);
                 candidates.Add(highest);
                 if (run > 0) candidates.Add(run);
+                foreach (int c in run > 0 && run != highest ? new[] { highest, run } : new[] { highest })
+                    votes[c] = (votes.TryGetValue(c, out int v) ? v : 0) + 1;
             }
-            int theSplit = split ?? (candidates.Count == 0 ? DefaultSplit : candidates.Count == 1 ? candidates.Min : SplitByMessages(fs, full, candidates));
+            int theSplit = split ?? (candidates.Count == 0 ? DefaultSplit : candidates.Count == 1 ? candidates.Min : SplitByMessages(fs, full, candidates, votes));
 
             // big-todo: todo/ holds the split directories (qmHandle tests only todo/0; a single stray
             // directory there is a layout mismatch, not a big-todo queue).
@@ -197,9 +200,10 @@ namespace QmailPS.Queue
 
         /// <summary>
         /// Of the candidate splits, the one under which most mess and info files are in their own
-        /// split directory (ties: the smaller split, the one the most directories reach).
+        /// split directory. Ties (every message fits both, or there are none): the one more split
+        /// directories suggest (a single missing info/22 must not make a split of 22), then the smaller.
         /// </summary>
-        private static int SplitByMessages(IFileSystem fs, string root, SortedSet<int> candidates)
+        private static int SplitByMessages(IFileSystem fs, string root, SortedSet<int> candidates, Dictionary<int, int> votes)
         {
             int top = candidates.Max;
             var score = new Dictionary<int, long>();
@@ -218,7 +222,7 @@ namespace QmailPS.Queue
                 }
             int best = candidates.Min;
             foreach (int c in candidates)
-                if (score[c] > score[best]) best = c;
+                if (score[c] > score[best] || (score[c] == score[best] && votes[c] > votes[best])) best = c;
             return best;
         }
 
