@@ -329,9 +329,9 @@ namespace QmailPS.Check
 
             //    A stale todo that goes to the quarantine whole (TodoWithInfo) is not rewritten first:
             //    the rewrite would give it a new inode, and its intd would stay behind.
-            _staleTodos.Clear();
+            _todoDiffers.Clear();
             foreach (QueueIssue i in all.Where(i => i.Kind == QueueIssueKind.TodoWithInfo && i.Severity == IssueSeverity.Danger && i.Id.HasValue))
-                if (TodoDiffers(i.Path, i.Id!.Value) is null) _staleTodos.Add(i.Id.Value);
+                _todoDiffers[i.Path] = TodoDiffers(i.Path, i.Id!.Value);
 
             // 3. Per-file and per-message fixes; names first: a message whose info or todo only has
             //    the wrong name is whole again once renamed, so it is not judged incomplete meanwhile.
@@ -485,7 +485,8 @@ namespace QmailPS.Check
             }
         }
 
-        private readonly HashSet<ulong> _staleTodos = new HashSet<ulong>();
+        /// <summary>Stale todo files (TodoWithInfo, Danger) → how they differ from info and the channel files, null when they do not (then they go whole).</summary>
+        private readonly Dictionary<string, string?> _todoDiffers = new Dictionary<string, string?>(StringComparer.Ordinal);
 
         private void PlanFile(QueueIssue i, List<PlannedRepair> plan, HashSet<string> done)
         {
@@ -586,7 +587,7 @@ namespace QmailPS.Check
                     // One step per file, whichever of its findings comes first: cut and unknown
                     // records are judged together, so the file is rewritten once and converges.
                     if (!done.Add("records|" + i.Path)) break;
-                    if (top == "todo" && _staleTodos.Contains(id)) break;
+                    if (top == "todo" && _todoDiffers.TryGetValue(i.Path, out string? stale) && stale is null) break;
                     PlanRecords(i, plan, id, rel, top == "todo" ? "upFT" : "TD");
                     break;
                 case QueueIssueKind.InfoTrailingBytes:
@@ -623,7 +624,7 @@ namespace QmailPS.Check
                     // only when it holds exactly the envelope that info/ and the channel files hold:
                     // otherwise which envelope is the true one is the postmaster's call.
                     if (i.Severity != IssueSeverity.Danger) break;
-                    string? differs = TodoDiffers(i.Path, id);
+                    string? differs = _todoDiffers.TryGetValue(i.Path, out string? known) ? known : TodoDiffers(i.Path, id);
                     if (differs != null) NotRepaired.Add((i, $"which of todo/ and info/ is the true envelope is the postmaster's call: {differs}"));
                     else plan.Add(new PlannedRepair(i.Kind, id, i.Path, $"Move the stale {rel} to the quarantine (message {id} was preprocessed and partly delivered; qmail-send would deliver its done recipients again)",
                         () => TodoDiffers(i.Path, id) is null ? MoveWithIntd(i.Path, id, i.Description) : throw new RepairConflictException($"{rel} changed since it was inspected; not moved.")));
