@@ -4,109 +4,12 @@ using System.Globalization;
 using System.IO;
 using System.Linq;
 using System.Text;
+using QmailPS.Check.Repair;
 using QmailPS.Posix;
 using QmailPS.Queue;
 
 namespace QmailPS.Check
 {
-    /// <summary>One planned change: what -WhatIf shows is exactly what runs.</summary>
-    internal sealed class PlannedRepair
-    {
-        public PlannedRepair(QueueIssueKind kind, ulong? id, string path, string action, Func<string?> run)
-        {
-            // One line per fix in -WhatIf, whatever bytes a name holds.
-            Kind = kind; Id = id; Path = path; Action = PathName.Printable(action); Run = run;
-        }
-
-        private PlannedRepair(PlannedRepair p, Func<string?> run)
-        {
-            Kind = p.Kind; Id = p.Id; Path = p.Path; Action = p.Action; Run = run;
-        }
-
-        /// <summary>The batch whose directory fsyncs this step shares (renumberings), or null: see <see cref="StepBatch"/>.</summary>
-        public StepBatch? Batch { get; private set; }
-
-        /// <summary>A member of <paramref name="batch"/>: its Run begins it, and the last member's Run completes the batch.</summary>
-        public static PlannedRepair InBatch(StepBatch batch, QueueIssueKind kind, ulong? id, string path, string action)
-        {
-            PlannedRepair? self = null;
-            self = new PlannedRepair(kind, id, path, action, () => batch.RunAlone(self!)) { Batch = batch };
-            batch.Members.Add(self);
-            return self;
-        }
-
-        /// <summary>The same fix, doing nothing (<see cref="NothingLeft"/>) when its file is gone by the time it runs.</summary>
-        public PlannedRepair IfPresent(Func<string, bool> exists) => new PlannedRepair(this, () => exists(Path) ? Run() : NothingLeft);
-        public QueueIssueKind Kind { get; }
-        public ulong? Id { get; }
-        public string Path { get; }
-        public string Action { get; }
-        /// <summary>Does it; returns where data was quarantined, if anywhere, or <see cref="NothingLeft"/>.</summary>
-        public Func<string?> Run { get; }
-
-        /// <summary>What Run returns when the file was gone by then: no change was made, so none is reported.</summary>
-        public static readonly string NothingLeft = new string('-', 1);
-    }
-
-    /// <summary>
-    /// Steps that share their directory fsyncs (issue 14: one fsync per touched directory per phase
-    /// of a batch, instead of about eight per renumbered message). <see cref="Begin"/> makes a
-    /// member's first changes at once (an error there is that member's alone); <see cref="Complete"/>
-    /// finishes every begun member and says, member by member, what came of it. An executor calls
-    /// Begin for each member it runs and Complete before it runs any step outside the batch (or
-    /// stops); a caller that only calls each step's Run gets the same, as the last member's Run
-    /// completes the batch.
-    /// </summary>
-    internal abstract class StepBatch
-    {
-        private readonly List<PlannedRepair> _begun = new List<PlannedRepair>();
-
-        /// <summary>In plan order.</summary>
-        public List<PlannedRepair> Members { get; } = new List<PlannedRepair>();
-        public bool Completed { get; private set; }
-        public bool IsLast(PlannedRepair step) => Members.Count > 0 && ReferenceEquals(Members[Members.Count - 1], step);
-
-        public void Begin(PlannedRepair step)
-        {
-            if (Completed) throw new InvalidOperationException("a step of a completed batch");
-            BeginCore(step);
-            _begun.Add(step);
-        }
-
-        /// <summary>Finishes the begun members (once; later calls return nothing).</summary>
-        public List<BatchOutcome> Complete()
-        {
-            if (Completed) return new List<BatchOutcome>();
-            Completed = true;
-            return CompleteCore(_begun);
-        }
-
-        protected abstract void BeginCore(PlannedRepair step);
-        protected abstract List<BatchOutcome> CompleteCore(List<PlannedRepair> begun);
-
-        /// <summary>A member's Run without an executor: begun, and on the last member the batch completed; the first error is thrown.</summary>
-        internal string? RunAlone(PlannedRepair step)
-        {
-            bool last = IsLast(step);
-            Exception? first = null;
-            try { Begin(step); }
-            catch (Exception e) when (last && (e is IOException || e is UnauthorizedAccessException)) { first = e; }
-            if (!last) return null;
-            foreach (BatchOutcome o in Complete()) first ??= o.Error;
-            if (first != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
-            return null;
-        }
-    }
-
-    /// <summary>What came of one begun member of a <see cref="StepBatch"/>: done (quarantined: where to, if anywhere) or failed.</summary>
-    internal readonly struct BatchOutcome
-    {
-        public BatchOutcome(PlannedRepair step, string? quarantined, Exception? error) { Step = step; Quarantined = quarantined; Error = error; }
-        public PlannedRepair Step { get; }
-        public string? Quarantined { get; }
-        public Exception? Error { get; }
-    }
-
     /// <summary>A repair that cannot go ahead as planned (a target occupied by another message).</summary>
     internal sealed class RepairConflictException : IOException
     {
@@ -205,16 +108,16 @@ namespace QmailPS.Check
 
         // ------------------------------------------------------------------ planning
 
-        public List<PlannedRepair> Plan(IEnumerable<QueueIssue> issues)
+        public List<RepairStep> Plan(IEnumerable<QueueIssue> issues)
         {
             using (DirectoryScope()) return PlanCore(issues);
         }
 
-        private List<PlannedRepair> PlanCore(IEnumerable<QueueIssue> issues)
+        private List<RepairStep> PlanCore(IEnumerable<QueueIssue> issues)
         {
             var all = issues.Where(i => i.QueuePath == _l.Root).ToList();
-            var plan = new List<PlannedRepair>();
-            var last = new List<PlannedRepair>();
+            var plan = new List<RepairStep>();
+            var last = new List<RepairStep>();
 
             // 0. The todo layout (vanilla ⇄ big-todo) is the admin's to say: without -TodoLayout the
             //    findings are reported, once; with it the conversion is planned from what is on disk,
@@ -250,9 +153,7 @@ namespace QmailPS.Check
                 if (i.Kind == QueueIssueKind.SplitDirectoryExtra)
                 {
                     // After every file has moved out (step 3); rmdir refuses a directory that is not empty.
-                    string rel = i.Path.Substring(_l.Root.Length + 1);
-                    last.Add(new PlannedRepair(i.Kind, null, i.Path, $"Remove {rel}, beyond the split ({_l.Split}), once its files have moved to their split directories",
-                        () => { if (Exists(i.Path)) { _p.Rmdir(i.Path); _p.FsyncDirectory(Path.GetDirectoryName(i.Path)!); } return null; }));
+                    Add(last, Step(RepairOperation.RemoveDirectory, i));
                     continue;
                 }
                 PlanStructure(i, plan);
@@ -277,9 +178,8 @@ namespace QmailPS.Check
             RenumberBatch? batch = null;
             foreach (var kv in leftovers)
             {
-                if (batch is null || batch.Members.Count >= RenumberBatchSize) batch = new RenumberBatch(this);
-                plan.Add(batch.Add(kv.Key, kv.Value, finishOnly: true,
-                    $"Finish renumbering message {kv.Key} to {kv.Value}: remove the old names, which are hard links of message {kv.Value}'s files"));
+                if (batch is null || batch.Members.Count >= RenumberBatchSize) batch = new RenumberBatch();
+                Add(plan, RenumberStep(batch, RepairOperation.FinishRenumber, kv.Key, kv.Value));
             }
             //    Debris named after a target number (files of an old message whose mess is gone: a
             //    stray local, remote or bounce, an info, todo or intd without mess) would make that
@@ -298,9 +198,8 @@ namespace QmailPS.Check
             batch = null;
             foreach (var (from, to) in RenumberOrder(renumber, all))
             {
-                if (batch is null || batch.Members.Count >= RenumberBatchSize || batch.Touches(from, to)) batch = new RenumberBatch(this);
-                plan.Add(batch.Add(from, to, finishOnly: false,
-                    $"Renumber message {from} to {to} (its mess inode): move mess, info, local, remote, bounce, todo and intd together"));
+                if (batch is null || batch.Members.Count >= RenumberBatchSize || batch.Touches(from, to)) batch = new RenumberBatch();
+                Add(plan, RenumberStep(batch, RepairOperation.Renumber, from, to));
             }
             //    A renumbered message that had lost its info is recovered under its new number, once
             //    no other name of its files is left (RecoverInfo checks that when it runs).
@@ -310,7 +209,7 @@ namespace QmailPS.Check
                 ulong from = i.Id!.Value, to = renumber[from];
                 if (MisplacedInfo(from) != null) continue; // its own info, in another split: Renumber puts it back, sender and all
                 if (RecoveryBlocked(from, out bool messUsable) != null || !messUsable || PendingRecipients(from) == 0) continue; // judged again under its new number
-                if (recovering.Add(to)) plan.Add(new PlannedRepair(i.Kind, to, P("mess", from), RecoveryAction(to, from), () => { RecoverInfo(to); return null; }));
+                if (recovering.Add(to)) Add(plan, Recovery(i, to, from, P("mess", from)));
             }
             //    A renumbering of a message without info that a kill cut short has left channel files at
             //    the target (and perhaps only mess at the old number): judged at the target.
@@ -324,7 +223,7 @@ namespace QmailPS.Check
                 string? why = RecoveryBlocked(to, out bool messUsable);
                 bool oldNameOnly = Exists(P("mess", to), out FileStatus mt) && mt.Links == 2 && Exists(P("mess", from), out FileStatus mf) && mf.Inode == mt.Inode;
                 if (!messUsable || (why != null && !oldNameOnly) || PendingRecipients(to) == 0) continue;
-                if (recovering.Add(to)) plan.Add(new PlannedRepair(i.Kind, to, P("mess", to), RecoveryAction(to, from), () => { RecoverInfo(to); return null; }));
+                if (recovering.Add(to)) Add(plan, Recovery(i, to, from, P("mess", to)));
             }
 
             //    A stale todo that goes to the quarantine whole (TodoWithInfo) is not rewritten first:
@@ -354,6 +253,183 @@ namespace QmailPS.Check
             return plan;
         }
 
+        // ------------------------------------------------------------------ steps: made, described, applied
+
+        private static RepairStep Step(RepairOperation op, QueueIssue i) => new RepairStep(op, i.Kind, i.Severity, i.Id, i.Path) { Reason = i.Description };
+
+        private static RepairStep ResetStep(QueueIssue i, (string Owner, uint Mode) owner, bool keepGroup) =>
+            new RepairStep(RepairOperation.ResetOwnerAndMode, i.Kind, i.Severity, i.Id, i.Path) { Reason = i.Description, Owner = owner, KeepGroup = keepGroup };
+
+        /// <summary>Recovery of message ID (RENUMBEREDFROM: its number before this run's renumbering) without its info.</summary>
+        private static RepairStep Recovery(QueueIssue i, ulong id, ulong? renumberedFrom, string mess) =>
+            new RepairStep(RepairOperation.RecoverInfo, i.Kind, i.Severity, id, mess) { Reason = i.Description, RenumberedFrom = renumberedFrom };
+
+        /// <summary>Adds a step with its -WhatIf text, made from the step.</summary>
+        private void Add(List<RepairStep> plan, RepairStep step)
+        {
+            step.Action = PathName.Printable(Describe(step));
+            plan.Add(step);
+        }
+
+        /// <summary>What -WhatIf says a step does: made from its operation and arguments only.</summary>
+        internal string Describe(RepairStep s)
+        {
+            string rel = s.Path.Length > _l.Root.Length ? Rel(s.Path) : ".";
+            string top = rel.Split('/')[0];
+            ulong id = s.Id ?? 0;
+            string layout = _l.BigTodo ? "big-todo" : "vanilla";
+            switch (s.Operation)
+            {
+                case RepairOperation.CreateDirectory:
+                    return $"Create {rel}/ ({DirShape(top)})" + (s.Kind == QueueIssueKind.BigTodoMismatch ? " for the big-todo layout" : "");
+                case RepairOperation.ReplaceWithDirectory:
+                    return s.Kind == QueueIssueKind.Symlink
+                        ? $"Move the symbolic link {rel} (never what it points to) to the quarantine and create the directory ({DirShape(top)})"
+                        : $"Move {rel} to the quarantine and create the directory ({DirShape(top)})";
+                case RepairOperation.RemoveDirectory:
+                    return s.Kind == QueueIssueKind.SplitDirectoryExtra
+                        ? $"Remove {rel}, beyond the split ({_l.Split}), once its files have moved to their split directories"
+                        : $"Remove {rel}/, a directory of the big-todo layout, once its files have moved to {top}/";
+                case RepairOperation.CreateLockFile:
+                    return $"Create {rel} as qmail's installer does";
+                case RepairOperation.ReplaceLockFile:
+                    return s.Kind == QueueIssueKind.Symlink ? $"Move the symbolic link {rel} (not its target) to the quarantine and create the lock file"
+                        : s.Kind == QueueIssueKind.SharedInode ? $"Move {rel} (a hard link shared with a file outside the queue) to the quarantine and create it as qmail's installer does"
+                        : $"Move {rel} to the quarantine and create it as qmail's installer does";
+                case RepairOperation.ResetOwnerAndMode:
+                    return $"Reset {rel}{(s.Id is null && top != "lock" ? "/" : "")} to {ShapeOf(s.Owner, s.KeepGroup)}";
+                case RepairOperation.Quarantine:
+                    if (s.Kind is QueueIssueKind.NonCanonicalName or QueueIssueKind.WrongSplitDirectory)
+                        return s.Severity == IssueSeverity.Danger
+                            ? $"Move the duplicate {rel} to the quarantine (qmail would deliver message {id} twice)"
+                            : $"Move the second name {rel} to the quarantine ({Rel(s.Target!)} is the one qmail reads)";
+                    if (s.Kind == QueueIssueKind.SharedInode) return $"Move {rel} (a hard link shared with a file outside the queue) to the quarantine";
+                    return $"Move {rel} to the quarantine" + (s.Severity == IssueSeverity.Garbage && s.Kind is QueueIssueKind.OrphanMess or QueueIssueKind.StalePidFile ? " (qmail would delete it)" : "");
+                case RepairOperation.QuarantineStaleTodo:
+                    return $"Move the stale {rel} to the quarantine (message {id} was preprocessed and partly delivered; qmail-send would deliver its done recipients again)";
+                case RepairOperation.QuarantineMessage:
+                    return $"Move every file of message {id} to the quarantine, with its recipients listed in the manifest (qmail cannot deliver it as it is)";
+                case RepairOperation.Rename:
+                    return $"Rename {rel} to {Rel(s.Target!)}";
+                case RepairOperation.MoveToLayout:
+                    return s.Layout switch
+                    {
+                        LayoutMove.Move => $"Move {rel} to {Rel(s.Target!)} ({layout} layout)",
+                        LayoutMove.UnlinkSecondName => $"Remove {rel}, a second name (hard link) of {Rel(s.Target!)} ({layout} layout)",
+                        _ => $"Move {rel} to the quarantine: {Rel(s.Target!)} is another {top} file of message {id}, the one qmail with the {layout} layout reads",
+                    };
+                case RepairOperation.RewriteRecords:
+                {
+                    RecordFix fix = s.Records!.Fix;
+                    var what = new List<string>();
+                    if (fix.UnknownDropped > 0) what.Add($"leave out its {fix.UnknownDropped} record(s) of unknown type");
+                    if (fix.Completed) what.Add($"complete its cut-off last record, {s.Records.Partial}, proven whole by {fix.ProvenBy}");
+                    else if (fix.Partial != null) what.Add($"leave out its cut-off last record, {s.Records.Partial}, as qmail does (not proven whole: the cut may have made another address), its bytes kept in the manifest");
+                    return fix.NothingLeft
+                        ? $"Move {rel} to the quarantine: no complete record is left in it ({string.Join("; ", what)})"
+                        : $"Rewrite {rel}: {string.Join("; ", what)} (original to the quarantine)";
+                }
+                case RepairOperation.CutAfterSender:
+                    return $"Cut {rel} after its F record, keeping its mtime (the birth)";
+                case RepairOperation.SetBirthToNow:
+                    return $"Set the birth of message {id} (mtime of {rel}) to now";
+                case RepairOperation.RecoverInfo:
+                    return RecoveryAction(id, s.RenumberedFrom);
+                case RepairOperation.Renumber:
+                    return $"Renumber message {s.From} to {s.To} (its mess inode): move mess, info, local, remote, bounce, todo and intd together";
+                case RepairOperation.FinishRenumber:
+                    return $"Finish renumbering message {s.From} to {s.To}: remove the old names, which are hard links of message {s.To}'s files";
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(s), s.Operation, "no such repair operation");
+            }
+        }
+
+        /// <summary>
+        /// Does what a step says. Returns where data was quarantined, if anywhere, or
+        /// <see cref="RepairStep.NothingLeft"/> when its file was gone (or was no longer the one
+        /// inspected) by then. A member of a batch run alone is begun, and the last one completes
+        /// the batch; an executor calls <see cref="Begin"/> and <see cref="Complete"/> instead.
+        /// </summary>
+        internal string? Apply(RepairStep s)
+        {
+            // A fix of one file does nothing when the file is gone by the time it runs (another fix
+            // of the same message moved it, or qmail-send finished it): never an error, never a guess.
+            // Nor when the file is no longer the one inspected (another inode, type, size or mtime)
+            // and this run did not change it: it is judged again by the next inspection, not from
+            // what it was (a channel file empty then may hold a recipient now).
+            if (s.OnlyIfUnchanged && (!Exists(s.Path) || (s.Seen is FileStatus then && !Unchanged(s.Path, then, s)))) return RepairStep.NothingLeft;
+            string rel = s.Path.Length > _l.Root.Length ? Rel(s.Path) : ".";
+            ulong id = s.Id ?? 0;
+            string? to;
+            switch (s.Operation)
+            {
+                case RepairOperation.CreateDirectory:
+                    MakeDir(s.Path, rel.Split('/')[0]);
+                    return null;
+                case RepairOperation.ReplaceWithDirectory:
+                    if (s.Kind == QueueIssueKind.Symlink && (!Exists(s.Path, out FileStatus now) || now.Kind != FileKind.Symlink)) return RepairStep.NothingLeft;
+                    to = _q.Move(s.Path, s.Reason, null);
+                    MakeDir(s.Path, rel.Split('/')[0]);
+                    return to;
+                case RepairOperation.RemoveDirectory:
+                    // rmdir refuses a directory that is not empty: what is left in it is never lost.
+                    if (Exists(s.Path))
+                    {
+                        _p.Rmdir(s.Path);
+                        _p.FsyncDirectory(Path.GetDirectoryName(s.Path)!);
+                    }
+                    return null;
+                case RepairOperation.CreateLockFile:
+                    MakeLockFile(rel);
+                    return null;
+                case RepairOperation.ReplaceLockFile:
+                    to = _q.Move(s.Path, s.Reason, null);
+                    MakeLockFile(rel);
+                    return to;
+                case RepairOperation.ResetOwnerAndMode:
+                    Reset(s.Path, s.Owner, s.KeepGroup);
+                    return null;
+                case RepairOperation.Quarantine:
+                    return _q.Move(s.Path, s.Reason, s.Id);
+                case RepairOperation.QuarantineStaleTodo:
+                    return TodoDiffers(s.Path, id) is null ? MoveWithIntd(s.Path, id, s.Reason) : throw new RepairConflictException($"{rel} changed since it was inspected; not moved.");
+                case RepairOperation.QuarantineMessage:
+                    return QuarantineMessage(id, s.Reason);
+                case RepairOperation.Rename:
+                {
+                    string canonical = s.Target!;
+                    if (Exists(canonical)) return _q.Move(s.Path, "duplicate of " + canonical, s.Id); // appeared since: never overwrite
+                    // rename(2) is atomic: never a moment with both names (qmail would queue the
+                    // message twice) or neither. Nothing else creates this name meanwhile: qmail-send
+                    // is stopped and held off by lock/sendmutex, and qmail-queue only makes new ids.
+                    _p.Rename(s.Path, canonical);
+                    _p.FsyncDirectory(Path.GetDirectoryName(canonical)!);
+                    _p.FsyncDirectory(Path.GetDirectoryName(s.Path)!);
+                    return null;
+                }
+                case RepairOperation.MoveToLayout:
+                    return MoveToLayout(id, s.Path, s.Target!);
+                case RepairOperation.RewriteRecords:
+                    return ApplyRecords(s);
+                case RepairOperation.CutAfterSender:
+                    return Rewrite(s.Path, id, "F", true, s.Reason);
+                case RepairOperation.SetBirthToNow:
+                {
+                    long t = UnixTime.Now;
+                    _p.SetTimes(s.Path, t, t);
+                    return null;
+                }
+                case RepairOperation.RecoverInfo:
+                    RecoverInfo(id);
+                    return null;
+                case RepairOperation.Renumber:
+                case RepairOperation.FinishRenumber:
+                    return ApplyAlone(s);
+                default:
+                    throw new ArgumentOutOfRangeException(nameof(s), s.Operation, "no such repair operation");
+            }
+        }
+
         /// <summary>
         /// Moves a todo to the quarantine with the intd qmail-queue linked it from (same inode), intd
         /// first as qmail-clean does: left behind, that intd would share its inode with the
@@ -368,7 +444,7 @@ namespace QmailPS.Check
         }
 
         /// <summary>True when the file is the one inspected, or this run changed it itself; otherwise a warning says why the step is skipped.</summary>
-        private bool Unchanged(string path, FileStatus then, PlannedRepair step)
+        private bool Unchanged(string path, FileStatus then, RepairStep step)
         {
             if (_p.Changed(path) || !Exists(path, out FileStatus now)) return true;
             if (now.Device == then.Device && now.Inode == then.Inode && now.Kind == then.Kind && now.Size == then.Size
@@ -414,63 +490,41 @@ namespace QmailPS.Check
             return order;
         }
 
-        private void PlanStructure(QueueIssue i, List<PlannedRepair> plan)
+        private void PlanStructure(QueueIssue i, List<RepairStep> plan)
         {
             string rel = i.Path.Length > _l.Root.Length ? i.Path.Substring(_l.Root.Length + 1) : ".";
-            string top = rel.Split('/')[0];
             switch (i.Kind)
             {
                 case QueueIssueKind.DirectoryMissing:
-                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Create {rel}/ ({DirShape(top)})", () => { MakeDir(i.Path, top); return null; }));
+                    Add(plan, Step(RepairOperation.CreateDirectory, i));
                     break;
                 case QueueIssueKind.DirectoryWrongType:
-                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Move {rel} to the quarantine and create the directory ({DirShape(top)})", () =>
-                    {
-                        string to = _q.Move(i.Path, i.Description, null);
-                        MakeDir(i.Path, top);
-                        return to;
-                    }));
+                    Add(plan, Step(RepairOperation.ReplaceWithDirectory, i));
                     break;
                 case QueueIssueKind.DirectoryWrongOwner:
                 case QueueIssueKind.DirectoryWrongMode:
-                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Reset {rel}/ to {DirShape(top)}", () => { Reset(i.Path, QueueLayout.DirectoryOwner(top)); return null; }));
+                    Add(plan, ResetStep(i, QueueLayout.DirectoryOwner(rel.Split('/')[0]), false));
                     break;
                 case QueueIssueKind.LockFileMissing:
-                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Create {rel} as qmail's installer does", () => { MakeLockFile(rel); return null; }));
+                    Add(plan, Step(RepairOperation.CreateLockFile, i));
                     break;
                 case QueueIssueKind.LockFileWrongType:
                 case QueueIssueKind.TcpToWrongSize:
-                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Move {rel} to the quarantine and create it as qmail's installer does", () =>
-                    {
-                        string to = _q.Move(i.Path, i.Description, null);
-                        MakeLockFile(rel);
-                        return to;
-                    }));
+                    Add(plan, Step(RepairOperation.ReplaceLockFile, i));
                     break;
                 case QueueIssueKind.LockFileWrongOwner:
                 case QueueIssueKind.LockFileWrongMode:
-                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Reset {rel} to qmail's owner and mode", () => { Reset(i.Path, LockOwner(rel)); return null; }));
+                    Add(plan, ResetStep(i, LockOwner(rel), false));
                     break;
                 case QueueIssueKind.Symlink when rel is "lock/sendmutex" or "lock/tcpto" or "lock/trigger":
                     // No mail in a lock file: the link goes (never followed) and the real file is made.
-                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Move the symbolic link {rel} (not its target) to the quarantine and create the lock file", () =>
-                    {
-                        string to = _q.Move(i.Path, i.Description, null);
-                        MakeLockFile(rel);
-                        return to;
-                    }));
+                    Add(plan, Step(RepairOperation.ReplaceLockFile, i));
                     break;
                 case QueueIssueKind.Symlink:
                     // A linked queue directory: the link itself goes to the quarantine (rename of the
                     // name; what it points to is never entered, changed or moved) and a real directory
                     // takes its place. The manifest names the target, for the admin to move mail back.
-                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Move the symbolic link {rel} (never what it points to) to the quarantine and create the directory ({DirShape(top)})", () =>
-                    {
-                        if (!Exists(i.Path, out FileStatus now) || now.Kind != FileKind.Symlink) return PlannedRepair.NothingLeft;
-                        string to = _q.Move(i.Path, i.Description, null);
-                        MakeDir(i.Path, top);
-                        return to;
-                    }));
+                    Add(plan, Step(RepairOperation.ReplaceWithDirectory, i));
                     break;
                 case QueueIssueKind.QmailSendRunning:
                     break;
@@ -488,7 +542,7 @@ namespace QmailPS.Check
         /// <summary>Stale todo files (TodoWithInfo, Danger) → how they differ from info and the channel files, null when they do not (then they go whole).</summary>
         private readonly Dictionary<string, string?> _todoDiffers = new Dictionary<string, string?>(StringComparer.Ordinal);
 
-        private void PlanFile(QueueIssue i, List<PlannedRepair> plan, HashSet<string> done)
+        private void PlanFile(QueueIssue i, List<RepairStep> plan, HashSet<string> done)
         {
             int first = plan.Count;
             PlanFileCore(i, plan, done);
@@ -499,14 +553,14 @@ namespace QmailPS.Check
             // what it was (a channel file empty then may hold a recipient now).
             for (int k = first; k < plan.Count; k++)
             {
-                PlannedRepair p = plan[k];
-                if (p.Action.StartsWith("Move every file of message", StringComparison.Ordinal)) continue;
-                bool seen = Exists(p.Path, out FileStatus then);
-                plan[k] = p.IfPresent(path => Exists(path) && (!seen || Unchanged(path, then, p)));
+                RepairStep p = plan[k];
+                if (p.Operation == RepairOperation.QuarantineMessage) continue;
+                p.OnlyIfUnchanged = true;
+                p.Seen = Exists(p.Path, out FileStatus then) ? then : (FileStatus?)null;
             }
         }
 
-        private void PlanFileCore(QueueIssue i, List<PlannedRepair> plan, HashSet<string> done)
+        private void PlanFileCore(QueueIssue i, List<RepairStep> plan, HashSet<string> done)
         {
             ulong id = i.Id ?? 0;
             string rel = i.Path.Substring(_l.Root.Length + 1);
@@ -515,18 +569,13 @@ namespace QmailPS.Check
             {
                 // a name whose inode is also outside the queue: only renames, never a write to it
                 case QueueIssueKind.SharedInode when top == "lock":
-                    plan.Add(new PlannedRepair(i.Kind, null, i.Path, $"Move {rel} (a hard link shared with a file outside the queue) to the quarantine and create it as qmail's installer does", () =>
-                    {
-                        string to = _q.Move(i.Path, i.Description, null);
-                        MakeLockFile(rel);
-                        return to;
-                    }));
+                    Add(plan, Step(RepairOperation.ReplaceLockFile, i));
                     break;
                 case QueueIssueKind.SharedInode when i.Id.HasValue && top != "pid" && Exists(P("mess", id)):
                     PlanWholeMessage(i, plan, done);
                     break;
                 case QueueIssueKind.SharedInode:
-                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Move {rel} (a hard link shared with a file outside the queue) to the quarantine", () => _q.Move(i.Path, i.Description, i.Id)));
+                    Add(plan, Step(RepairOperation.Quarantine, i));
                     break;
 
                 // left-overs qmail ignores: out of the queue, into the quarantine
@@ -539,11 +588,11 @@ namespace QmailPS.Check
                 case QueueIssueKind.Symlink:
                 case QueueIssueKind.ForeignFileType:
                     if (i.Kind == QueueIssueKind.Symlink && top == "mess" && i.Id.HasValue && i.Path == P("mess", id)) { PlanWholeMessage(i, plan, done); break; }
-                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Move {rel} to the quarantine", () => _q.Move(i.Path, i.Description, i.Id)));
+                    Add(plan, Step(RepairOperation.Quarantine, i));
                     break;
                 case QueueIssueKind.OrphanMess when i.Severity == IssueSeverity.Garbage:
                 case QueueIssueKind.StalePidFile when i.Severity == IssueSeverity.Garbage:
-                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Move {rel} to the quarantine (qmail would delete it)", () => _q.Move(i.Path, i.Description, i.Id)));
+                    Add(plan, Step(RepairOperation.Quarantine, i));
                     break;
 
                 // names qmail does not reach
@@ -551,22 +600,9 @@ namespace QmailPS.Check
                 case QueueIssueKind.WrongSplitDirectory:
                 {
                     string canonical = P(top, id);
-                    if (i.Severity == IssueSeverity.Danger || Exists(canonical))
-                        plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, i.Severity == IssueSeverity.Danger
-                            ? $"Move the duplicate {rel} to the quarantine (qmail would deliver message {id} twice)"
-                            : $"Move the second name {rel} to the quarantine ({canonical.Substring(_l.Root.Length + 1)} is the one qmail reads)", () => _q.Move(i.Path, i.Description, i.Id)));
-                    else
-                        plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Rename {rel} to {canonical.Substring(_l.Root.Length + 1)}", () =>
-                        {
-                            if (Exists(canonical)) return _q.Move(i.Path, "duplicate of " + canonical, i.Id); // appeared since: never overwrite
-                            // rename(2) is atomic: never a moment with both names (qmail would queue the
-                            // message twice) or neither. Nothing else creates this name meanwhile: qmail-send
-                            // is stopped and held off by lock/sendmutex, and qmail-queue only makes new ids.
-                            _p.Rename(i.Path, canonical);
-                            _p.FsyncDirectory(Path.GetDirectoryName(canonical)!);
-                            _p.FsyncDirectory(Path.GetDirectoryName(i.Path)!);
-                            return null;
-                        }));
+                    // A duplicate (Danger), or a second name of a file qmail reads: to the quarantine.
+                    Add(plan, new RepairStep(i.Severity == IssueSeverity.Danger || Exists(canonical) ? RepairOperation.Quarantine : RepairOperation.Rename, i.Kind, i.Severity, i.Id, i.Path)
+                        { Reason = i.Description, Target = canonical });
                     break;
                 }
 
@@ -576,7 +612,7 @@ namespace QmailPS.Check
                 case QueueIssueKind.FileWrongOwner:
                 case QueueIssueKind.FileWrongMode:
                 case QueueIssueKind.TodoUnreadable when Exists(i.Path, out FileStatus ts) && ts.Kind == FileKind.Regular:
-                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Reset {rel} to {ShapeOf(QueueLayout.FileOwner(top))}", () => { Reset(i.Path, QueueLayout.FileOwner(top), keepGroup: top is "mess" or "todo" or "intd"); return null; }));
+                    Add(plan, ResetStep(i, QueueLayout.FileOwner(top), keepGroup: top is "mess" or "todo" or "intd"));
                     break;
 
                 // records: recover what the bytes allow
@@ -588,18 +624,13 @@ namespace QmailPS.Check
                     // records are judged together, so the file is rewritten once and converges.
                     if (!done.Add("records|" + i.Path)) break;
                     if (top == "todo" && _todoDiffers.TryGetValue(i.Path, out string? stale) && stale is null) break;
-                    PlanRecords(i, plan, id, rel, top == "todo" ? "upFT" : "TD");
+                    PlanRecords(i, plan, id, top == "todo" ? "upFT" : "TD");
                     break;
                 case QueueIssueKind.InfoTrailingBytes:
-                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Cut {rel} after its F record, keeping its mtime (the birth)", () => Rewrite(i.Path, id, "F", true, i.Description)));
+                    Add(plan, Step(RepairOperation.CutAfterSender, i));
                     break;
                 case QueueIssueKind.InfoInFuture:
-                    plan.Add(new PlannedRepair(i.Kind, i.Id, i.Path, $"Set the birth of message {id} (mtime of {rel}) to now", () =>
-                    {
-                        long now = UnixTime.Now;
-                        _p.SetTimes(i.Path, now, now);
-                        return null;
-                    }));
+                    Add(plan, Step(RepairOperation.SetBirthToNow, i));
                     break;
 
                 // messages qmail cannot deliver as they are
@@ -626,8 +657,7 @@ namespace QmailPS.Check
                     if (i.Severity != IssueSeverity.Danger) break;
                     string? differs = _todoDiffers.TryGetValue(i.Path, out string? known) ? known : TodoDiffers(i.Path, id);
                     if (differs != null) NotRepaired.Add((i, $"which of todo/ and info/ is the true envelope is the postmaster's call: {differs}"));
-                    else plan.Add(new PlannedRepair(i.Kind, id, i.Path, $"Move the stale {rel} to the quarantine (message {id} was preprocessed and partly delivered; qmail-send would deliver its done recipients again)",
-                        () => TodoDiffers(i.Path, id) is null ? MoveWithIntd(i.Path, id, i.Description) : throw new RepairConflictException($"{rel} changed since it was inspected; not moved.")));
+                    else Add(plan, Step(RepairOperation.QuarantineStaleTodo, i));
                     break;
                 case QueueIssueKind.OrphanMess:
                 case QueueIssueKind.StalePidFile:
@@ -642,29 +672,32 @@ namespace QmailPS.Check
             }
         }
 
-        private void PlanWholeMessage(QueueIssue i, List<PlannedRepair> plan, HashSet<string> done)
+        private void PlanWholeMessage(QueueIssue i, List<RepairStep> plan, HashSet<string> done)
         {
-            ulong id = i.Id!.Value;
-            if (!done.Add("message|" + id)) return;
-            plan.Add(new PlannedRepair(i.Kind, id, i.Path, $"Move every file of message {id} to the quarantine, with its recipients listed in the manifest (qmail cannot deliver it as it is)", () =>
-            {
-                string reason = i.Description + " Recipients: " + DescribeRecipients(id);
-                string? first = null;
-                // mess first (unlike a deletion's order): if the run is killed part way, what is left
-                // (info, todo, channels, intd or bounce without mess) is a finding the next run moves
-                // too, and qmail-send only defers it. Left last, a lone mess would be a young orphan,
-                // which the next run leaves alone and qmail-send deletes after 36 h: the body lost
-                // (found by RepairCrashTests, "info missing" killed at write 7, "todo empty" at 6).
-                foreach (string dir in MessageEditor.RemovalOrder.Where(d => d == "mess").Concat(MessageEditor.RemovalOrder.Where(d => d != "mess")))
-                    foreach (string path in dir is "todo" or "intd" ? new[] { P(dir, id), _l.OtherLayoutPath(dir, id) } : new[] { P(dir, id) })
-                    {
-                        // A message's files are where either todo layout puts them; a directory is never one.
-                        if (!Exists(path, out FileStatus st) || st.Kind == FileKind.Directory) continue;
-                        string to = _q.Move(path, reason, id);
-                        first ??= to;
-                    }
-                return first;
-            }));
+            if (!done.Add("message|" + i.Id!.Value)) return;
+            Add(plan, Step(RepairOperation.QuarantineMessage, i));
+        }
+
+        /// <summary>
+        /// Every file of message ID to the quarantine, mess first (unlike a deletion's order): if the
+        /// run is killed part way, what is left (info, todo, channels, intd or bounce without mess)
+        /// is a finding the next run moves too, and qmail-send only defers it. Left last, a lone mess
+        /// would be a young orphan, which the next run leaves alone and qmail-send deletes after 36 h:
+        /// the body lost (found by RepairCrashTests, "info missing" killed at write 7, "todo empty" at 6).
+        /// </summary>
+        private string? QuarantineMessage(ulong id, string description)
+        {
+            string reason = description + " Recipients: " + DescribeRecipients(id);
+            string? first = null;
+            foreach (string dir in MessageEditor.RemovalOrder.Where(d => d == "mess").Concat(MessageEditor.RemovalOrder.Where(d => d != "mess")))
+                foreach (string path in dir is "todo" or "intd" ? new[] { P(dir, id), _l.OtherLayoutPath(dir, id) } : new[] { P(dir, id) })
+                {
+                    // A message's files are where either todo layout puts them; a directory is never one.
+                    if (!Exists(path, out FileStatus st) || st.Kind == FileKind.Directory) continue;
+                    string to = _q.Move(path, reason, id);
+                    first ??= to;
+                }
+            return first;
         }
 
         // ------------------------------------------------------------------ recovering a message without info
@@ -675,7 +708,7 @@ namespace QmailPS.Check
         /// back to qmail-send with a new info file; only a message with nothing left to deliver goes
         /// to the quarantine, as before.
         /// </summary>
-        private void PlanChannelWithoutInfo(QueueIssue i, List<PlannedRepair> plan, HashSet<string> done)
+        private void PlanChannelWithoutInfo(QueueIssue i, List<RepairStep> plan, HashSet<string> done)
         {
             ulong id = i.Id!.Value;
             string? refuse = RecoveryBlocked(id, out bool messUsable);
@@ -687,7 +720,7 @@ namespace QmailPS.Check
             }
             if (!messUsable || PendingRecipients(id) == 0) { PlanWholeMessage(i, plan, done); return; }
             if (!done.Add("recover|" + id)) return;
-            plan.Add(new PlannedRepair(i.Kind, id, i.Path, RecoveryAction(id, null), () => { RecoverInfo(id); return null; }));
+            Add(plan, Recovery(i, id, null, i.Path));
         }
 
         /// <summary>The -WhatIf text of a recovery: exactly what <see cref="RecoverInfo"/> writes.</summary>
@@ -810,9 +843,9 @@ namespace QmailPS.Check
         private sealed class Conversion
         {
             /// <summary>mkdir of the split directories (big-todo), then one rename per file.</summary>
-            public List<PlannedRepair> Steps { get; } = new List<PlannedRepair>();
+            public List<RepairStep> Steps { get; } = new List<RepairStep>();
             /// <summary>rmdir of the big-todo directories (vanilla), once empty.</summary>
-            public List<PlannedRepair> Last { get; } = new List<PlannedRepair>();
+            public List<RepairStep> Last { get; } = new List<RepairStep>();
             /// <summary>Directories the conversion creates or removes.</summary>
             public HashSet<string> Dirs { get; } = new HashSet<string>(StringComparer.Ordinal);
             /// <summary>Files it moves: old path to new path.</summary>
@@ -843,7 +876,6 @@ namespace QmailPS.Check
         private Conversion? PlanConversion()
         {
             var c = new Conversion();
-            string target = _l.BigTodo ? "big-todo" : "vanilla";
             var moves = new List<(ulong Id, string Dir, string From, string To)>();
             foreach (string d in TodoDirs)
             {
@@ -864,8 +896,7 @@ namespace QmailPS.Check
                         string dir = _l.SplitDir(d, n);
                         if (Exists(dir)) continue; // something else there: the structure fixes report it
                         c.Dirs.Add(dir);
-                        c.Steps.Add(new PlannedRepair(QueueIssueKind.BigTodoMismatch, null, dir, $"Create {Rel(dir)}/ ({DirShape(d)}) for the big-todo layout",
-                            () => { MakeDir(dir, d); return null; }));
+                        Add(c.Steps, new RepairStep(RepairOperation.CreateDirectory, QueueIssueKind.BigTodoMismatch, IssueSeverity.Stuck, null, dir));
                     }
                 }
                 else
@@ -884,8 +915,7 @@ namespace QmailPS.Check
                             else moves.Add((e.Id, d, dir + "/" + e.Name, to));
                         }
                         c.Dirs.Add(dir);
-                        c.Last.Add(new PlannedRepair(QueueIssueKind.BigTodoMismatch, null, dir, $"Remove {Rel(dir)}/, a directory of the big-todo layout, once its files have moved to {d}/",
-                            () => { if (Exists(dir)) { _p.Rmdir(dir); _p.FsyncDirectory(top); } return null; }));
+                        Add(c.Last, new RepairStep(RepairOperation.RemoveDirectory, QueueIssueKind.BigTodoMismatch, IssueSeverity.Stuck, null, dir));
                     }
                 }
             }
@@ -894,11 +924,9 @@ namespace QmailPS.Check
             foreach (var m in moves.OrderBy(m => m.Id).ThenBy(m => m.Dir == "todo" ? 1 : 0))
             {
                 c.Moves[m.From] = m.To;
-                var (id, from, to) = (m.Id, m.From, m.To);
-                string action = !Exists(to, out FileStatus t) ? $"Move {Rel(from)} to {Rel(to)} ({target} layout)"
-                    : Exists(from, out FileStatus f) && f.Inode == t.Inode && f.Device == t.Device ? $"Remove {Rel(from)}, a second name (hard link) of {Rel(to)} ({target} layout)"
-                    : $"Move {Rel(from)} to the quarantine: {Rel(to)} is another {m.Dir} file of message {id}, the one qmail with the {target} layout reads";
-                c.Steps.Add(new PlannedRepair(QueueIssueKind.BigTodoMismatch, id, from, action, () => MoveToLayout(id, from, to)));
+                LayoutMove how = !Exists(m.To, out FileStatus t) ? LayoutMove.Move
+                    : Exists(m.From, out FileStatus f) && f.Inode == t.Inode && f.Device == t.Device ? LayoutMove.UnlinkSecondName : LayoutMove.Quarantine;
+                Add(c.Steps, new RepairStep(RepairOperation.MoveToLayout, QueueIssueKind.BigTodoMismatch, IssueSeverity.Stuck, m.Id, m.From) { Target = m.To, Layout = how });
             }
             return c;
         }
@@ -1016,11 +1044,11 @@ namespace QmailPS.Check
         /// never holds a message moving to a number another of its messages leaves (the plan starts a
         /// new batch there), so no link waits on an unlink of the same batch.
         /// </summary>
-        private List<BatchOutcome> CompleteRenumbers(RenumberBatch batch, List<PlannedRepair> begun)
+        private List<BatchOutcome> CompleteRenumbers(RenumberBatch batch, List<RepairStep> begun)
         {
             var outcomes = new List<BatchOutcome>();
-            var live = new List<PlannedRepair>(begun);
-            void FailAll(Exception e) { foreach (PlannedRepair p in live) outcomes.Add(new BatchOutcome(p, null, e)); live.Clear(); }
+            var live = new List<RepairStep>(begun);
+            void FailAll(Exception e) { foreach (RepairStep p in live) outcomes.Add(new BatchOutcome(p, null, e)); live.Clear(); }
             bool Sync(HashSet<string> dirs)
             {
                 try { SyncDirs(dirs); return true; }
@@ -1030,10 +1058,10 @@ namespace QmailPS.Check
             {
                 if (!Sync(batch.Linked)) return outcomes;
                 var switched = new HashSet<string>(StringComparer.Ordinal);
-                foreach (PlannedRepair p in live.ToList())
+                foreach (RepairStep p in live.ToList())
                 {
-                    var (from, to, finishOnly) = batch.Work[p];
-                    if (finishOnly) continue;
+                    var (from, to) = (p.From, p.To);
+                    if (p.Operation == RepairOperation.FinishRenumber) continue;
                     try
                     {
                         foreach (string k in new[] { "info", "todo" })
@@ -1048,58 +1076,62 @@ namespace QmailPS.Check
                 }
                 if (!Sync(switched)) return outcomes;
                 var removed = new HashSet<string>(StringComparer.Ordinal);
-                var quarantined = new Dictionary<PlannedRepair, string?>();
-                foreach (PlannedRepair p in live.ToList())
+                var quarantined = new Dictionary<RepairStep, string?>();
+                foreach (RepairStep p in live.ToList())
                 {
-                    var (from, to, finishOnly) = batch.Work[p];
-                    try { quarantined[p] = !finishOnly || RenumberedTo(from) == to ? FinishRenumber(from, to, removed) : null; } // a leftover: still one when it runs?
+                    var (from, to) = (p.From, p.To);
+                    try { quarantined[p] = p.Operation == RepairOperation.Renumber || RenumberedTo(from) == to ? FinishRenumber(from, to, removed) : null; } // a leftover: still one when it runs?
                     catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { live.Remove(p); outcomes.Add(new BatchOutcome(p, null, e)); }
                 }
                 if (!Sync(removed)) return outcomes;
-                foreach (PlannedRepair p in live) outcomes.Add(new BatchOutcome(p, quarantined[p], null));
+                foreach (RepairStep p in live) outcomes.Add(new BatchOutcome(p, quarantined[p], null));
                 return outcomes;
             }
-            finally { batch.EndScope(); }
+            finally { batch.Scope?.Dispose(); batch.Scope = null; }
         }
 
-        /// <summary>Renumberings of one batch (see <see cref="CompleteRenumbers"/>).</summary>
-        private sealed class RenumberBatch : StepBatch
+        /// <summary>A renumbering in <paramref name="batch"/>, which starts a new one where the plan says.</summary>
+        private RepairStep RenumberStep(RenumberBatch batch, RepairOperation op, ulong from, ulong to)
         {
-            private readonly QueueRepairer _r;
-            private readonly HashSet<ulong> _numbers = new HashSet<ulong>();
-            private IDisposable? _scope;
+            var step = new RepairStep(op, QueueIssueKind.IdNotInode, IssueSeverity.Danger, from, P("mess", from)) { From = from, To = to };
+            batch.Add(step);
+            return step;
+        }
 
-            public RenumberBatch(QueueRepairer r) { _r = r; }
+        /// <summary>
+        /// Begins a member of its batch (phase A: its links, through the batch's directory
+        /// descriptors). An error here is that member's alone, and it is not begun.
+        /// </summary>
+        internal void Begin(RepairStep step)
+        {
+            RenumberBatch batch = step.Batch ?? throw new InvalidOperationException("not a step of a batch");
+            if (batch.Completed) throw new InvalidOperationException("a step of a completed batch");
+            batch.Scope ??= DirectoryScope(); // the batch's reads, through one descriptor per directory, until it completes
+            if (step.Operation == RepairOperation.Renumber) BeginRenumber(batch, step.From, step.To);
+            batch.Begun.Add(step);
+        }
 
-            public Dictionary<PlannedRepair, (ulong From, ulong To, bool FinishOnly)> Work { get; } = new Dictionary<PlannedRepair, (ulong, ulong, bool)>();
-            /// <summary>Directories phase A linked into.</summary>
-            public HashSet<string> Linked { get; } = new HashSet<string>(StringComparer.Ordinal);
+        /// <summary>Finishes the begun members of <paramref name="batch"/> (once; later calls return nothing) and says, member by member, what came of it.</summary>
+        internal List<BatchOutcome> Complete(RenumberBatch batch)
+        {
+            if (batch.Completed) return new List<BatchOutcome>();
+            batch.Completed = true;
+            batch.Scope ??= DirectoryScope();
+            return CompleteRenumbers(batch, batch.Begun);
+        }
 
-            /// <summary>Whether FROM or TO is a number a member already leaves or takes.</summary>
-            public bool Touches(ulong from, ulong to) => _numbers.Contains(from) || _numbers.Contains(to);
-
-            public PlannedRepair Add(ulong from, ulong to, bool finishOnly, string action)
-            {
-                PlannedRepair p = PlannedRepair.InBatch(this, QueueIssueKind.IdNotInode, from, _r.P("mess", from), action);
-                Work[p] = (from, to, finishOnly);
-                _numbers.Add(from); _numbers.Add(to);
-                return p;
-            }
-
-            protected override void BeginCore(PlannedRepair step)
-            {
-                _scope ??= _r.DirectoryScope(); // the batch's reads, through one descriptor per directory, until it completes
-                var (from, to, finishOnly) = Work[step];
-                if (!finishOnly) _r.BeginRenumber(this, from, to);
-            }
-
-            protected override List<BatchOutcome> CompleteCore(List<PlannedRepair> begun)
-            {
-                _scope ??= _r.DirectoryScope();
-                return _r.CompleteRenumbers(this, begun);
-            }
-
-            public void EndScope() { _scope?.Dispose(); _scope = null; }
+        /// <summary>A member's Apply without an executor: begun, and on the last member the batch completed; the first error is thrown.</summary>
+        private string? ApplyAlone(RepairStep step)
+        {
+            RenumberBatch batch = step.Batch!;
+            bool last = batch.IsLast(step);
+            Exception? first = null;
+            try { Begin(step); }
+            catch (Exception e) when (last && (e is IOException || e is UnauthorizedAccessException)) { first = e; }
+            if (!last) return null;
+            foreach (BatchOutcome o in Complete(batch)) first ??= o.Error;
+            if (first != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
+            return null;
         }
 
         /// <summary>info/M/ID in a split directory other than ID's own (the only copy of the sender), or null.</summary>
@@ -1167,7 +1199,7 @@ namespace QmailPS.Check
         /// of it a window at a time; the plan keeps a digest of its bytes, not the bytes, and the
         /// step refuses to run when the file changed meanwhile.
         /// </summary>
-        private void PlanRecords(QueueIssue i, List<PlannedRepair> plan, ulong id, string rel, string types)
+        private void PlanRecords(QueueIssue i, List<RepairStep> plan, ulong id, string types)
         {
             RecordScan scan;
             byte[] digest;
@@ -1177,35 +1209,33 @@ namespace QmailPS.Check
             RecordFix fix = RecordRules.Judge(scan, types, partial => ProvenAddresses(id, i.Path, partial), partial => HasRecipient(i.Path, types, partial));
             if (fix.ChangesNothing) return;
             string partial = fix.Partial is null ? "" : RecordRules.Show(fix.Partial) + (fix.PartialLength > fix.Partial.Length ? $" (first {fix.Partial.Length} of {fix.PartialLength} bytes)" : "");
-            var what = new List<string>();
-            if (fix.UnknownDropped > 0) what.Add($"leave out its {fix.UnknownDropped} record(s) of unknown type");
-            if (fix.Completed) what.Add($"complete its cut-off last record, {partial}, proven whole by {fix.ProvenBy}");
-            else if (fix.Partial != null) what.Add($"leave out its cut-off last record, {partial}, as qmail does (not proven whole: the cut may have made another address), its bytes kept in the manifest");
-            string action = fix.NothingLeft
-                ? $"Move {rel} to the quarantine: no complete record is left in it ({string.Join("; ", what)})"
-                : $"Rewrite {rel}: {string.Join("; ", what)} (original to the quarantine)";
-            string warning = fix.Partial != null && !fix.Completed
-                ? $"Message {id}: the cut-off record {partial} of {rel} is left out, as qmail-send leaves it out; if that recipient should get the message, queue it again for them. Its bytes are in the quarantine manifest."
-                : "";
-            plan.Add(new PlannedRepair(i.Kind, id, i.Path, action, () =>
+            Add(plan, new RepairStep(RepairOperation.RewriteRecords, i.Kind, i.Severity, id, i.Path) { Reason = i.Description, Records = new RecordRepair(types, fix, digest, partial) });
+        }
+
+        /// <summary>What a RewriteRecords step does: the file moved whole, one NUL appended in place, or the file written again.</summary>
+        private string? ApplyRecords(RepairStep step)
+        {
+            RecordRepair r = step.Records!;
+            RecordFix fix = r.Fix;
+            ulong id = step.Id ?? 0;
+            string rel = Rel(step.Path);
+            string reason = step.Reason + (fix.Partial != null ? " Cut-off record: " + r.Partial + (fix.Completed ? " (completed: proven whole by " + fix.ProvenBy + ")" : " (left out: not proven whole)") + "." : "");
+            string? to;
+            if (fix.NothingLeft || fix.AppendNulOnly)
             {
-                string reason = i.Description + (fix.Partial != null ? " Cut-off record: " + partial + (fix.Completed ? " (completed: proven whole by " + fix.ProvenBy + ")" : " (left out: not proven whole)") + "." : "");
-                string? to;
-                if (fix.NothingLeft || fix.AppendNulOnly)
+                ScanFile(step.Path, r.Types, null, out byte[] now);
+                if (!now.SequenceEqual(r.Digest)) throw new RepairConflictException($"{rel} changed since it was inspected; not rewritten.");
+                if (fix.NothingLeft) to = _q.Move(step.Path, reason, id);
+                else
                 {
-                    ScanFile(i.Path, types, null, out byte[] now);
-                    if (!now.SequenceEqual(digest)) throw new RepairConflictException($"{rel} changed since it was inspected; not rewritten.");
-                    if (fix.NothingLeft) to = _q.Move(i.Path, reason, id);
-                    else
-                    {
-                        to = _q.SaveCopyOf(i.Path, reason, id);
-                        _p.Append(i.Path, new byte[] { 0 }, _l.PairOf(i.Path));
-                    }
+                    to = _q.SaveCopyOf(step.Path, reason, id);
+                    _p.Append(step.Path, new byte[] { 0 }, _l.PairOf(step.Path));
                 }
-                else to = RewriteRecords(i.Path, id, types, false, fix.Completed ? fix.Partial : null, reason, digest);
-                if (warning.Length > 0) Warnings.Add(warning);
-                return to;
-            }));
+            }
+            else to = RewriteRecords(step.Path, id, r.Types, false, fix.Completed ? fix.Partial : null, reason, r.Digest);
+            if (fix.Partial != null && !fix.Completed)
+                Warnings.Add($"Message {id}: the cut-off record {r.Partial} of {rel} is left out, as qmail-send leaves it out; if that recipient should get the message, queue it again for them. Its bytes are in the quarantine manifest.");
+            return to;
         }
 
         /// <summary>
@@ -1392,7 +1422,8 @@ namespace QmailPS.Check
         // ------------------------------------------------------------------ structure
 
         private string DirShape(string top) => ShapeOf(QueueLayout.DirectoryOwner(top));
-        private static string ShapeOf((string Owner, uint Mode) o) => $"{o.Owner}:qmail {"0" + Convert.ToString(o.Mode, 8)}";
+        private static string ShapeOf((string Owner, uint Mode) o, bool keepGroup = false) =>
+            keepGroup ? $"{o.Owner} {"0" + Convert.ToString(o.Mode, 8)}, keeping its group" : $"{o.Owner}:qmail {"0" + Convert.ToString(o.Mode, 8)}";
 
         private void MakeDir(string path, string top)
         {

@@ -103,26 +103,6 @@ namespace QmailPS.Commands
             return true;
         }
 
-        /// <summary>
-        /// Piped findings are only a selection: the queue is inspected again now and what is found
-        /// there for the same files is repaired. A finding no longer true (the file changed since
-        /// Test-QmailQueue ran: a channel file empty then that holds a recipient now) is skipped
-        /// with a warning, never acted on from its stale description.
-        /// </summary>
-        private List<QueueIssue> Refresh(QueueLayout layout, SendMutexState send, List<QueueIssue> piped)
-        {
-            List<QueueIssue> now = new QueueInspector(layout, send).Inspect(CancelToken).ToList();
-            var wanted = new HashSet<string>(piped.Select(i => i.Kind + "|" + i.Path), StringComparer.Ordinal);
-            var seen = new HashSet<string>(now.Select(i => i.Kind + "|" + i.Path), StringComparer.Ordinal);
-            foreach (QueueIssue old in piped)
-                if (!seen.Contains(old.Kind + "|" + old.Path))
-                {
-                    WriteWarning($"Skipped {old.Kind} at {PathName.Printable(old.Path)}: the queue no longer shows it (it changed since it was found); run Test-QmailQueue again.");
-                    WriteVerbose($"Inspected {layout.Root} again before repairing piped findings: {old.Kind} at {old.Path} is not among the {now.Count} finding(s) there now.");
-                }
-            return now.Where(i => wanted.Contains(i.Kind + "|" + i.Path)).ToList();
-        }
-
         protected override void EndProcessing()
         {
             // Piped findings are planned together: renumbering needs to see every finding of a queue.
@@ -147,67 +127,57 @@ namespace QmailPS.Commands
             // name qmail ignores, which every later run would move again.
             if (Quarantine.Refuse(quarantine, layout.Root, Fs) is string refused)
                 ThrowTerminatingError(QmailErrors.BadQuarantinePath(quarantine, refused));
-            var warned = new HashSet<string>(StringComparer.Ordinal);
-            // A pass that moved names (renumbered, renamed into the right split or to the canonical
-            // name) may uncover findings the wrong name hid: a message whose info was misplaced is
-            // judged "recipients without info", so its duplicate recipients only show once info is
-            // back. Such a pass is followed by a fresh inspection and another pass (at most three), so
-            // one run leaves nothing a second run would repair. Found by RandomDamageTests ('remote
-            // duplicate' then 'info in wrong split' on one message). Piped findings get one pass.
-            for (int pass = 1; ; pass++)
-            {
-                IEnumerable<QueueIssue> issues = only != null ? Refresh(layout, send, only) : new QueueInspector(layout, send).Inspect(CancelToken).ToList();
-                var repairer = new QueueRepairer(layout, Fs, quarantine, RecoverySender, convertTodoLayout: TodoLayout.HasValue);
-                List<PlannedRepair> plan = repairer.Plan(issues);
-                foreach (string conflict in repairer.Conflicts)
-                    if (warned.Add("conflict|" + conflict))
-                        WriteError(new ErrorRecord(new RepairConflictException($"Cannot convert {layout.Root} to the {(layout.BigTodo ? "big-todo" : "vanilla")} todo layout: {conflict}. Nothing of the conversion is done."),
-                            "QmailTodoLayoutConflict", ErrorCategory.ResourceExists, layout.Root));
-                foreach (var (issue, why) in repairer.NotRepaired)
-                    if (warned.Add(issue.Kind + "|" + issue.Path)) WriteWarning($"Not repaired: {issue.Kind} at {issue.Path}: {why}.");
-                WriteVerbose($"{plan.Count} repair(s) planned for {layout.Root}{(pass > 1 ? $" (pass {pass})" : "")}; damaged data goes to {quarantine}.");
-
-                var run = new Observer(this, layout.Root);
-                RepairExecutor.Run(plan, run);
-                if (Stopping) return;
-                foreach (string w in repairer.Warnings) WriteWarning(w);
-                if (only != null || !run.Renamed || run.Failed || pass == 3) break;
-            }
-            CompleteProgress();
+            new RepairSession(layout, Fs, send, quarantine, RecoverySender, convertTodoLayout: TodoLayout.HasValue)
+                .Run(new Observer(this, layout, quarantine), only, CancelToken);
+            if (!Stopping) CompleteProgress();
         }
 
-        /// <summary>The executor's reports, as this cmdlet's progress, ShouldProcess, output and errors.</summary>
+        /// <summary>The session's reports, as this cmdlet's progress, ShouldProcess, output, warnings and errors.</summary>
         private sealed class Observer : IRepairObserver
         {
             private readonly RepairQmailQueueCommand _c;
-            private readonly string _root;
-            public Observer(RepairQmailQueueCommand c, string root) { _c = c; _root = root; }
-            public bool Renamed { get; private set; }
-            public bool Failed { get; private set; }
+            private readonly string _root, _quarantine;
+            private readonly bool _bigTodo;
+            public Observer(RepairQmailQueueCommand c, QueueLayout layout, string quarantine) { _c = c; _root = layout.Root; _bigTodo = layout.BigTodo; _quarantine = quarantine; }
             public bool Stopping => _c.Stopping;
 
-            public bool ShouldRun(PlannedRepair p, int index, int count)
+            public bool ShouldRun(RepairStep p, int index, int count)
             {
                 _c.Progress($"Repairing qmail queue {_root}", p.Action, count == 0 ? 100 : index * 100 / count);
                 return _c.ShouldProcess(PathName.Printable(p.Path), p.Action);
             }
 
-            public void Done(PlannedRepair p, string? to)
+            public void Done(RepairStep p, string? to)
             {
-                Renamed |= p.Kind is QueueIssueKind.IdNotInode or QueueIssueKind.NonCanonicalName or QueueIssueKind.WrongSplitDirectory;
-                if (!_c.Stopping) _c.WriteObject(new RepairAction(p.Kind, p.Id, p.Action, p.Path, to, _root));
+                if (!_c.Stopping) _c.WriteObject(new RepairAction(p.Kind, p.Operation, p.Id, p.Action, p.Path, to, _root));
             }
 
-            public void NothingLeft(PlannedRepair p) =>
-                _c.WriteVerbose($"Nothing done for {p.Path}: it was gone when its repair came (qmail-send finished it, or an earlier repair moved it).");
+            public void NothingLeft(RepairStep p) =>
+                _c.WriteVerbose($"Nothing done for {p.Path}: it was gone (or no longer the file inspected) when its repair came (qmail-send finished it, or an earlier repair moved it).");
 
-            void IRepairObserver.Failed(PlannedRepair p, Exception e)
+            public void Failed(RepairStep p, Exception e)
             {
-                Failed = true;
                 if (_c.Stopping) return;
                 _c.WriteError(new ErrorRecord(e, e is RepairConflictException ? "QmailRepairConflict" : "QmailRepairFailed",
                     e is PosixIOException px ? QmailErrors.FromErrno(px.Errno) : ErrorCategory.WriteError, (object?)p.Id ?? p.Path)
                 { ErrorDetails = new ErrorDetails($"{p.Action}: {e.Message}") });
+            }
+
+            public void Planned(int pass, int steps) =>
+                _c.WriteVerbose($"{steps} repair(s) planned for {_root}{(pass > 1 ? $" (pass {pass}, after inspecting the queue again)" : "")}; damaged data goes to {_quarantine}.");
+
+            public void NotRepaired(QueueIssue issue, string why) => _c.WriteWarning($"Not repaired: {issue.Kind} at {issue.Path}: {why}.");
+
+            public void Conflict(string conflict) =>
+                _c.WriteError(new ErrorRecord(new RepairConflictException($"Cannot convert {_root} to the {(_bigTodo ? "big-todo" : "vanilla")} todo layout: {conflict}. Nothing of the conversion is done."),
+                    "QmailTodoLayoutConflict", ErrorCategory.ResourceExists, _root));
+
+            public void Warning(string text) { if (!_c.Stopping) _c.WriteWarning(text); }
+
+            public void Stale(QueueIssue old, int now)
+            {
+                _c.WriteWarning($"Skipped {old.Kind} at {PathName.Printable(old.Path)}: the queue no longer shows it (it changed since it was found); run Test-QmailQueue again.");
+                _c.WriteVerbose($"Inspected {_root} again before repairing piped findings: {old.Kind} at {old.Path} is not among the {now} finding(s) there now.");
             }
         }
     }

@@ -6,6 +6,7 @@ using System.Management.Automation;
 using System.Runtime.InteropServices;
 using System.Text;
 using QmailPS.Check;
+using QmailPS.Check.Repair;
 using QmailPS.Posix;
 using QmailPS.Queue;
 using QmailPS.Tests.Support;
@@ -193,9 +194,9 @@ namespace QmailPS.Tests.Check
                 Assert.NotEmpty(plan);
                 SortedDictionary<string, string>? snap = null;
                 swap.After = () => snap = before();
-                foreach (PlannedRepair p in plan)
+                foreach (RepairStep p in plan)
                 {
-                    try { p.Run(); }
+                    try { repairer.Apply(p); }
                     catch (IOException) { } // refused: a symlink on the way
                 }
                 Assert.True(swap.Swapped);
@@ -219,9 +220,9 @@ namespace QmailPS.Tests.Check
                 var repairer = new QueueRepairer(q.Layout, swap, q.Home + "/quarantine");
                 SortedDictionary<string, string>? snap = null;
                 swap.After = () => snap = Victims(q.Home + "/outside");
-                foreach (PlannedRepair p in repairer.Plan(issues))
+                foreach (RepairStep p in repairer.Plan(issues))
                 {
-                    try { p.Run(); }
+                    try { repairer.Apply(p); }
                     catch (IOException) { }
                 }
                 Assert.True(swap.Swapped);
@@ -245,7 +246,7 @@ namespace QmailPS.Tests.Check
                 // Somebody else rewrites the file between the plan and the step.
                 File.WriteAllBytes(remote, Encoding.ASCII.GetBytes("Tother@remote.test\0Tcut@re"));
                 var snap = QueueSnapshot.Take(q.Root);
-                foreach (PlannedRepair p in plan) Assert.Same(PlannedRepair.NothingLeft, p.Run());
+                foreach (RepairStep p in plan) Assert.Same(RepairStep.NothingLeft, repairer.Apply(p));
                 QueueSnapshot.AssertSame(snap, QueueSnapshot.Take(q.Root));
                 Assert.Contains(repairer.Warnings, w => w.Contains(remote) && w.Contains("changed after it was inspected"));
             }

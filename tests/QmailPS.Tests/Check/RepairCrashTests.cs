@@ -154,16 +154,11 @@ namespace QmailPS.Tests.Check
             }
         }
 
-        /// <summary>One Repair-QmailQueue run as the cmdlet does it (inspect, plan, run each step), through POSIX.</summary>
+        /// <summary>One Repair-QmailQueue run as the cmdlet does it (RepairSession: inspect, plan, run each step, inspect again), through POSIX.</summary>
         private static (int Issues, string Did) Repair(TempQueue q, IFileSystem posix)
         {
-            var layout = QueueLayout.Detect(q.Root);
-            var issues = new QueueInspector(layout, SendLock.Probe(layout)).Inspect().ToList();
-            var repairer = new QueueRepairer(layout, posix, q.Home + "/quarantine");
-            var log = new RepairQmailQueueTests.StepLog();
-            QmailPS.Check.Repair.RepairExecutor.Run(repairer.Plan(issues), log);
-            log.ThrowIfFailed();
-            return (issues.Count, "issues: " + string.Join(" | ", issues.Select(i => $"{i.Kind}/{i.Severity} {i.Path}")) + " || actions: " + string.Join(" | ", log.Actions));
+            var (session, _, did) = RepairQmailQueueTests.RunSession(q, posix);
+            return (session.Found.Count, did);
         }
 
         /// <summary>

@@ -4,6 +4,7 @@ using System.IO;
 using System.Linq;
 using System.Security.Cryptography;
 using QmailPS.Check;
+using QmailPS.Check.Repair;
 using QmailPS.Posix;
 using QmailPS.Queue;
 using QmailPS.Tests.Support;
@@ -634,29 +635,39 @@ namespace QmailPS.Tests.Check
             catch (InjectedCrash) { return true; }
         }
 
-        /// <summary>A whole-queue repair through <paramref name="posix"/>; <paramref name="bigTodo"/> is -TodoLayout (BigTodo or Vanilla).</summary>
-        internal static string RunRepair(TempQueue q, IFileSystem posix, int? split = null, bool? bigTodo = null, int? batch = null)
+        /// <summary>A whole-queue repair through <paramref name="posix"/>, as Repair-QmailQueue runs it (RepairSession: every pass); <paramref name="bigTodo"/> is -TodoLayout (BigTodo or Vanilla).</summary>
+        internal static string RunRepair(TempQueue q, IFileSystem posix, int? split = null, bool? bigTodo = null, int? batch = null) =>
+            RunSession(q, posix, split, bigTodo, batch).Did;
+
+        /// <summary>One RepairSession run; what it found first and every step it ran, for messages.</summary>
+        internal static (RepairSession Session, StepLog Log, string Did) RunSession(TempQueue q, IFileSystem posix, int? split = null, bool? bigTodo = null, int? batch = null)
         {
             var layout = split.HasValue ? new QueueLayout(q.Root, split.Value, bigTodo ?? false) : QueueLayout.Detect(q.Root, null, bigTodo);
-            var issues = new QueueInspector(layout, SendLock.Probe(layout)).Inspect().ToList();
-            var repairer = new QueueRepairer(layout, posix, q.Home + "/quarantine", convertTodoLayout: bigTodo.HasValue);
-            if (batch.HasValue) repairer.RenumberBatchSize = batch.Value;
+            var session = new RepairSession(layout, posix, SendLock.Probe(layout), q.Home + "/quarantine", convertTodoLayout: bigTodo.HasValue);
+            if (batch.HasValue) session.RenumberBatchSize = batch.Value;
             var log = new StepLog();
-            QmailPS.Check.Repair.RepairExecutor.Run(repairer.Plan(issues), log);
+            session.Run(log);
             log.ThrowIfFailed();
-            return "issues: " + string.Join(" | ", issues.Select(i => i.Kind + " " + i.Path)) + " || actions: " + string.Join(" | ", log.Actions);
+            return (session, log, "issues: " + string.Join(" | ", session.Found.Select(i => $"{i.Kind}/{i.Severity} {i.Path}")) + " || actions: " + string.Join(" | ", log.Actions));
         }
 
-        /// <summary>The executor's reports in a test: every step runs; the first failure is thrown once the run is over.</summary>
-        internal sealed class StepLog : QmailPS.Check.Repair.IRepairObserver
+        /// <summary>The session's reports in a test: every step runs; the first failure is thrown once the run is over.</summary>
+        internal sealed class StepLog : IRepairObserver
         {
             private Exception? _first;
             public List<string> Actions { get; } = new List<string>();
+            public List<RepairStep> Steps { get; } = new List<RepairStep>();
+            public List<string> Warnings { get; } = new List<string>();
             public bool Stopping => false;
-            public bool ShouldRun(PlannedRepair step, int index, int count) { Actions.Add(step.Action); return true; }
-            public void Done(PlannedRepair step, string? quarantined) { }
-            public void NothingLeft(PlannedRepair step) { }
-            public void Failed(PlannedRepair step, Exception error) => _first ??= error;
+            public bool ShouldRun(RepairStep step, int index, int count) { Actions.Add(step.Action); Steps.Add(step); return true; }
+            public void Done(RepairStep step, string? quarantined) { }
+            public void NothingLeft(RepairStep step) { }
+            public void Failed(RepairStep step, Exception error) => _first ??= error;
+            public void Planned(int pass, int steps) { }
+            public void NotRepaired(QueueIssue issue, string why) => Warnings.Add($"Not repaired: {issue.Kind} at {issue.Path}: {why}");
+            public void Conflict(string conflict) => Warnings.Add(conflict);
+            public void Warning(string text) => Warnings.Add(text);
+            public void Stale(QueueIssue old, int now) => Warnings.Add($"stale {old.Kind} at {old.Path}");
             public void ThrowIfFailed() { if (_first != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(_first).Throw(); }
         }
 
