@@ -5,6 +5,7 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using QmailPS.Check.Repair;
+using QmailPS.Check.Rules;
 using QmailPS.Posix;
 using QmailPS.Queue;
 
@@ -24,7 +25,7 @@ namespace QmailPS.Check
     /// names that are hard links of a file that stays (renumbering), and the files qmail-send itself
     /// would unlink before redoing a todo entry.
     /// </summary>
-    internal sealed class QueueRepairer
+    internal sealed class QueueRepairer : IRepairPlanner
     {
         private static readonly string[] MessageFiles = { "mess", "info", "local", "remote", "bounce", "todo", "intd" };
 
@@ -116,8 +117,9 @@ namespace QmailPS.Check
         private List<RepairStep> PlanCore(IEnumerable<QueueIssue> issues)
         {
             var all = issues.Where(i => i.QueuePath == _l.Root).ToList();
-            var plan = new List<RepairStep>();
-            var last = new List<RepairStep>();
+            var plan = _plan = new List<RepairStep>();
+            var last = _last = new List<RepairStep>();
+            var done = _done = new HashSet<string>(StringComparer.Ordinal);
 
             // 0. The todo layout (vanilla ⇄ big-todo) is the admin's to say: without -TodoLayout the
             //    findings are reported, once; with it the conversion is planned from what is on disk,
@@ -150,13 +152,8 @@ namespace QmailPS.Check
                     if (conversion is null) { NotRepaired.Add((i, "the conversion of the todo layout is refused (see the error)")); continue; }
                     if (conversion.Dirs.Contains(i.Path) && i.Kind == QueueIssueKind.DirectoryMissing) continue; // created by the conversion
                 }
-                if (i.Kind == QueueIssueKind.SplitDirectoryExtra)
-                {
-                    // After every file has moved out (step 3); rmdir refuses a directory that is not empty.
-                    Add(last, Step(RepairOperation.RemoveDirectory, i));
-                    continue;
-                }
-                PlanStructure(i, plan);
+                if (IsFileLevel(i.Kind)) continue; // planned with the files, below
+                RuleBook.Plan(i, this);
             }
             if (conversion != null)
             {
@@ -186,13 +183,12 @@ namespace QmailPS.Check
             //    renumbering fail for ever, and its own fix is skipped below while the number is a
             //    target: it goes to the quarantine first. No mess at the target means none of it is a
             //    renumbering's own work, which always links mess first.
-            var done = new HashSet<string>(StringComparer.Ordinal);
             //    A bounce/ file at a target is the exception: it belongs to the message moving there.
             foreach (QueueIssue i in all.Where(i => i.Id is ulong t && targets.Contains(t) && !renumber.ContainsKey(t) && !leftovers.ContainsKey(t)
                                                     && TopOf(i.Path) != "bounce"
                                                     && (IsOrphanedPart(i.Kind) || i.Kind is QueueIssueKind.InfoWithoutMess or QueueIssueKind.TodoWithoutMess)))
                 if (!Exists(P("mess", i.Id!.Value)) && done.Add(i.Kind + "|" + i.Path + "|" + (IsWholeMessage(i.Kind) ? i.Id.ToString() : "")))
-                    PlanFile(i, plan, done);
+                    PlanFile(i);
             //    A batch ends where a message would move to a number another of its messages leaves (or
             //    the reverse): that number is free only once the batch has unlinked the old names.
             batch = null;
@@ -247,18 +243,13 @@ namespace QmailPS.Check
                 if (i.Id.HasValue && renumber.ContainsKey(i.Id.Value) | targets.Contains(i.Id.Value) | leftovers.ContainsKey(i.Id.Value) && !naming) continue;
                 if (i.Kind == QueueIssueKind.IdNotInode) continue;
                 if (!done.Add(i.Kind + "|" + i.Path + "|" + (IsWholeMessage(i.Kind) ? i.Id.ToString() : ""))) continue;
-                PlanFile(i, plan, done);
+                PlanFile(i);
             }
             plan.AddRange(last);
             return plan;
         }
 
         // ------------------------------------------------------------------ steps: made, described, applied
-
-        private static RepairStep Step(RepairOperation op, QueueIssue i) => new RepairStep(op, i.Kind, i.Severity, i.Id, i.Path) { Reason = i.Description };
-
-        private static RepairStep ResetStep(QueueIssue i, (string Owner, uint Mode) owner, bool keepGroup) =>
-            new RepairStep(RepairOperation.ResetOwnerAndMode, i.Kind, i.Severity, i.Id, i.Path) { Reason = i.Description, Owner = owner, KeepGroup = keepGroup };
 
         /// <summary>Recovery of message ID (RENUMBEREDFROM: its number before this run's renumbering) without its info.</summary>
         private static RepairStep Recovery(QueueIssue i, ulong id, ulong? renumberedFrom, string mess) =>
@@ -490,192 +481,64 @@ namespace QmailPS.Check
             return order;
         }
 
-        private void PlanStructure(QueueIssue i, List<RepairStep> plan)
-        {
-            string rel = i.Path.Length > _l.Root.Length ? i.Path.Substring(_l.Root.Length + 1) : ".";
-            switch (i.Kind)
-            {
-                case QueueIssueKind.DirectoryMissing:
-                    Add(plan, Step(RepairOperation.CreateDirectory, i));
-                    break;
-                case QueueIssueKind.DirectoryWrongType:
-                    Add(plan, Step(RepairOperation.ReplaceWithDirectory, i));
-                    break;
-                case QueueIssueKind.DirectoryWrongOwner:
-                case QueueIssueKind.DirectoryWrongMode:
-                    Add(plan, ResetStep(i, QueueLayout.DirectoryOwner(rel.Split('/')[0]), false));
-                    break;
-                case QueueIssueKind.LockFileMissing:
-                    Add(plan, Step(RepairOperation.CreateLockFile, i));
-                    break;
-                case QueueIssueKind.LockFileWrongType:
-                case QueueIssueKind.TcpToWrongSize:
-                    Add(plan, Step(RepairOperation.ReplaceLockFile, i));
-                    break;
-                case QueueIssueKind.LockFileWrongOwner:
-                case QueueIssueKind.LockFileWrongMode:
-                    Add(plan, ResetStep(i, LockOwner(rel), false));
-                    break;
-                case QueueIssueKind.Symlink when rel is "lock/sendmutex" or "lock/tcpto" or "lock/trigger":
-                    // No mail in a lock file: the link goes (never followed) and the real file is made.
-                    Add(plan, Step(RepairOperation.ReplaceLockFile, i));
-                    break;
-                case QueueIssueKind.Symlink:
-                    // A linked queue directory: the link itself goes to the quarantine (rename of the
-                    // name; what it points to is never entered, changed or moved) and a real directory
-                    // takes its place. The manifest names the target, for the admin to move mail back.
-                    Add(plan, Step(RepairOperation.ReplaceWithDirectory, i));
-                    break;
-                case QueueIssueKind.QmailSendRunning:
-                    break;
-                case QueueIssueKind.NonNumericName:
-                case QueueIssueKind.StalePidFile:
-                case QueueIssueKind.LockDirectoryExtraEntry:
-                case QueueIssueKind.SharedInode:
-                    break; // file level, planned below
-                default:
-                    NotRepaired.Add((i, "this version does not repair it (re-split or layout conversion)"));
-                    break;
-            }
-        }
-
         /// <summary>Stale todo files (TodoWithInfo, Danger) → how they differ from info and the channel files, null when they do not (then they go whole).</summary>
         private readonly Dictionary<string, string?> _todoDiffers = new Dictionary<string, string?>(StringComparer.Ordinal);
 
-        private void PlanFile(QueueIssue i, List<RepairStep> plan, HashSet<string> done)
+        private void PlanFile(QueueIssue i)
         {
-            int first = plan.Count;
-            PlanFileCore(i, plan, done);
-            // A fix of one file does nothing when the file is gone by the time it runs (another fix
-            // of the same message moved it, or qmail-send finished it): never an error, never a guess.
-            // Nor when the file is no longer the one inspected (another inode, type, size or mtime)
-            // and this run did not change it: it is judged again by the next inspection, not from
-            // what it was (a channel file empty then may hold a recipient now).
-            for (int k = first; k < plan.Count; k++)
+            int first = _plan.Count;
+            RuleBook.Plan(i, this);
+            // A fix of one file does nothing when the file is gone by the time it runs, or is no
+            // longer the one inspected (RepairStep.OnlyIfUnchanged); a whole message's move looks
+            // at every file of the message when it runs.
+            for (int k = first; k < _plan.Count; k++)
             {
-                RepairStep p = plan[k];
+                RepairStep p = _plan[k];
                 if (p.Operation == RepairOperation.QuarantineMessage) continue;
                 p.OnlyIfUnchanged = true;
                 p.Seen = Exists(p.Path, out FileStatus then) ? then : (FileStatus?)null;
             }
         }
 
-        private void PlanFileCore(QueueIssue i, List<RepairStep> plan, HashSet<string> done)
+        // ------------------------------------------------------------------ what the rules' Plan may use (IRepairPlanner)
+
+        private List<RepairStep> _plan = new List<RepairStep>(), _last = new List<RepairStep>();
+        private HashSet<string> _done = new HashSet<string>(StringComparer.Ordinal);
+
+        string IRepairPlanner.Rel(string path) => path.Length > _l.Root.Length ? Rel(path) : ".";
+        string IRepairPlanner.PathOf(string dir, ulong id) => P(dir, id);
+        bool IRepairPlanner.Exists(string path) => Exists(path);
+        bool IRepairPlanner.IsRegularFile(string path) => Exists(path, out FileStatus st) && st.Kind == FileKind.Regular;
+        bool IRepairPlanner.HasTodo(ulong id) => HasTodo(id);
+        void IRepairPlanner.Add(RepairStep step) => Add(_plan, step);
+        void IRepairPlanner.AddLast(RepairStep step) => Add(_last, step);
+        void IRepairPlanner.QuarantineMessage(QueueIssue i) => PlanWholeMessage(i);
+        void IRepairPlanner.RecoverOrQuarantine(QueueIssue i) => PlanChannelWithoutInfo(i);
+        void IRepairPlanner.NotRepaired(QueueIssue i, string why) => NotRepaired.Add((i, why));
+
+        void IRepairPlanner.RewriteRecords(QueueIssue i, string types)
         {
-            ulong id = i.Id ?? 0;
-            string rel = i.Path.Substring(_l.Root.Length + 1);
-            string top = rel.Split('/')[0];
-            switch (i.Kind)
-            {
-                // a name whose inode is also outside the queue: only renames, never a write to it
-                case QueueIssueKind.SharedInode when top == "lock":
-                    Add(plan, Step(RepairOperation.ReplaceLockFile, i));
-                    break;
-                case QueueIssueKind.SharedInode when i.Id.HasValue && top != "pid" && Exists(P("mess", id)):
-                    PlanWholeMessage(i, plan, done);
-                    break;
-                case QueueIssueKind.SharedInode:
-                    Add(plan, Step(RepairOperation.Quarantine, i));
-                    break;
-
-                // left-overs qmail ignores: out of the queue, into the quarantine
-                case QueueIssueKind.NonNumericName:
-                case QueueIssueKind.StrayFile:
-                case QueueIssueKind.StaleBounce:
-                case QueueIssueKind.IntdWithoutMess:
-                case QueueIssueKind.LockDirectoryExtraEntry:
-                case QueueIssueKind.ChannelEmpty:
-                case QueueIssueKind.Symlink:
-                case QueueIssueKind.ForeignFileType:
-                    if (i.Kind == QueueIssueKind.Symlink && top == "mess" && i.Id.HasValue && i.Path == P("mess", id)) { PlanWholeMessage(i, plan, done); break; }
-                    Add(plan, Step(RepairOperation.Quarantine, i));
-                    break;
-                case QueueIssueKind.OrphanMess when i.Severity == IssueSeverity.Garbage:
-                case QueueIssueKind.StalePidFile when i.Severity == IssueSeverity.Garbage:
-                    Add(plan, Step(RepairOperation.Quarantine, i));
-                    break;
-
-                // names qmail does not reach
-                case QueueIssueKind.NonCanonicalName:
-                case QueueIssueKind.WrongSplitDirectory:
-                {
-                    string canonical = P(top, id);
-                    // A duplicate (Danger), or a second name of a file qmail reads: to the quarantine.
-                    Add(plan, new RepairStep(i.Severity == IssueSeverity.Danger || Exists(canonical) ? RepairOperation.Quarantine : RepairOperation.Rename, i.Kind, i.Severity, i.Id, i.Path)
-                        { Reason = i.Description, Target = canonical });
-                    break;
-                }
-
-                // owners and modes (lchown/fchmod: a symlink is never followed)
-                case QueueIssueKind.MessWrongOwner:
-                case QueueIssueKind.MessNotReadableByQmailr:
-                case QueueIssueKind.FileWrongOwner:
-                case QueueIssueKind.FileWrongMode:
-                case QueueIssueKind.TodoUnreadable when Exists(i.Path, out FileStatus ts) && ts.Kind == FileKind.Regular:
-                    Add(plan, ResetStep(i, QueueLayout.FileOwner(top), keepGroup: top is "mess" or "todo" or "intd"));
-                    break;
-
-                // records: recover what the bytes allow
-                case QueueIssueKind.ChannelTruncated:
-                case QueueIssueKind.TodoTruncated:
-                case QueueIssueKind.ChannelUnknownRecord:
-                case QueueIssueKind.TodoUnknownRecord:
-                    // One step per file, whichever of its findings comes first: cut and unknown
-                    // records are judged together, so the file is rewritten once and converges.
-                    if (!done.Add("records|" + i.Path)) break;
-                    if (top == "todo" && _todoDiffers.TryGetValue(i.Path, out string? stale) && stale is null) break;
-                    PlanRecords(i, plan, id, top == "todo" ? "upFT" : "TD");
-                    break;
-                case QueueIssueKind.InfoTrailingBytes:
-                    Add(plan, Step(RepairOperation.CutAfterSender, i));
-                    break;
-                case QueueIssueKind.InfoInFuture:
-                    Add(plan, Step(RepairOperation.SetBirthToNow, i));
-                    break;
-
-                // messages qmail cannot deliver as they are
-                case QueueIssueKind.ChannelWithoutInfo:
-                    PlanChannelWithoutInfo(i, plan, done);
-                    break;
-                case QueueIssueKind.InfoWithoutMess:
-                case QueueIssueKind.TodoWithoutMess:
-                case QueueIssueKind.MessEmpty:
-                case QueueIssueKind.TodoEmpty:
-                case QueueIssueKind.TodoWithoutSender:
-                    PlanWholeMessage(i, plan, done);
-                    break;
-                case QueueIssueKind.InfoBad:
-                    if (HasTodo(id)) break; // qmail-send redoes info from todo
-                    PlanWholeMessage(i, plan, done);
-                    break;
-
-                // qmail copes, or it is in flight
-                case QueueIssueKind.TodoWithInfo:
-                    // With done recipients the todo is stale (they would be delivered again). It goes
-                    // only when it holds exactly the envelope that info/ and the channel files hold:
-                    // otherwise which envelope is the true one is the postmaster's call.
-                    if (i.Severity != IssueSeverity.Danger) break;
-                    string? differs = _todoDiffers.TryGetValue(i.Path, out string? known) ? known : TodoDiffers(i.Path, id);
-                    if (differs != null) NotRepaired.Add((i, $"which of todo/ and info/ is the true envelope is the postmaster's call: {differs}"));
-                    else Add(plan, Step(RepairOperation.QuarantineStaleTodo, i));
-                    break;
-                case QueueIssueKind.OrphanMess:
-                case QueueIssueKind.StalePidFile:
-                case QueueIssueKind.ChannelAllDone:
-                case QueueIssueKind.MessNoReceivedLine:
-                case QueueIssueKind.PidFileHoldsMessageId:
-                case QueueIssueKind.QmailSendRunning:
-                    break;
-                default:
-                    NotRepaired.Add((i, "this version does not repair it"));
-                    break;
-            }
+            // One step per file, whichever of its findings comes first: cut and unknown records are
+            // judged together, so the file is rewritten once and converges. A stale todo that goes
+            // to the quarantine whole is not rewritten first (its intd would stay behind).
+            if (!_done.Add("records|" + i.Path)) return;
+            if (TopOf(i.Path) == "todo" && _todoDiffers.TryGetValue(i.Path, out string? stale) && stale is null) return;
+            PlanRecords(i, _plan, i.Id ?? 0, types);
         }
 
-        private void PlanWholeMessage(QueueIssue i, List<RepairStep> plan, HashSet<string> done)
+        void IRepairPlanner.StaleTodo(QueueIssue i)
         {
-            if (!done.Add("message|" + i.Id!.Value)) return;
-            Add(plan, Step(RepairOperation.QuarantineMessage, i));
+            // It goes only when it holds exactly the envelope that info/ and the channel files hold:
+            // otherwise which envelope is the true one is the postmaster's call.
+            string? differs = _todoDiffers.TryGetValue(i.Path, out string? known) ? known : TodoDiffers(i.Path, i.Id!.Value);
+            if (differs != null) NotRepaired.Add((i, $"which of todo/ and info/ is the true envelope is the postmaster's call: {differs}"));
+            else Add(_plan, RepairStep.For(RepairOperation.QuarantineStaleTodo, i));
+        }
+
+        private void PlanWholeMessage(QueueIssue i)
+        {
+            if (!_done.Add("message|" + i.Id!.Value)) return;
+            Add(_plan, RepairStep.For(RepairOperation.QuarantineMessage, i));
         }
 
         /// <summary>
@@ -708,19 +571,19 @@ namespace QmailPS.Check
         /// back to qmail-send with a new info file; only a message with nothing left to deliver goes
         /// to the quarantine, as before.
         /// </summary>
-        private void PlanChannelWithoutInfo(QueueIssue i, List<RepairStep> plan, HashSet<string> done)
+        private void PlanChannelWithoutInfo(QueueIssue i)
         {
             ulong id = i.Id!.Value;
             string? refuse = RecoveryBlocked(id, out bool messUsable);
             if (refuse != null)
             {
                 NotRepaired.Add((i, refuse));
-                done.Add("message|" + id);
+                _done.Add("message|" + id);
                 return;
             }
-            if (!messUsable || PendingRecipients(id) == 0) { PlanWholeMessage(i, plan, done); return; }
-            if (!done.Add("recover|" + id)) return;
-            Add(plan, Recovery(i, id, null, i.Path));
+            if (!messUsable || PendingRecipients(id) == 0) { PlanWholeMessage(i); return; }
+            if (!_done.Add("recover|" + id)) return;
+            Add(_plan, Recovery(i, id, null, i.Path));
         }
 
         /// <summary>The -WhatIf text of a recovery: exactly what <see cref="RecoverInfo"/> writes.</summary>
@@ -1432,17 +1295,10 @@ namespace QmailPS.Check
             _p.FsyncDirectory(Path.GetDirectoryName(path)!);
         }
 
-        private static (string, uint) LockOwner(string rel) => rel switch
-        {
-            "lock/tcpto" => (QmailUsers.Qmailr, Mode.Rw_r__r__),
-            "lock/trigger" => (QmailUsers.Qmails, Mode.Rw__w__w_),
-            _ => (QmailUsers.Qmails, Mode.Rw_______),
-        };
-
         private void MakeLockFile(string rel)
         {
             string path = _l.Root + "/" + rel;
-            var (owner, mode) = LockOwner(rel);
+            var (owner, mode) = StructureRules.LockOwner(rel);
             if (!Exists(path))
             {
                 if (rel == "lock/trigger") _p.Mkfifo(path, mode);

@@ -142,6 +142,16 @@ namespace QmailPS.Tests.Check
             }
         }
 
+        /// <summary>Each kind of finding belongs to exactly one family of rules, which plans its repair.</summary>
+        [Fact]
+        public void Every_kind_of_finding_has_one_rule_family_that_plans_its_repair()
+        {
+            var owners = QmailPS.Check.Rules.RuleBook.Owners; // building it throws on a kind claimed twice
+            var missing = Enum.GetValues<QueueIssueKind>().Where(k => !owners.ContainsKey(k)).ToList();
+            Assert.True(missing.Count == 0, "no family plans: " + string.Join(", ", missing));
+            Assert.Equal(7, owners.Values.Select(o => o.Family).Distinct().Count());
+        }
+
         private sealed class Declining : IRepairObserver
         {
             private readonly RepairOperation _no;

@@ -49,6 +49,13 @@ namespace QmailPS.Check.Repair
         /// <summary>The -WhatIf text, one line whatever bytes a name holds.</summary>
         public string Action { get; set; } = "";
 
+        /// <summary>A step for finding <paramref name="i"/>: its kind, severity, id and file, and its description as the manifest's reason.</summary>
+        public static RepairStep For(RepairOperation op, QueueIssue i) => new RepairStep(op, i.Kind, i.Severity, i.Id, i.Path) { Reason = i.Description };
+
+        /// <summary>lchown and fchmod to qmail's owner and mode (keeping the group for mess, todo and intd).</summary>
+        public static RepairStep Reset(QueueIssue i, (string Owner, uint Mode) owner, bool keepGroup = false) =>
+            new RepairStep(RepairOperation.ResetOwnerAndMode, i.Kind, i.Severity, i.Id, i.Path) { Reason = i.Description, Owner = owner, KeepGroup = keepGroup };
+
         /// <summary>What Apply returns when the file was gone (or had changed) by then: no change was made, so none is reported.</summary>
         public static readonly string NothingLeft = new string('-', 1);
     }

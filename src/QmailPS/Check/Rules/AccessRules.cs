@@ -1,3 +1,5 @@
+using QmailPS.Queue;
+using QmailPS.Check.Repair;
 using System.Collections.Generic;
 using QmailPS.Posix;
 
@@ -42,5 +44,47 @@ namespace QmailPS.Check.Rules
         public static void Unreadable(string rel, int errno, string effect, string fix, List<Finding> sink, QueueIssueKind otherwise = QueueIssueKind.ForeignFileType) =>
             sink.Add(new Finding(errno == Errno.ELOOP ? QueueIssueKind.Symlink : errno == DirectoryHandle.NotRegular ? QueueIssueKind.ForeignFileType : otherwise,
                 IssueSeverity.Stuck, rel, $"{rel} cannot be read ({RuleContext.FileError(errno)}): {effect}", fix));
+
+        public static readonly QueueIssueKind[] Kinds =
+            { QueueIssueKind.FileWrongOwner, QueueIssueKind.FileWrongMode, QueueIssueKind.Symlink, QueueIssueKind.ForeignFileType, QueueIssueKind.SharedInode };
+
+        /// <summary>
+        /// Owners and modes are reset (lchown, fchmod: a link is never followed). A symbolic link or
+        /// a FIFO, socket, device is never opened: a linked directory or lock file is itself moved
+        /// to the quarantine and the real one made; a link at a message's mess takes the message with
+        /// it; any other goes alone. A name sharing its inode with a file outside the queue is only
+        /// renamed away, never written.
+        /// </summary>
+        public static void Plan(QueueIssue i, IRepairPlanner p)
+        {
+            string rel = p.Rel(i.Path), top = rel.Split('/')[0];
+            switch (i.Kind)
+            {
+                case QueueIssueKind.FileWrongOwner:
+                case QueueIssueKind.FileWrongMode:
+                    p.Add(RepairStep.Reset(i, QueueLayout.FileOwner(top), keepGroup: top is "mess" or "todo" or "intd"));
+                    break;
+                case QueueIssueKind.Symlink when i.Id is null:
+                    // No mail in a lock file or behind a directory's link: the name goes, what it points to is never entered.
+                    p.Add(RepairStep.For(StructureRules.IsLockFile(rel) ? RepairOperation.ReplaceLockFile : RepairOperation.ReplaceWithDirectory, i));
+                    break;
+                case QueueIssueKind.Symlink when top == "mess" && i.Path == p.PathOf("mess", i.Id!.Value):
+                    p.QuarantineMessage(i);
+                    break;
+                case QueueIssueKind.Symlink:
+                case QueueIssueKind.ForeignFileType:
+                    p.Add(RepairStep.For(RepairOperation.Quarantine, i));
+                    break;
+                case QueueIssueKind.SharedInode when top == "lock":
+                    p.Add(RepairStep.For(RepairOperation.ReplaceLockFile, i));
+                    break;
+                case QueueIssueKind.SharedInode when i.Id.HasValue && top != "pid" && p.Exists(p.PathOf("mess", i.Id.Value)):
+                    p.QuarantineMessage(i);
+                    break;
+                case QueueIssueKind.SharedInode:
+                    p.Add(RepairStep.For(RepairOperation.Quarantine, i));
+                    break;
+            }
+        }
     }
 }

@@ -1,3 +1,4 @@
+using QmailPS.Check.Repair;
 using System.Collections.Generic;
 using QmailPS.Posix;
 using QmailPS.Queue;
@@ -56,5 +57,35 @@ namespace QmailPS.Check.Rules
         /// <summary>A cut record as the postmaster knows it ("pending recipient 'b@rem'"), its length when only its start is kept.</summary>
         public static string ShowCut(RecordScan r) =>
             RecordRules.Show(r.Truncated!) + (r.TruncatedLength > r.Truncated!.Length ? $" (first {r.Truncated.Length} of {r.TruncatedLength} bytes)" : "");
+
+        public static readonly QueueIssueKind[] Kinds =
+        {
+            QueueIssueKind.ChannelEmpty, QueueIssueKind.ChannelTruncated, QueueIssueKind.ChannelUnknownRecord, QueueIssueKind.ChannelAllDone,
+            QueueIssueKind.ChannelWithoutInfo,
+        };
+
+        /// <summary>
+        /// A cut or unknown record is judged with the rest of the file (RecordRules); a channel file
+        /// with nothing in it goes to the quarantine; one whose recipients are all done is qmail-send's
+        /// to finish. Recipients without info are given back to qmail-send when the bytes allow.
+        /// </summary>
+        public static void Plan(QueueIssue i, IRepairPlanner p)
+        {
+            switch (i.Kind)
+            {
+                case QueueIssueKind.ChannelTruncated:
+                case QueueIssueKind.ChannelUnknownRecord:
+                    p.RewriteRecords(i, Types);
+                    break;
+                case QueueIssueKind.ChannelEmpty:
+                    p.Add(RepairStep.For(RepairOperation.Quarantine, i));
+                    break;
+                case QueueIssueKind.ChannelWithoutInfo:
+                    p.RecoverOrQuarantine(i);
+                    break;
+                case QueueIssueKind.ChannelAllDone:
+                    break;
+            }
+        }
     }
 }

@@ -1,3 +1,4 @@
+using QmailPS.Check.Repair;
 using System.Collections.Generic;
 using QmailPS.Posix;
 using QmailPS.Queue;
@@ -36,6 +37,25 @@ namespace QmailPS.Check.Rules
                 sink.Add(new Finding(QueueIssueKind.InfoInFuture, IssueSeverity.Degraded, rel,
                     $"{rel} has a birth in the future ({UnixTime.ToUtc(info.Status.MTimeSeconds):u}): retries are scheduled as for a new message and it cannot expire before then.",
                     "Set its birth to now (Set-QmailMessageAge -Rejuvenate)."));
+        }
+
+        public static readonly QueueIssueKind[] Kinds = { QueueIssueKind.InfoBad, QueueIssueKind.InfoTrailingBytes, QueueIssueKind.InfoInFuture };
+
+        public static void Plan(QueueIssue i, IRepairPlanner p)
+        {
+            switch (i.Kind)
+            {
+                case QueueIssueKind.InfoTrailingBytes:
+                    p.Add(RepairStep.For(RepairOperation.CutAfterSender, i));
+                    break;
+                case QueueIssueKind.InfoInFuture:
+                    p.Add(RepairStep.For(RepairOperation.SetBirthToNow, i));
+                    break;
+                case QueueIssueKind.InfoBad:
+                    if (p.HasTodo(i.Id!.Value)) break; // qmail-send redoes info from todo
+                    p.QuarantineMessage(i);
+                    break;
+            }
         }
     }
 }

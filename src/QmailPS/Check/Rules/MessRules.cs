@@ -1,3 +1,5 @@
+using QmailPS.Queue;
+using QmailPS.Check.Repair;
 using System;
 using System.Collections.Generic;
 using System.Globalization;
@@ -84,6 +86,41 @@ namespace QmailPS.Check.Rules
                 sink.Add(new Finding(QueueIssueKind.InfoWithoutMess, IssueSeverity.Stuck, infoRel,
                     $"message {sid} has {infoRel} but no {messRel}: every delivery is deferred ('qmail-spawn unable to open message'), and after queuelifetime the bounce can never be made.",
                     "Quarantine the envelope with a manifest of its recipients."));
+        }
+
+        public static readonly QueueIssueKind[] Kinds =
+        {
+            QueueIssueKind.MessWrongOwner, QueueIssueKind.MessNotReadableByQmailr, QueueIssueKind.MessNoReceivedLine, QueueIssueKind.MessEmpty,
+            QueueIssueKind.InfoWithoutMess, QueueIssueKind.TodoWithoutMess, QueueIssueKind.OrphanMess, QueueIssueKind.IdNotInode,
+        };
+
+        /// <summary>
+        /// The mess gets qmailq's owner and mode back (keeping its group, as qmail-queue does); a
+        /// message whose body is missing or unusable goes to the quarantine whole, envelope in the
+        /// manifest; an orphan qmail-send would delete goes to the quarantine, a young one is left to
+        /// qmail. Renumbering (IdNotInode) is the repairer's own step, as it moves the whole message.
+        /// </summary>
+        public static void Plan(QueueIssue i, IRepairPlanner p)
+        {
+            switch (i.Kind)
+            {
+                case QueueIssueKind.MessWrongOwner:
+                case QueueIssueKind.MessNotReadableByQmailr:
+                    p.Add(RepairStep.Reset(i, QueueLayout.FileOwner("mess"), keepGroup: true));
+                    break;
+                case QueueIssueKind.MessEmpty:
+                case QueueIssueKind.InfoWithoutMess:
+                case QueueIssueKind.TodoWithoutMess:
+                    p.QuarantineMessage(i);
+                    break;
+                case QueueIssueKind.OrphanMess when i.Severity == IssueSeverity.Garbage:
+                    p.Add(RepairStep.For(RepairOperation.Quarantine, i));
+                    break;
+                case QueueIssueKind.OrphanMess:
+                case QueueIssueKind.MessNoReceivedLine:
+                case QueueIssueKind.IdNotInode:
+                    break;
+            }
         }
     }
 }

@@ -1,3 +1,4 @@
+using QmailPS.Check.Repair;
 using System.Collections.Generic;
 
 namespace QmailPS.Check.Rules
@@ -41,5 +42,38 @@ namespace QmailPS.Check.Rules
         /// <summary>What converts the todo layout, with {0} for the canonical name.</summary>
         public static string LayoutFix(bool bigTodo) =>
             $"Convert the queue to the layout the installed qmail binaries use: Repair-QmailQueue -TodoLayout {(bigTodo ? "BigTodo" : "Vanilla")} moves it to {{0}}; -TodoLayout {(bigTodo ? "Vanilla" : "BigTodo")} converts the other way.";
+
+        public static readonly QueueIssueKind[] Kinds =
+            { QueueIssueKind.NonCanonicalName, QueueIssueKind.WrongSplitDirectory, QueueIssueKind.NonNumericName, QueueIssueKind.StrayFile, QueueIssueKind.BigTodoMismatch };
+
+        /// <summary>
+        /// A file only under a name qmail does not reach is renamed to the canonical one (rename(2):
+        /// never both names, never neither); a second name of a file qmail reads, or a duplicate qmail
+        /// would deliver twice, goes to the quarantine. Names that are no message number, and files
+        /// of messages that are gone, are left-overs. Between todo layouts, the conversion is the
+        /// repairer's (with -TodoLayout).
+        /// </summary>
+        public static void Plan(QueueIssue i, IRepairPlanner p)
+        {
+            switch (i.Kind)
+            {
+                case QueueIssueKind.NonCanonicalName:
+                case QueueIssueKind.WrongSplitDirectory:
+                {
+                    string canonical = p.PathOf(p.Rel(i.Path).Split('/')[0], i.Id!.Value);
+                    var op = i.Severity == IssueSeverity.Danger || p.Exists(canonical) ? RepairOperation.Quarantine : RepairOperation.Rename;
+                    var step = RepairStep.For(op, i);
+                    step.Target = canonical;
+                    p.Add(step);
+                    break;
+                }
+                case QueueIssueKind.NonNumericName:
+                case QueueIssueKind.StrayFile:
+                    p.Add(RepairStep.For(RepairOperation.Quarantine, i));
+                    break;
+                case QueueIssueKind.BigTodoMismatch:
+                    break;
+            }
+        }
     }
 }

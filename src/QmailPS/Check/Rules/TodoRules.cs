@@ -1,3 +1,4 @@
+using QmailPS.Check.Repair;
 using System.Collections.Generic;
 using QmailPS.Posix;
 using QmailPS.Queue;
@@ -49,5 +50,44 @@ namespace QmailPS.Check.Rules
             sink.Add(new Finding(QueueIssueKind.StaleBounce, IssueSeverity.Danger, bounceRel,
                 $"{bounceRel} already exists for a message not yet preprocessed (an id reused after an old message): qmail-send will attach that old bounce text to this message.",
                 "Move the old bounce file to the quarantine."));
+
+        public static readonly QueueIssueKind[] Kinds =
+        {
+            QueueIssueKind.TodoUnreadable, QueueIssueKind.TodoUnknownRecord, QueueIssueKind.TodoTruncated, QueueIssueKind.TodoEmpty,
+            QueueIssueKind.TodoWithoutSender, QueueIssueKind.TodoWithInfo, QueueIssueKind.StaleBounce, QueueIssueKind.IntdWithoutMess,
+        };
+
+        /// <summary>
+        /// An unreadable todo gets qmail's owner back; cut and unknown records are judged with the
+        /// rest of the file; a todo qmail-send cannot preprocess at all (empty, no sender) takes its
+        /// message to the quarantine; a stale todo beside info goes when it holds the same envelope.
+        /// A bounce of a message not yet preprocessed, and an intd without mess, are left-overs.
+        /// </summary>
+        public static void Plan(QueueIssue i, IRepairPlanner p)
+        {
+            switch (i.Kind)
+            {
+                case QueueIssueKind.TodoUnreadable:
+                    if (p.IsRegularFile(i.Path)) p.Add(RepairStep.Reset(i, QueueLayout.FileOwner("todo"), keepGroup: true));
+                    else p.NotRepaired(i, "this version does not repair it");
+                    break;
+                case QueueIssueKind.TodoTruncated:
+                case QueueIssueKind.TodoUnknownRecord:
+                    p.RewriteRecords(i, Types);
+                    break;
+                case QueueIssueKind.TodoEmpty:
+                case QueueIssueKind.TodoWithoutSender:
+                    p.QuarantineMessage(i);
+                    break;
+                case QueueIssueKind.TodoWithInfo:
+                    // With done recipients the todo is stale (they would be delivered again); otherwise qmail copes.
+                    if (i.Severity == IssueSeverity.Danger) p.StaleTodo(i);
+                    break;
+                case QueueIssueKind.StaleBounce:
+                case QueueIssueKind.IntdWithoutMess:
+                    p.Add(RepairStep.For(RepairOperation.Quarantine, i));
+                    break;
+            }
+        }
     }
 }
