@@ -68,6 +68,32 @@ namespace QmailPS.Benchmarks
             rs.SessionStateProxy.SetVariable("q", queue);
             var sw = Stopwatch.StartNew();
             object? count;
+            // QMAILPS_GC_SAMPLE=1: what the managed heap holds when RSS peaks (sampled every 20 ms).
+            using var sampling = new CancellationTokenSource();
+            string peak = "";
+            Thread? sampler = null;
+            if (Environment.GetEnvironmentVariable("QMAILPS_GC_SAMPLE") == "1")
+            {
+                sampler = new Thread(() =>
+                {
+                    long best = 0;
+                    while (!sampling.IsCancellationRequested)
+                    {
+                        long rss = Os.StatusKiB("VmRSS");
+                        if (rss > best)
+                        {
+                            best = rss;
+                            var info = GC.GetGCMemoryInfo();
+                            string gens = string.Join(" ", Enumerable.Range(0, info.GenerationInfo.Length).Select(g => $"g{g} {info.GenerationInfo[g].SizeAfterBytes / 1048576.0:F1}"));
+                            peak = string.Create(CultureInfo.InvariantCulture,
+                                $"peak sample: RSS {rss / 1024.0:F1} MiB; GC total {GC.GetTotalMemory(false) / 1048576.0:F1} MiB, committed {info.TotalCommittedBytes / 1048576.0:F1} MiB, after last GC: {gens}; GCs {GC.CollectionCount(0)}/{GC.CollectionCount(1)}/{GC.CollectionCount(2)}; allocated {GC.GetTotalAllocatedBytes() / 1048576.0:F0} MiB");
+                        }
+                        Thread.Sleep(20);
+                    }
+                }) { IsBackground = true };
+                sampler.Start();
+            }
+            using var ticks = Environment.GetEnvironmentVariable("QMAILPS_ALLOC_TICKS") == "1" ? new AllocTicks() : null;
             using (var ps = PowerShell.Create())
             {
                 ps.Runspace = rs;
@@ -77,6 +103,10 @@ namespace QmailPS.Benchmarks
                 if (ps.HadErrors) Console.WriteLine("errors: " + string.Join(" | ", ps.Streams.Error.Take(3)));
             }
             double wall = sw.Elapsed.TotalSeconds;
+            sampling.Cancel();
+            sampler?.Join();
+            if (peak.Length > 0) Console.WriteLine(peak);
+            ticks?.Print();
             long hwm = Os.StatusKiB("VmHWM");
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"full run: {wall:F2} s, result {count}; VmHWM {hwm / 1024.0:F1} MiB (after import {hwmImport / 1024.0:F1} MiB)"));
             var lat = new List<string>();
@@ -103,6 +133,29 @@ namespace QmailPS.Benchmarks
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"VmHWM at the end {hwmEnd / 1024.0:F1} MiB"));
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"RESULT {wall,6:F2} | {hwm / 1024.0,6:F1} ({hwmImport / 1024.0:F1}) | {count} | {string.Join(" ", lat)}"));
             return 0;
+        }
+    }
+
+    /// <summary>GC allocation ticks (one per ~100 KB allocated) by heap and type: what allocates.</summary>
+    internal sealed class AllocTicks : System.Diagnostics.Tracing.EventListener
+    {
+        private readonly Dictionary<string, long> _counts = new Dictionary<string, long>();
+        protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+        {
+            if (source.Name == "Microsoft-Windows-DotNETRuntime")
+                EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x1);
+        }
+        protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+        {
+            if (e.EventName == null || !e.EventName.StartsWith("GCAllocationTick", StringComparison.Ordinal) || e.Payload == null) return;
+            int ki = e.PayloadNames!.IndexOf("AllocationKind"), ti = e.PayloadNames.IndexOf("TypeName");
+            string key = (ki >= 0 && Convert.ToInt32(e.Payload[ki]) == 1 ? "LOH " : "SOH ") + (ti >= 0 ? e.Payload[ti] as string : "?");
+            lock (_counts) _counts[key] = _counts.TryGetValue(key, out long c) ? c + 1 : 1;
+        }
+        public void Print()
+        {
+            lock (_counts)
+                foreach (var kv in _counts.OrderByDescending(k => k.Value).Take(25)) Console.WriteLine($"ticks {kv.Value,6} {kv.Key}");
         }
     }
 

@@ -455,18 +455,72 @@ namespace QmailPS.Check
         // ------------------------------------------------------------------ one split directory
 
         /// <summary>What is on disk for one message id.</summary>
-        private sealed class FileSet
+        private readonly struct FileSet
         {
-            public bool Mess, Info, Local, Remote;
-            /// <summary>Bits (1 &lt;&lt; RingBatch.Info/Local/Remote/MessHead) of the files readdir says are regular: only those are read in a batch.</summary>
-            public int Regular;
+            public const int MessBit = 1, InfoBit = 2, LocalBit = 4, RemoteBit = 8;
+            /// <param name="present">MessBit … RemoteBit: which of the split's files readdir lists.</param>
+            /// <param name="regular">Bits (1 &lt;&lt; RingBatch.Info/Local/Remote/MessHead) of the files readdir says are regular: only those are read in a batch.</param>
+            public FileSet(int present, int regular) { Present = present; Regular = regular; }
+            public int Present { get; }
+            public int Regular { get; }
+            public bool Mess => (Present & MessBit) != 0;
+            public bool Info => (Present & InfoBit) != 0;
+            public bool Local => (Present & LocalBit) != 0;
+            public bool Remote => (Present & RemoteBit) != 0;
         }
+
+        /// <summary>
+        /// What one split's check lists, kept from split to split (one per split in flight): at a
+        /// million messages a split's listings are 40,000 entries a directory, and lists grown
+        /// anew for each directory were large-object-heap garbage that only a full collection
+        /// frees (issue 14: Test-QmailQueue peaked 20 MB above Get-QmailQueueMessage).
+        /// </summary>
+        private sealed class SplitBuffers
+        {
+            public readonly List<DirEntry> Listing = new List<DirEntry>();
+            /// <summary>Message ids of the split's files, with their bits (Present | Regular &lt;&lt; 4), sorted and merged per id.</summary>
+            public ulong[] Ids = new ulong[1024];
+            public byte[] Bits = new byte[1024];
+            public int Count;
+
+            /// <summary>Room for <paramref name="more"/> entries, grown to fit (not doubled: these arrays stay for the whole inspection).</summary>
+            public void Reserve(int more)
+            {
+                if (Count + more <= Ids.Length) return;
+                Array.Resize(ref Ids, Count + more);
+                Array.Resize(ref Bits, Count + more);
+            }
+
+            public void Add(ulong id, int bits)
+            {
+                if (Count == Ids.Length) Reserve(Math.Max(1024, Count / 4));
+                Ids[Count] = id;
+                Bits[Count++] = (byte)bits;
+            }
+
+            /// <summary>Sorts by id and merges the entries of one id (its files in several directories) into one.</summary>
+            public void SortAndMerge()
+            {
+                Array.Sort(Ids, Bits, 0, Count);
+                int m = 0;
+                for (int k = 0; k < Count; k++)
+                {
+                    if (m > 0 && Ids[m - 1] == Ids[k]) { Bits[m - 1] |= Bits[k]; continue; }
+                    Ids[m] = Ids[k];
+                    Bits[m++] = Bits[k];
+                }
+                Count = m;
+            }
+        }
+
+        private readonly System.Collections.Concurrent.ConcurrentBag<SplitBuffers> _buffers = new System.Collections.Concurrent.ConcurrentBag<SplitBuffers>();
 
         private List<QueueIssue> CheckSplit(int n, Dictionary<ulong, Named> todo, Dictionary<ulong, Named> intd, Dictionary<ulong, Named> bounce, RingPool? rings)
         {
             var found = new List<QueueIssue>();
             string ns = n.ToString(CultureInfo.InvariantCulture);
-            var ids = new SortedDictionary<ulong, FileSet>();
+            if (!_buffers.TryTake(out SplitBuffers? buf)) buf = new SplitBuffers();
+            buf.Count = 0;
             var handles = new Dictionary<string, DirectoryHandle?>();
             RingBatch? batch = null;
             try
@@ -475,56 +529,59 @@ namespace QmailPS.Check
                 {
                     string rel = d + "/" + ns;
                     handles[d] = _l.Fs.TryOpenDirectory(_l.Root + "/" + rel, out _);
-                    List<DirEntry>? entries = _l.Fs.TryList(_l.Root + "/" + rel, new List<DirEntry>(), out _);
+                    List<DirEntry>? entries = _l.Fs.TryList(_l.Root + "/" + rel, buf.Listing, out _);
                     if (entries is null) continue; // reported by CheckStructure
+                    buf.Reserve(entries.Count);
+                    (int present, int bit) = d switch
+                    {
+                        "mess" => (FileSet.MessBit, RingBatch.MessHead),
+                        "info" => (FileSet.InfoBit, RingBatch.Info),
+                        "local" => (FileSet.LocalBit, RingBatch.Local),
+                        _ => (FileSet.RemoteBit, RingBatch.Remote),
+                    };
                     foreach (DirEntry e in entries)
                     {
                         if (!e.IsCanonical) { NameIssue(rel, e, found); continue; }
                         if (_l.SplitOf(e.Id) != n) { Misplaced(rel, e, d, found); continue; }
-                        if (!ids.TryGetValue(e.Id, out FileSet? set)) ids[e.Id] = set = new FileSet();
-                        int bit;
-                        switch (d) { case "mess": set.Mess = true; bit = RingBatch.MessHead; break; case "info": set.Info = true; bit = RingBatch.Info; break; case "local": set.Local = true; bit = RingBatch.Local; break; default: set.Remote = true; bit = RingBatch.Remote; break; }
-                        if (e.Kind == FileKind.Regular) set.Regular |= 1 << bit;
+                        buf.Add(e.Id, present | (e.Kind == FileKind.Regular ? (1 << bit) << 4 : 0));
                     }
                 }
-                // todo/intd/bounce files of this split whose message has nothing in the split directories.
+                // todo/intd/bounce files of this split, whose message may have nothing in the split directories.
                 foreach (var map in new[] { todo, intd, bounce })
                     foreach (ulong id in map.Keys)
-                        if (_l.SplitOf(id) == n && !ids.ContainsKey(id)) ids[id] = new FileSet();
+                        if (_l.SplitOf(id) == n) buf.Add(id, 0);
+                buf.SortAndMerge();
 
                 var ctx = new MessageContext(this, handles, found);
                 batch = rings?.Rent();
                 var requests = new List<RingRequest>(RingBatch.MaxMessages);
-                var chunk = new List<KeyValuePair<ulong, FileSet>>(RingBatch.MaxMessages);
-                void CheckChunk()
+                for (int first = 0; first < buf.Count; first += RingBatch.MaxMessages)
                 {
+                    int count = Math.Min(RingBatch.MaxMessages, buf.Count - first);
+                    HeapBound.Check();
                     if (batch != null)
                     {
                         requests.Clear();
-                        foreach (var kv in chunk) requests.Add(new RingRequest(kv.Key, kv.Value.Regular, kv.Value.Mess));
+                        for (int k = first; k < first + count; k++)
+                            requests.Add(new RingRequest(buf.Ids[k], buf.Bits[k] >> 4, (buf.Bits[k] & FileSet.MessBit) != 0));
                         batch.Run(requests, handles["info"], handles["mess"], handles["local"], handles["remote"], rings!.OpenBudget);
                     }
-                    for (int k = 0; k < chunk.Count; k++)
+                    for (int k = first; k < first + count; k++)
                     {
-                        var kv = chunk[k];
-                        todo.TryGetValue(kv.Key, out Named? t);
-                        intd.TryGetValue(kv.Key, out Named? i);
-                        bounce.TryGetValue(kv.Key, out Named? b);
-                        ctx.Check(kv.Key, kv.Value, t, i, b, batch, batch is null ? -1 : k);
+                        ulong id = buf.Ids[k];
+                        todo.TryGetValue(id, out Named? t);
+                        intd.TryGetValue(id, out Named? i);
+                        bounce.TryGetValue(id, out Named? b);
+                        ctx.Check(id, new FileSet(buf.Bits[k] & 0xF, buf.Bits[k] >> 4), t, i, b, batch, batch is null ? -1 : k - first);
                     }
-                    chunk.Clear();
                 }
-                foreach (var kv in ids)
-                {
-                    chunk.Add(kv);
-                    if (chunk.Count == RingBatch.MaxMessages) CheckChunk();
-                }
-                if (chunk.Count > 0) CheckChunk();
             }
             finally
             {
                 if (batch != null) rings!.Return(batch);
                 foreach (var h in handles.Values) h?.Dispose();
+                buf.Listing.Clear();
+                _buffers.Add(buf);
             }
             return found;
         }

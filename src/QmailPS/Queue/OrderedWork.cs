@@ -31,6 +31,7 @@ namespace QmailPS.Queue
                 {
                     System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(ae.InnerException).Throw();
                 }
+                HeapBound.Check();
                 foreach (T item in head.Result) yield return item;
             }
             // On an early stop (Ctrl+C, Select-Object -First) chunks still running see the token and end;
