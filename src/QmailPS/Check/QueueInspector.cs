@@ -470,14 +470,13 @@ namespace QmailPS.Check
         }
 
         /// <summary>
-        /// What one split's check lists, kept from split to split (one per split in flight): at a
-        /// million messages a split's listings are 40,000 entries a directory, and lists grown
-        /// anew for each directory were large-object-heap garbage that only a full collection
-        /// frees (issue 14: Test-QmailQueue peaked 20 MB above Get-QmailQueueMessage).
+        /// The ids one split's check finds, kept from split to split (one per split in flight): at a
+        /// million messages a split's directories hold 40,000 names each, and lists grown anew for
+        /// each directory were large-object-heap garbage that only a full collection frees (issue
+        /// 14: Test-QmailQueue peaked 20 MB above Get-QmailQueueMessage).
         /// </summary>
         private sealed class SplitBuffers
         {
-            public readonly List<DirEntry> Listing = new List<DirEntry>();
             /// <summary>Message ids of the split's files, with their bits (Present | Regular &lt;&lt; 4), sorted and merged per id.</summary>
             public ulong[] Ids = new ulong[1024];
             public byte[] Bits = new byte[1024];
@@ -528,10 +527,8 @@ namespace QmailPS.Check
                 foreach (string d in QueueLayout.SplitDirectories)
                 {
                     string rel = d + "/" + ns;
-                    handles[d] = _l.Fs.TryOpenDirectory(_l.Root + "/" + rel, out _);
-                    List<DirEntry>? entries = _l.Fs.TryList(_l.Root + "/" + rel, buf.Listing, out _);
-                    if (entries is null) continue; // reported by CheckStructure
-                    buf.Reserve(entries.Count);
+                    DirectoryHandle? h = handles[d] = _l.Fs.TryOpenDirectory(_l.Root + "/" + rel, out _);
+                    if (h is null) continue; // reported by CheckStructure
                     (int present, int bit) = d switch
                     {
                         "mess" => (FileSet.MessBit, RingBatch.MessHead),
@@ -539,12 +536,13 @@ namespace QmailPS.Check
                         "local" => (FileSet.LocalBit, RingBatch.Local),
                         _ => (FileSet.RemoteBit, RingBatch.Remote),
                     };
-                    foreach (DirEntry e in entries)
+                    // Straight from readdir into the id array: no list of 40,000 entries per directory.
+                    h.TryEachEntry(e =>
                     {
-                        if (!e.IsCanonical) { NameIssue(rel, e, found); continue; }
-                        if (_l.SplitOf(e.Id) != n) { Misplaced(rel, e, d, found); continue; }
-                        buf.Add(e.Id, present | (e.Kind == FileKind.Regular ? (1 << bit) << 4 : 0));
-                    }
+                        if (!e.IsCanonical) NameIssue(rel, e, found);
+                        else if (_l.SplitOf(e.Id) != n) Misplaced(rel, e, d, found);
+                        else buf.Add(e.Id, present | (e.Kind == FileKind.Regular ? (1 << bit) << 4 : 0));
+                    }, out _);
                 }
                 // todo/intd/bounce files of this split, whose message may have nothing in the split directories.
                 foreach (var map in new[] { todo, intd, bounce })
@@ -580,7 +578,6 @@ namespace QmailPS.Check
             {
                 if (batch != null) rings!.Return(batch);
                 foreach (var h in handles.Values) h?.Dispose();
-                buf.Listing.Clear();
                 _buffers.Add(buf);
             }
             return found;

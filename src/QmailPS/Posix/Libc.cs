@@ -25,6 +25,10 @@ namespace QmailPS.Posix
         public static readonly int O_NOFOLLOW =
             RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x8000 : 0x20000;
 
+        /// <summary>O_DIRECTORY differs between x86_64 (0200000) and arm64/arm (040000).</summary>
+        public static readonly int O_DIRECTORY =
+            RuntimeInformation.ProcessArchitecture is Architecture.Arm64 or Architecture.Arm ? 0x4000 : 0x10000;
+
         /// <summary>O_NOATIME (01000000) is the same on x86_64 and arm64.</summary>
         public const int O_NOATIME = 0x40000;
 
