@@ -482,17 +482,14 @@ namespace QmailPS.Check
             public byte[] Bits = new byte[1024];
             public int Count;
 
-            /// <summary>Room for <paramref name="more"/> entries, grown to fit (not doubled: these arrays stay for the whole inspection).</summary>
-            public void Reserve(int more)
-            {
-                if (Count + more <= Ids.Length) return;
-                Array.Resize(ref Ids, Count + more);
-                Array.Resize(ref Bits, Count + more);
-            }
-
             public void Add(ulong id, int bits)
             {
-                if (Count == Ids.Length) Reserve(Math.Max(1024, Count / 4));
+                if (Count == Ids.Length)
+                {
+                    // By a quarter, not doubled: these arrays stay for the whole inspection.
+                    Array.Resize(ref Ids, Count + Math.Max(1024, Count / 4));
+                    Array.Resize(ref Bits, Ids.Length);
+                }
                 Ids[Count] = id;
                 Bits[Count++] = (byte)bits;
             }

@@ -265,7 +265,7 @@ namespace QmailPS.Check
         /// <summary>What -WhatIf says a step does: made from its operation and arguments only.</summary>
         internal string Describe(RepairStep s)
         {
-            string rel = s.Path.Length > _l.Root.Length ? Rel(s.Path) : ".";
+            string rel = Rel(s.Path);
             string top = rel.Split('/')[0];
             ulong id = s.Id ?? 0;
             string layout = _l.BigTodo ? "big-todo" : "vanilla";
@@ -349,7 +349,7 @@ namespace QmailPS.Check
             // and this run did not change it: it is judged again by the next inspection, not from
             // what it was (a channel file empty then may hold a recipient now).
             if (s.OnlyIfUnchanged && (!Exists(s.Path) || (s.Seen is FileStatus then && !Unchanged(s.Path, then, s)))) return RepairStep.NothingLeft;
-            string rel = s.Path.Length > _l.Root.Length ? Rel(s.Path) : ".";
+            string rel = Rel(s.Path);
             ulong id = s.Id ?? 0;
             string? to;
             switch (s.Operation)
@@ -505,7 +505,7 @@ namespace QmailPS.Check
         private List<RepairStep> _plan = new List<RepairStep>(), _last = new List<RepairStep>();
         private HashSet<string> _done = new HashSet<string>(StringComparer.Ordinal);
 
-        string IRepairPlanner.Rel(string path) => path.Length > _l.Root.Length ? Rel(path) : ".";
+        string IRepairPlanner.Rel(string path) => Rel(path);
         string IRepairPlanner.PathOf(string dir, ulong id) => P(dir, id);
         bool IRepairPlanner.Exists(string path) => Exists(path);
         bool IRepairPlanner.IsRegularFile(string path) => Exists(path, out FileStatus st) && st.Kind == FileKind.Regular;
@@ -698,7 +698,8 @@ namespace QmailPS.Check
             _p.FsyncDirectory(dir);
         }
 
-        private string Rel(string path) => path.Substring(_l.Root.Length + 1);
+        /// <summary>The path relative to the queue root ("." for the root itself).</summary>
+        private string Rel(string path) => path.Length > _l.Root.Length ? path.Substring(_l.Root.Length + 1) : ".";
 
         // ------------------------------------------------------------------ todo layout (§8.1 big-todo)
 

@@ -11,7 +11,8 @@ namespace QmailPS.Queue
     /// <see cref="Check"/> between chunks; once 4 MB have been allocated since the last
     /// collection it asks for a young-generation one. With nearly nothing surviving a chunk, that
     /// takes well under a millisecond; a queue of 1,000,000 messages sees a few hundred of them.
-    /// Not for short scans: the first 32 MB are left to the runtime.
+    /// The first 32 MB allocated after the process's first scan began are left to the runtime, so a
+    /// first small scan is never slowed; after that every scan is checked.
     /// </summary>
     internal static class HeapBound
     {
