@@ -39,7 +39,11 @@ namespace QmailPS.Check
             _qmailr = p.LookupUser(QmailUsers.Qmailr)?.Uid;
             _qmailGid = p.LookupGroup(QmailUsers.QmailGroup);
             _rules = new RuleContext(p, now);
+            _walk = new QueueWalk(layout, WalkDepth.Every);
         }
+
+        /// <summary>The walk Get-QmailQueueMessage lists by too, here at every directory.</summary>
+        private readonly QueueWalk _walk;
 
         private readonly RuleContext _rules;
 
@@ -156,10 +160,15 @@ namespace QmailPS.Check
 
         private IEnumerable<Func<List<QueueIssue>>> SplitWork(Dictionary<ulong, Named> todo, Dictionary<ulong, Named> intd, Dictionary<ulong, Named> bounce, RingPool? rings)
         {
+            // The todo/, intd/ and bounce/ ids bucketed by split once (not every map's keys for every split).
+            var also = new List<ulong>[_l.Split];
+            for (int n = 0; n < also.Length; n++) also[n] = new List<ulong>();
+            foreach (var map in new[] { todo, intd, bounce })
+                foreach (ulong id in map.Keys) also[_l.SplitOf(id)].Add(id);
             for (int n = 0; n < _l.Split; n++)
             {
                 int split = n;
-                yield return () => CheckSplit(split, todo, intd, bounce, rings);
+                yield return () => CheckSplit(split, also[split], todo, intd, bounce, rings);
             }
         }
 
@@ -377,58 +386,44 @@ namespace QmailPS.Check
         /// </summary>
         private Dictionary<ulong, Named> ListFlat(string d, List<QueueIssue> found)
         {
+            FlatListing list = _walk.ListFlat(d); // an unlisted directory is reported by CheckStructure
             var byId = new Dictionary<ulong, Named>();
-            var dirs = new List<string>();
-            if (_l.IsSplit(d)) for (int n = 0; n < _l.Split; n++) dirs.Add(d + "/" + n.ToString(CultureInfo.InvariantCulture));
-            else dirs.Add(d);
-            var otherDirs = new List<string>(); // vanilla: the big-todo directories todo/K
-            foreach (string rel in dirs)
+            var other = new List<Named>();
+            for (int i = 0; i < list.Names.Count; i++)
             {
-                List<DirEntry>? entries = _l.Fs.TryList(_l.Root + "/" + rel, new List<DirEntry>(), out _);
-                if (entries is null) continue; // reported by CheckStructure
-                int? split = _l.IsSplit(d) ? int.Parse(rel.Substring(d.Length + 1), CultureInfo.InvariantCulture) : (int?)null;
-                foreach (DirEntry e in entries)
+                QueueName q = list.Names[i];
+                DirEntry e = q.Entry;
+                if (i < list.OwnCount)
                 {
-                    if (!_l.IsSplit(d) && IsTodoDir(d) && e.IsNumeric && KindOf(_l.Root + "/" + rel, e) == FileKind.Directory) { otherDirs.Add(rel + "/" + e.Name); continue; }
-                    if (!e.IsCanonical) { NameIssue(rel, e, found); continue; }
-                    if (split.HasValue && _l.SplitOf(e.Id) != split.Value) { Misplaced(rel, e, d, found); continue; }
-                    byId[e.Id] = new Named(rel, e);
+                    switch (q.Place)
+                    {
+                        case NamePlace.Subdirectory: continue; // CheckNoBigTodoDirs; its files come below, in the other layout's place
+                        case NamePlace.Message: byId[e.Id] = new Named(q.Dir, e); continue;
+                        case NamePlace.Misplaced: Misplaced(q.Dir, e, d, found); continue;
+                        default: NameIssue(q.Dir, e, found); continue;
+                    }
+                }
+                // The other layout's place.
+                if (_l.IsSplit(d))
+                {
+                    // todo/ itself in a big-todo queue: names and directories there are CheckSplitDirs' findings.
+                    if (q.Place != NamePlace.OtherLayout || q.Kind == FileKind.Directory) continue;
+                    if (e.Id < (ulong)_l.Split) // in the place of todo/K: CheckSplitDirs says so
+                    {
+                        if (q.Kind == FileKind.Regular && !byId.ContainsKey(e.Id)) byId[e.Id] = new Named(d, e);
+                        continue;
+                    }
+                    other.Add(new Named(d, e));
+                }
+                else
+                {
+                    if (q.Place != NamePlace.OtherLayout) { NameIssue(q.Dir, e, found); continue; }
+                    if (q.Kind == FileKind.Directory) continue; // left for the rmdir to refuse
+                    other.Add(new Named(q.Dir, e));
                 }
             }
             if (!IsTodoDir(d)) return byId;
 
-            // The other layout's place.
-            var other = new List<Named>();
-            if (_l.IsSplit(d))
-            {
-                List<DirEntry>? top = _l.Fs.TryList(_l.Dir(d), new List<DirEntry>(), out _);
-                if (top != null)
-                    foreach (DirEntry e in top)
-                    {
-                        FileKind kind = e.IsCanonical ? KindOf(_l.Dir(d), e) : FileKind.Directory;
-                        if (kind == FileKind.Directory) continue; // the split directories, and names: CheckSplitDirs
-                        if (e.Id < (ulong)_l.Split) // in the place of todo/K: CheckSplitDirs says so
-                        {
-                            if (kind == FileKind.Regular && !byId.ContainsKey(e.Id)) byId[e.Id] = new Named(d, e);
-                            continue;
-                        }
-                        other.Add(new Named(d, e));
-                    }
-            }
-            else
-            {
-                foreach (string rel in otherDirs)
-                {
-                    List<DirEntry>? entries = _l.Fs.TryList(_l.Root + "/" + rel, new List<DirEntry>(), out _);
-                    if (entries is null) continue;
-                    foreach (DirEntry e in entries)
-                    {
-                        if (!e.IsCanonical) { NameIssue(rel, e, found); continue; }
-                        if (KindOf(_l.Root + "/" + rel, e) == FileKind.Directory) continue; // left for the rmdir to refuse
-                        other.Add(new Named(rel, e));
-                    }
-                }
-            }
             string layout = _l.BigTodo ? "big-todo" : "vanilla";
             string otherLayout = _l.BigTodo ? "vanilla" : "big-todo";
             string fix = NameRules.LayoutFix(_l.BigTodo);
@@ -457,7 +452,7 @@ namespace QmailPS.Check
         /// <summary>What is on disk for one message id.</summary>
         private readonly struct FileSet
         {
-            public const int MessBit = 1, InfoBit = 2, LocalBit = 4, RemoteBit = 8;
+            private const int MessBit = SplitListing.MessBit, InfoBit = SplitListing.InfoBit, LocalBit = SplitListing.LocalBit, RemoteBit = SplitListing.RemoteBit;
             /// <param name="present">MessBit … RemoteBit: which of the split's files readdir lists.</param>
             /// <param name="regular">Bits (1 &lt;&lt; RingBatch.Info/Local/Remote/MessHead) of the files readdir says are regular: only those are read in a batch.</param>
             public FileSet(int present, int regular) { Present = present; Regular = regular; }
@@ -469,83 +464,26 @@ namespace QmailPS.Check
             public bool Remote => (Present & RemoteBit) != 0;
         }
 
-        /// <summary>
-        /// The ids one split's check finds, kept from split to split (one per split in flight): at a
-        /// million messages a split's directories hold 40,000 names each, and lists grown anew for
-        /// each directory were large-object-heap garbage that only a full collection frees (issue
-        /// 14: Test-QmailQueue peaked 20 MB above Get-QmailQueueMessage).
-        /// </summary>
-        private sealed class SplitBuffers
-        {
-            /// <summary>Message ids of the split's files, with their bits (Present | Regular &lt;&lt; 4), sorted and merged per id.</summary>
-            public ulong[] Ids = new ulong[1024];
-            public byte[] Bits = new byte[1024];
-            public int Count;
+        /// <summary>One listing per split in flight, kept from split to split (see <see cref="SplitListing"/>).</summary>
+        private readonly System.Collections.Concurrent.ConcurrentBag<SplitListing> _listings = new System.Collections.Concurrent.ConcurrentBag<SplitListing>();
 
-            public void Add(ulong id, int bits)
-            {
-                if (Count == Ids.Length)
-                {
-                    // By a quarter, not doubled: these arrays stay for the whole inspection.
-                    Array.Resize(ref Ids, Count + Math.Max(1024, Count / 4));
-                    Array.Resize(ref Bits, Ids.Length);
-                }
-                Ids[Count] = id;
-                Bits[Count++] = (byte)bits;
-            }
-
-            /// <summary>Sorts by id and merges the entries of one id (its files in several directories) into one.</summary>
-            public void SortAndMerge()
-            {
-                Array.Sort(Ids, Bits, 0, Count);
-                int m = 0;
-                for (int k = 0; k < Count; k++)
-                {
-                    if (m > 0 && Ids[m - 1] == Ids[k]) { Bits[m - 1] |= Bits[k]; continue; }
-                    Ids[m] = Ids[k];
-                    Bits[m++] = Bits[k];
-                }
-                Count = m;
-            }
-        }
-
-        private readonly System.Collections.Concurrent.ConcurrentBag<SplitBuffers> _buffers = new System.Collections.Concurrent.ConcurrentBag<SplitBuffers>();
-
-        private List<QueueIssue> CheckSplit(int n, Dictionary<ulong, Named> todo, Dictionary<ulong, Named> intd, Dictionary<ulong, Named> bounce, RingPool? rings)
+        /// <param name="also">Ids of this split's todo/, intd/ and bounce/ files, whose message may have nothing in the split directories.</param>
+        private List<QueueIssue> CheckSplit(int n, List<ulong> also, Dictionary<ulong, Named> todo, Dictionary<ulong, Named> intd, Dictionary<ulong, Named> bounce, RingPool? rings)
         {
             var found = new List<QueueIssue>();
-            string ns = n.ToString(CultureInfo.InvariantCulture);
-            if (!_buffers.TryTake(out SplitBuffers? buf)) buf = new SplitBuffers();
-            buf.Count = 0;
+            if (!_listings.TryTake(out SplitListing? buf)) buf = new SplitListing();
+            var opened = new DirectoryHandle?[QueueLayout.SplitDirectories.Length];
             var handles = new Dictionary<string, DirectoryHandle?>();
             RingBatch? batch = null;
             try
             {
-                foreach (string d in QueueLayout.SplitDirectories)
+                _walk.ListSplit(n, buf, opened, also); // an unlisted directory is reported by CheckStructure
+                for (int k = 0; k < opened.Length; k++) handles[QueueLayout.SplitDirectories[k]] = opened[k];
+                foreach (QueueName q in buf.Names)
                 {
-                    string rel = d + "/" + ns;
-                    DirectoryHandle? h = handles[d] = _l.Fs.TryOpenDirectory(_l.Root + "/" + rel, out _);
-                    if (h is null) continue; // reported by CheckStructure
-                    (int present, int bit) = d switch
-                    {
-                        "mess" => (FileSet.MessBit, RingBatch.MessHead),
-                        "info" => (FileSet.InfoBit, RingBatch.Info),
-                        "local" => (FileSet.LocalBit, RingBatch.Local),
-                        _ => (FileSet.RemoteBit, RingBatch.Remote),
-                    };
-                    // Straight from readdir into the id array: no list of 40,000 entries per directory.
-                    h.TryEachEntry(e =>
-                    {
-                        if (!e.IsCanonical) NameIssue(rel, e, found);
-                        else if (_l.SplitOf(e.Id) != n) Misplaced(rel, e, d, found);
-                        else buf.Add(e.Id, present | (e.Kind == FileKind.Regular ? (1 << bit) << 4 : 0));
-                    }, out _);
+                    if (q.Place == NamePlace.Misplaced) Misplaced(q.Dir, q.Entry, q.Top, found);
+                    else NameIssue(q.Dir, q.Entry, found);
                 }
-                // todo/intd/bounce files of this split, whose message may have nothing in the split directories.
-                foreach (var map in new[] { todo, intd, bounce })
-                    foreach (ulong id in map.Keys)
-                        if (_l.SplitOf(id) == n) buf.Add(id, 0);
-                buf.SortAndMerge();
 
                 var ctx = new MessageContext(this, handles, found);
                 batch = rings?.Rent();
@@ -558,7 +496,7 @@ namespace QmailPS.Check
                     {
                         requests.Clear();
                         for (int k = first; k < first + count; k++)
-                            requests.Add(new RingRequest(buf.Ids[k], buf.Bits[k] >> 4, (buf.Bits[k] & FileSet.MessBit) != 0));
+                            requests.Add(new RingRequest(buf.Ids[k], buf.Bits[k] >> 4, (buf.Bits[k] & SplitListing.MessBit) != 0));
                         batch.Run(requests, handles["info"], handles["mess"], handles["local"], handles["remote"], rings!.OpenBudget);
                     }
                     for (int k = first; k < first + count; k++)
@@ -574,8 +512,8 @@ namespace QmailPS.Check
             finally
             {
                 if (batch != null) rings!.Return(batch);
-                foreach (var h in handles.Values) h?.Dispose();
-                _buffers.Add(buf);
+                foreach (DirectoryHandle? h in opened) h?.Dispose();
+                _listings.Add(buf);
             }
             return found;
         }
@@ -586,13 +524,13 @@ namespace QmailPS.Check
             private readonly QueueInspector _i;
             private readonly Dictionary<string, DirectoryHandle?> _h;
             private readonly List<QueueIssue> _found;
-            private byte[] _buffer = new byte[4096];
-            private RingBatch? _batch;
-            private int _k = -1; // this message's place in _batch, or -1: plain calls
+            /// <summary>Reads and judges each file, as Get-QmailQueueMessage's walk does.</summary>
+            private readonly MessageReader _reader;
 
             public MessageContext(QueueInspector inspector, Dictionary<string, DirectoryHandle?> handles, List<QueueIssue> found)
             {
                 _i = inspector; _h = handles; _found = found;
+                _reader = new MessageReader(inspector._rules);
             }
 
             private QueueLayout L => _i._l;
@@ -602,10 +540,10 @@ namespace QmailPS.Check
 
             public void Check(ulong id, FileSet set, Named? todo, Named? intd, Named? bounce, RingBatch? batch = null, int k = -1)
             {
-                _batch = batch;
-                _k = k;
+                _reader.Batch = batch;
+                _reader.Slot = k;
                 try { CheckCore(id, set, todo, intd, bounce); }
-                finally { _batch = null; _k = -1; }
+                finally { _reader.Batch = null; _reader.Slot = -1; }
             }
 
             private void CheckCore(ulong id, FileSet set, Named? todo, Named? intd, Named? bounce)
@@ -618,7 +556,7 @@ namespace QmailPS.Check
                 bool preprocessing = live && todo != null;
 
                 FileStatus mess = default;
-                bool hasMess = set.Mess && Stat("mess", id, out mess);
+                bool hasMess = set.Mess && _reader.StatMess(_h["mess"], id, out mess, out _);
                 if (hasMess && mess.Links > 1) _i.NoteLinks($"mess/{L.SplitOf(id).ToString(CultureInfo.InvariantCulture)}/{id.ToString(CultureInfo.InvariantCulture)}", mess);
                 bool hasInfo = set.Info;
                 bool hasChannel = set.Local || set.Remote;
@@ -632,7 +570,7 @@ namespace QmailPS.Check
                     bool infoFile = hasInfo && !NotAFile(id, infoRel, messRel);
                     if (todoFile || infoFile)
                     {
-                        MessRules.Missing(messRel, id, Errno.ENOENT, todoFile ? todo!.Rel : null, infoFile ? infoRel : null, _sink);
+                        MessRules.Missing(messRel, id, Errno.ENOENT, todoFile ? todo!.Rel : null, infoFile ? infoRel : null, _reader.Findings);
                         Emit(id);
                     }
                     else
@@ -715,28 +653,9 @@ namespace QmailPS.Check
                 if (intd != null) CheckOwned(id, intd.Rel, _i._qmailq, Mode.Rw_r__r__, false, null, IssueSeverity.Cosmetic);
             }
 
-            private bool Stat(string dir, ulong id, out FileStatus st)
-            {
-                st = default;
-                DirectoryHandle? h = _h[dir];
-                if (h is null) return false;
-                var name = new byte[24];
-                Libc.FormatId(id, name);
-                return dir == "mess" ? RingBatch.Stat(_batch, _k, h, name, out st, out _) : h.TryStat(name, out st, out _);
-            }
-
             private void CheckMess(ulong id, string rel, FileStatus mess, bool enveloped)
             {
-                byte[]? head = null;
-                int n = -1;
-                if (mess.Kind == FileKind.Regular && mess.Size > 0 && _h["mess"] is DirectoryHandle h)
-                {
-                    var name = new byte[24];
-                    Libc.FormatId(id, name);
-                    n = RingBatch.ReadHead(_batch, _k, h, name, ref _buffer, MessRules.HeadBytes, out _);
-                    head = _buffer;
-                }
-                MessRules.Detect(_i._rules, rel, id, mess, head, n, enveloped, _sink);
+                _reader.Mess(_h["mess"], id, rel, mess, enveloped, everyHead: true);
                 Emit(id);
             }
 
@@ -746,9 +665,8 @@ namespace QmailPS.Check
                 if (h is null) return;
                 using (h)
                 {
-                    FileRead read = RecordScan.Read(null, -1, -1, h, todo.Entry.NameZ(), ref _buffer, TodoRules.Types);
+                    FileRead read = _reader.Todo(h, todo.Entry.NameZ(), todo.Rel, preprocessing);
                     if (read.Ok && read.Status.Links > 1) _i.NoteLinks(todo.Rel, read.Status);
-                    TodoRules.Detect(_i._rules, todo.Rel, read, preprocessing, _sink);
                     Emit(id);
                 }
             }
@@ -757,11 +675,8 @@ namespace QmailPS.Check
             {
                 DirectoryHandle? h = _h["info"];
                 if (h is null) return;
-                var name = new byte[24];
-                Libc.FormatId(id, name);
-                FileRead read = RecordScan.Read(_batch, _k, RingBatch.Info, h, name, ref _buffer, InfoRules.Types);
+                FileRead read = _reader.Info(h, id, null, rel, preprocessing);
                 if (read.Ok && read.Status.Links > 1) _i.NoteLinks(rel, read.Status);
-                InfoRules.Detect(_i._rules, rel, read, preprocessing, _sink);
                 Emit(id);
             }
 
@@ -771,11 +686,8 @@ namespace QmailPS.Check
                 string rel = L.PathOf(dir, id).Substring(L.Root.Length + 1);
                 DirectoryHandle? h = _h[dir];
                 if (h is null) return 0;
-                var name = new byte[24];
-                Libc.FormatId(id, name);
-                FileRead read = RecordScan.Read(_batch, _k, dir == "local" ? RingBatch.Local : RingBatch.Remote, h, name, ref _buffer, ChannelRules.Types);
+                FileRead read = _reader.Channel(h, id, dir == "local", rel, preprocessing, reportAllDone);
                 if (read.Ok && read.Status.Links > 1) _i.NoteLinks(rel, read.Status);
-                ChannelRules.Detect(_i._rules, rel, read, preprocessing, reportAllDone, _sink);
                 Emit(id);
                 return read.Ok ? (int)Math.Min(int.MaxValue, read.Records!.Done) : 0;
             }
@@ -783,11 +695,10 @@ namespace QmailPS.Check
             /// <summary>The shared rules' findings so far, as this message's issues.</summary>
             private void Emit(ulong id)
             {
-                foreach (Finding f in _sink) Add(f.Kind, f.Severity, id, f.Rel, f.Description, f.Fix);
-                _sink.Clear();
+                foreach (Finding f in _reader.Findings) Add(f.Kind, f.Severity, id, f.Rel, f.Description, f.Fix);
+                _reader.Findings.Clear();
             }
 
-            private readonly List<Finding> _sink = new List<Finding>();
 
             private bool NotAFile(ulong id, string rel, string messRel)
             {
@@ -814,7 +725,7 @@ namespace QmailPS.Check
 
             private void CheckOwner(ulong id, string rel, FileStatus st, uint? owner, uint mode)
             {
-                AccessRules.Owner(_i._rules, rel, st, owner, mode, _sink);
+                AccessRules.Owner(_i._rules, rel, st, owner, mode, _reader.Findings);
                 Emit(id);
             }
         }

@@ -91,144 +91,131 @@ namespace QmailPS.Queue
 
         /// <summary>
         /// Produces chunk work in queue order. Directory listing happens here, on the consumer's
-        /// thread, one directory at a time; reading the files happens in the chunks.
+        /// thread, one directory at a time (through the walk Test-QmailQueue uses too); reading the
+        /// files happens in the chunks.
         /// </summary>
         private IEnumerable<Func<List<ScanEvent>>> PlanChunks(RingPool? rings, CancellationToken cancel)
         {
             var notes = new List<ScanEvent>();
-            // Listings reuse two lists: a scan of 100,000 messages should not grow a list per directory.
-            var listing = new List<DirEntry>();
-            var scratch = new List<DirEntry>();
-            IdSet bouncing = ListIds(_layout.Dir("bounce"), notes, scratch);
+            var walk = new QueueWalk(_layout, WalkDepth.Qmail);
+            FlatListing bounceList = walk.ListFlat("bounce");
+            foreach (Unlisted u in bounceList.Unlisted) notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: u.Path, errno: u.Errno, text: Unreadable(u, null)));
+            var bounceIds = new ulong[bounceList.Names.Count];
+            int bounceCount = 0;
+            foreach (QueueName q in bounceList.Names) if (q.Place == NamePlace.Message) bounceIds[bounceCount++] = q.Entry.Id;
+            IdSet bouncing = new IdSet(bounceIds, bounceCount);
+            bounceList = null!;
             foreach (var n in FlushNotes(notes)) yield return n;
 
             // 1. todo/ (or todo/0…split-1 with big-todo): not yet preprocessed. Then the other
             //    layout's place (todo/N/ID in a vanilla queue, todo/ID in a big-todo one): a queue
             //    between layouts still shows every message once.
+            cancel.ThrowIfCancellationRequested();
+            FlatListing todo = walk.ListFlat("todo");
             var todoSeen = new HashSet<ulong>();
-            var todoDirs = new List<string>();
-            var otherDirs = new List<string>();
-            if (_layout.BigTodo) for (int n = 0; n < _layout.Split; n++) todoDirs.Add(_layout.SplitDir("todo", n));
-            else todoDirs.Add(_layout.Dir("todo"));
-            int step = 0, steps = todoDirs.Count + _layout.Split;
-            foreach (string todoDir in todoDirs)
+            int todoDirs = _layout.BigTodo ? _layout.Split : 1;
+            int step = 0, steps = todoDirs + _layout.Split;
+            foreach (Unlisted u in todo.Unlisted)
+                notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: u.Path, errno: u.Errno,
+                    text: Unreadable(u, (u.Path == _layout.Dir("todo")) != _layout.BigTodo ? "qmail-send stalls on this too ('alert: unable to opendir " + Rel(u.Path) + ", sleeping...')" : null)));
+            var chunk = new List<QueueName>(ChunkSize);
+            string? chunkDir = null;
+            bool chunkOther = false;
+            int planned = 0;
+            for (int i = 0; i < todo.Names.Count; i++)
             {
-                cancel.ThrowIfCancellationRequested();
-                List<DirEntry>? entries = _layout.Fs.TryList(todoDir, listing, out int errno);
-                if (entries is null)
+                QueueName q = todo.Names[i];
+                bool other = i >= todo.OwnCount;
+                if (chunk.Count > 0 && (q.Dir != chunkDir || other != chunkOther || chunk.Count == ChunkSize))
                 {
-                    notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: todoDir, errno: errno,
-                        text: errno == Errno.ELOOP ? LinkNotEntered(todoDir) : $"unable to read {Rel(todoDir)}: {Errno.QmailText(errno)}; qmail-send stalls on this too ('alert: unable to opendir {Rel(todoDir)}, sleeping...')"));
-                }
-                else
-                {
-                    int? expectedSplit = _layout.BigTodo ? int.Parse(todoDir.Substring(todoDir.LastIndexOf('/') + 1), CultureInfo.InvariantCulture) : (int?)null;
-                    var chunk = new List<DirEntry>(ChunkSize);
-                    int planned = 0;
-                    foreach (DirEntry e in entries)
+                    var c = chunk; string d = _layout.Root + "/" + chunkDir; bool o = chunkOther;
+                    yield return () => ReadTodoChunk(d, c, bouncing, cancel, otherLayout: o);
+                    chunk = new List<QueueName>(ChunkSize);
+                    if (!o)
                     {
-                        if (!e.IsNumeric)
-                        {
-                            notes.Add(new ScanEvent(ScanEventKind.Ignored, path: todoDir + "/" + e.Name, text: $"{PathName.Printable(Rel(todoDir) + "/" + e.Name)} is not a message name (qmail ignores it)"));
-                            continue;
-                        }
-                        if (e.Kind == FileKind.Directory && !_layout.BigTodo)
-                        {
-                            notes.Add(new ScanEvent(ScanEventKind.Warning, path: todoDir + "/" + e.Name, id: e.Id,
-                                text: $"todo/{e.Name} is a directory: this looks like a big-todo queue read as vanilla (qmail-send warns 'unable to stat mess/{_layout.SplitOf(e.Id)}/{e.Id}' at every scan); its messages are listed as damaged"));
-                            otherDirs.Add(todoDir + "/" + e.Name);
-                            continue;
-                        }
-                        todoSeen.Add(e.Id);
-                        chunk.Add(e);
-                        if (chunk.Count == ChunkSize)
-                        {
-                            var c = chunk; yield return () => ReadTodoChunk(todoDir, expectedSplit, c, bouncing, cancel); chunk = new List<DirEntry>(ChunkSize);
-                            // Progress within todo/ (thousands of unprocessed messages take a while), in order after the chunk.
-                            planned += ChunkSize;
-                            var p = TodoProgress(step, steps, planned, entries.Count, todoDir);
-                            yield return () => new List<ScanEvent> { p };
-                        }
+                        // Progress within todo/ (thousands of unprocessed messages take a while), in order after the chunk.
+                        var p = TodoProgress(todoDirs, steps, planned, todo.OwnCount, d);
+                        yield return () => new List<ScanEvent> { p };
                     }
-                    if (chunk.Count > 0) { var c = chunk; yield return () => ReadTodoChunk(todoDir, expectedSplit, c, bouncing, cancel); }
+                    foreach (var n in FlushNotes(notes)) yield return n;
                 }
-                step++;
-                notes.Add(new ScanEvent(ScanEventKind.Progress, percent: step * 100 / steps, path: todoDir));
-                foreach (var n in FlushNotes(notes)) yield return n;
-            }
-            if (_layout.BigTodo) otherDirs.Add(_layout.Dir("todo"));
-            foreach (string dir in otherDirs)
-            {
-                cancel.ThrowIfCancellationRequested();
-                List<DirEntry>? entries = _layout.Fs.TryList(dir, new List<DirEntry>(), out int errno);
-                if (entries is null)
+                DirEntry e = q.Entry;
+                string path = _layout.Root + "/" + q.Rel;
+                if (other && q.Kind == FileKind.Directory) continue; // big-todo: the split directories themselves
+                if (q.Place == NamePlace.NotANumber)
                 {
-                    notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: dir, errno: errno, text: errno == Errno.ELOOP ? LinkNotEntered(dir) : $"unable to read {Rel(dir)}: {Errno.QmailText(errno)}"));
+                    notes.Add(new ScanEvent(ScanEventKind.Ignored, path: path, text: $"{PathName.Printable(q.Rel)} is not a message name (qmail ignores it)"));
                     continue;
                 }
-                var chunk = new List<DirEntry>(ChunkSize);
-                foreach (DirEntry e in entries)
+                if (q.Place == NamePlace.Subdirectory)
                 {
-                    if (e.Kind == FileKind.Directory || (e.Kind == FileKind.Unknown && _layout.Fs.TryLstat(dir + "/" + e.Name, out FileStatus st, out _) && st.Kind == FileKind.Directory))
-                        continue; // big-todo: the split directories themselves
-                    if (!e.IsNumeric)
-                    {
-                        notes.Add(new ScanEvent(ScanEventKind.Ignored, path: dir + "/" + e.Name, text: $"{PathName.Printable(Rel(dir) + "/" + e.Name)} is not a message name (qmail ignores it)"));
-                        continue;
-                    }
-                    if (todoSeen.Contains(e.Id))
-                    {
-                        notes.Add(new ScanEvent(ScanEventKind.Warning, id: e.Id, path: dir + "/" + e.Name,
-                            text: $"{Rel(dir)}/{e.Name} is another todo file of message {e.Id}, in the place the {(_layout.BigTodo ? "vanilla" : "big-todo")} layout uses (Test-QmailQueue: BigTodoMismatch)"));
-                        continue;
-                    }
-                    todoSeen.Add(e.Id);
-                    chunk.Add(e);
-                    if (chunk.Count == ChunkSize) { var c = chunk; string d = dir; yield return () => ReadTodoChunk(d, null, c, bouncing, cancel, otherLayout: true); chunk = new List<DirEntry>(ChunkSize); }
+                    notes.Add(new ScanEvent(ScanEventKind.Warning, path: path, id: e.Id,
+                        text: $"{q.Rel} is a directory: this looks like a big-todo queue read as vanilla (qmail-send warns 'unable to stat mess/{_layout.SplitOf(e.Id)}/{e.Id}' at every scan); its messages are listed as damaged"));
+                    continue;
                 }
-                if (chunk.Count > 0) { var c = chunk; string d = dir; yield return () => ReadTodoChunk(d, null, c, bouncing, cancel, otherLayout: true); }
-                foreach (var n in FlushNotes(notes)) yield return n;
+                if (other && todoSeen.Contains(e.Id))
+                {
+                    notes.Add(new ScanEvent(ScanEventKind.Warning, id: e.Id, path: path,
+                        text: $"{q.Rel} is another todo file of message {e.Id}, in the place the {(_layout.BigTodo ? "vanilla" : "big-todo")} layout uses (Test-QmailQueue: BigTodoMismatch)"));
+                    continue;
+                }
+                todoSeen.Add(e.Id);
+                if (!other) planned++;
+                chunk.Add(q);
+                chunkDir = q.Dir;
+                chunkOther = other;
             }
+            if (chunk.Count > 0) { var c = chunk; string d = _layout.Root + "/" + chunkDir; bool o = chunkOther; yield return () => ReadTodoChunk(d, c, bouncing, cancel, otherLayout: o); }
+            step = todoDirs;
+            notes.Add(new ScanEvent(ScanEventKind.Progress, percent: step * 100 / steps, path: _layout.Dir("todo")));
+            todo = null!;
+            foreach (var n in FlushNotes(notes)) yield return n;
 
-            // 2. info/0…split-1: preprocessed messages, in qmail-qread's order.
+            // 2. info/0…split-1: preprocessed messages, in qmail-qread's order. The listing is reused
+            //    from split to split: each chunk takes its entries and their channel bits with it.
+            var listing = new SplitListing();
+            var handles = new DirectoryHandle?[QueueLayout.SplitDirectories.Length];
             for (int n = 0; n < _layout.Split; n++)
             {
                 cancel.ThrowIfCancellationRequested();
-                string infoDir = _layout.SplitDir("info", n);
-                List<DirEntry>? entries = _layout.Fs.TryList(infoDir, listing, out int errno);
-                if (entries is null)
+                try { walk.ListSplit(n, listing, handles); }
+                finally { for (int k = 0; k < handles.Length; k++) { handles[k]?.Dispose(); handles[k] = null; } }
+                foreach (Unlisted u in listing.Unlisted)
+                    notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: u.Path, errno: u.Errno,
+                        text: Unreadable(u, u.Path.StartsWith(_layout.Dir("info") + "/", StringComparison.Ordinal) ? "qmail-send delivers nothing until it can ('alert: unable to opendir " + Rel(u.Path) + ", sleeping...')" : null)));
+                foreach (QueueName q in listing.Names)
+                    if (q.Top == "info" && q.Place == NamePlace.NotANumber)
+                        notes.Add(new ScanEvent(ScanEventKind.Ignored, path: _layout.Root + "/" + q.Rel, text: $"{PathName.Printable(q.Rel)} is not a message name (qmail ignores it)"));
+                var entries = new List<DirEntry>(ChunkSize);
+                var bits = new byte[ChunkSize];
+                int split = n;
+                foreach (DirEntry e in listing.Info)
                 {
-                    notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: infoDir, errno: errno,
-                        text: errno == Errno.ELOOP ? LinkNotEntered(infoDir) : $"unable to read {Rel(infoDir)}: {Errno.QmailText(errno)}; qmail-send delivers nothing until it can ('alert: unable to opendir {Rel(infoDir)}, sleeping...')"));
-                }
-                else if (entries.Count > 0)
-                {
-                    var odd = new HashSet<ulong>(); // channel entries not known to be regular files: read the careful way
-                    IdSet local = ListIds(_layout.SplitDir("local", n), notes, scratch, odd);
-                    IdSet remote = ListIds(_layout.SplitDir("remote", n), notes, scratch, odd);
-                    var chunk = new List<DirEntry>(ChunkSize);
-                    int split = n;
-                    foreach (DirEntry e in entries)
+                    bool own = e.IsCanonical && _layout.SplitOf(e.Id) == n;
+                    if (own && todoSeen.Contains(e.Id)) continue; // listed from todo/
+                    bits[entries.Count] = (byte)(own ? listing.BitsOf(e.Id) : 0);
+                    entries.Add(e);
+                    if (entries.Count == ChunkSize)
                     {
-                        if (!e.IsNumeric)
-                        {
-                            notes.Add(new ScanEvent(ScanEventKind.Ignored, path: infoDir + "/" + e.Name, text: $"{PathName.Printable(Rel(infoDir) + "/" + e.Name)} is not a message name (qmail ignores it)"));
-                            continue;
-                        }
-                        if (e.IsCanonical && _layout.SplitOf(e.Id) == n && todoSeen.Contains(e.Id)) continue; // listed from todo/
-                        chunk.Add(e);
-                        if (chunk.Count == ChunkSize) { var c = chunk; yield return () => ReadInfoChunk(split, c, local, remote, odd, bouncing, todoSeen, rings, cancel); chunk = new List<DirEntry>(ChunkSize); }
+                        var c = entries; var b = bits;
+                        yield return () => ReadInfoChunk(split, c, b, bouncing, todoSeen, rings, cancel);
+                        entries = new List<DirEntry>(ChunkSize); bits = new byte[ChunkSize];
                     }
-                    if (chunk.Count > 0) { var c = chunk; yield return () => ReadInfoChunk(split, c, local, remote, odd, bouncing, todoSeen, rings, cancel); }
                 }
+                if (entries.Count > 0) { var c = entries; var b = bits; yield return () => ReadInfoChunk(split, c, b, bouncing, todoSeen, rings, cancel); }
                 step++;
-                notes.Add(new ScanEvent(ScanEventKind.Progress, percent: step * 100 / steps, path: infoDir));
+                notes.Add(new ScanEvent(ScanEventKind.Progress, percent: step * 100 / steps, path: _layout.SplitDir("info", n)));
                 foreach (var f in FlushNotes(notes)) yield return f;
             }
         }
 
-        private ScanEvent TodoProgress(int step, int steps, int read, int listed, string todoDir) =>
-            new ScanEvent(ScanEventKind.Progress, percent: (int)((step + (double)read / Math.Max(1, listed)) * 100 / steps),
+        /// <summary>The text for a directory the walk could not list; <paramref name="effect"/> says what qmail-send does about it.</summary>
+        private string Unreadable(Unlisted u, string? effect) =>
+            u.Errno == Errno.ELOOP ? LinkNotEntered(u.Path) : $"unable to read {Rel(u.Path)}: {Errno.QmailText(u.Errno)}" + (effect is null ? "" : "; " + effect);
+
+        /// <summary>Within todo/: <paramref name="read"/> of the <paramref name="listed"/> names of the <paramref name="todoDirs"/> todo directories planned.</summary>
+        private ScanEvent TodoProgress(int todoDirs, int steps, int read, int listed, string todoDir) =>
+            new ScanEvent(ScanEventKind.Progress, percent: (int)(todoDirs * (double)read / Math.Max(1, listed) * 100 / steps),
                 path: $"{todoDir} ({read} of {listed} not yet preprocessed)");
 
         private static IEnumerable<Func<List<ScanEvent>>> FlushNotes(List<ScanEvent> notes)
@@ -237,26 +224,6 @@ namespace QmailPS.Queue
             var copy = new List<ScanEvent>(notes);
             notes.Clear();
             yield return () => copy;
-        }
-
-        private IdSet ListIds(string dir, List<ScanEvent> notes, List<DirEntry> scratch, HashSet<ulong>? notRegular = null)
-        {
-            List<DirEntry>? entries = _layout.Fs.TryList(dir, scratch, out int errno);
-            if (entries is null)
-            {
-                notes.Add(new ScanEvent(ScanEventKind.DirectoryError, path: dir, errno: errno,
-                    text: errno == Errno.ELOOP ? LinkNotEntered(dir) : $"unable to read {Rel(dir)}: {Errno.QmailText(errno)}"));
-                return IdSet.Empty;
-            }
-            ulong[] array = new ulong[entries.Count];
-            int n = 0;
-            foreach (DirEntry e in entries)
-            {
-                if (!e.IsCanonical) continue;
-                array[n++] = e.Id;
-                if (e.Kind != FileKind.Regular) notRegular?.Add(e.Id);
-            }
-            return new IdSet(array, n);
         }
 
         /// <summary>qmail follows a symlinked queue directory; QmailPS, as root, never does (Test-QmailQueue reports it).</summary>
@@ -313,7 +280,7 @@ namespace QmailPS.Queue
         /// layout uses (todo/N/ID in a vanilla queue, todo/ID in a big-todo one); qmail-send built for
         /// this queue's layout never sees those, so each such message is listed, once, as damaged.
         /// </summary>
-        private List<ScanEvent> ReadTodoChunk(string todoDirPath, int? expectedSplit, List<DirEntry> entries, IdSet bouncing, CancellationToken cancel, bool otherLayout = false)
+        private List<ScanEvent> ReadTodoChunk(string todoDirPath, List<QueueName> entries, IdSet bouncing, CancellationToken cancel, bool otherLayout = false)
         {
             var result = new List<ScanEvent>(entries.Count);
             using var reader = new ChunkReader(this, null);
@@ -323,14 +290,14 @@ namespace QmailPS.Queue
                 result.Add(new ScanEvent(ScanEventKind.DirectoryError, path: todoDirPath, errno: errno, text: errno == Errno.ELOOP ? LinkNotEntered(todoDirPath) : $"unable to read {Rel(todoDirPath)}: {Errno.QmailText(errno)}"));
                 return result;
             }
-            foreach (DirEntry e in entries)
+            foreach (QueueName q in entries)
             {
                 if (cancel.IsCancellationRequested) break;
+                DirEntry e = q.Entry;
                 if (otherLayout) { result.Add(ReadOtherLayout(todoDir, e, reader, bouncing.Contains(e.Id))); continue; }
-                bool misplaced = expectedSplit.HasValue && _layout.SplitOf(e.Id) != expectedSplit.Value;
-                if (!e.IsCanonical || misplaced)
+                if (q.Place != NamePlace.Message)
                 {
-                    result.Add(ReadNonCanonical("todo", todoDirPath, e, misplaced, reader, bouncing));
+                    result.Add(ReadNonCanonical("todo", todoDirPath, e, q.Place == NamePlace.Misplaced, reader, bouncing));
                     continue;
                 }
                 result.Add(reader.ReadTodo(todoDir, e.Id, null, bouncing.Contains(e.Id)));
@@ -351,7 +318,8 @@ namespace QmailPS.Queue
             return ev;
         }
 
-        private List<ScanEvent> ReadInfoChunk(int split, List<DirEntry> entries, IdSet local, IdSet remote, HashSet<ulong> odd,
+        /// <param name="bits">Per entry, which of the split's directories list it (<see cref="SplitListing"/>'s bits; 0 for a name not the message's own).</param>
+        private List<ScanEvent> ReadInfoChunk(int split, List<DirEntry> entries, byte[] bits,
             IdSet bouncing, HashSet<ulong> todoSeen, RingPool? rings, CancellationToken cancel)
         {
             var result = new List<ScanEvent>(entries.Count);
@@ -359,8 +327,7 @@ namespace QmailPS.Queue
             reader.OpenSplit(split);
             // The plain case, regular files with canonical names in their own split, is read in one
             // go through the ring when there is one; the rest, file by file.
-            int[]? batch = reader.Prefetch(entries, e => e.IsCanonical && e.Kind == FileKind.Regular && _layout.SplitOf(e.Id) == split && !odd.Contains(e.Id),
-                                            local, remote);
+            int[]? batch = reader.Prefetch(entries, bits, (e, b) => e.IsCanonical && e.Kind == FileKind.Regular && _layout.SplitOf(e.Id) == split && SplitListing.ChannelsRegular(b));
             for (int i = 0; i < entries.Count; i++)
             {
                 DirEntry e = entries[i];
@@ -371,7 +338,7 @@ namespace QmailPS.Queue
                     result.Add(ReadNonCanonical("info", _layout.SplitDir("info", split), e, misplaced, reader, bouncing, todoSeen));
                     continue;
                 }
-                result.Add(reader.ReadInfo(e.Id, null, local.Contains(e.Id), remote.Contains(e.Id), bouncing.Contains(e.Id), prefetched: batch?[i] ?? -1));
+                result.Add(reader.ReadInfo(e.Id, null, (bits[i] & SplitListing.LocalBit) != 0, (bits[i] & SplitListing.RemoteBit) != 0, bouncing.Contains(e.Id), prefetched: batch?[i] ?? -1));
             }
             return result;
         }
@@ -423,14 +390,15 @@ namespace QmailPS.Queue
             private readonly List<QueueRecipient> _recipients = new List<QueueRecipient>();
 
             private readonly RingPool? _rings;
-            private RingBatch? _batch;
-            private int _k = -1; // the message of _batch being read, or -1 for plain calls
+            /// <summary>Reads and judges each file, as Test-QmailQueue's walk does; its ring batch is this chunk's.</summary>
+            private readonly MessageReader _reader;
 
             public ChunkReader(QueueScanner scanner, RingPool? rings)
             {
                 _s = scanner;
                 _rings = rings;
                 _addresses = scanner._caches.Rent();
+                _reader = new MessageReader(scanner._rules);
                 _visitTodo = VisitTodo; _visitInfo = VisitInfo; _visitChannel = VisitChannel;
                 _handles = new DirectoryHandle?[QueueLayout.SplitDirectories.Length][];
                 _tried = new bool[QueueLayout.SplitDirectories.Length][];
@@ -480,7 +448,7 @@ namespace QmailPS.Queue
             public void Dispose()
             {
                 _s._caches.Return(_addresses);
-                if (_batch != null) { _rings!.Return(_batch); _batch = null; }
+                if (_reader.Batch != null) { _rings!.Return(_reader.Batch); _reader.Batch = null; }
                 foreach (var row in _handles) for (int i = 0; i < row.Length; i++) { row[i]?.Dispose(); row[i] = null; }
             }
 
@@ -491,33 +459,33 @@ namespace QmailPS.Queue
             /// (io_uring). Returns, per entry, its index in the batch (-1: not in it), or null when
             /// there is no ring (then everything is read with plain calls). The current split must be open.
             /// </summary>
-            public int[]? Prefetch(List<DirEntry> entries, Func<DirEntry, bool> eligible, IdSet local, IdSet remote)
+            public int[]? Prefetch(List<DirEntry> entries, byte[] bits, Func<DirEntry, int, bool> eligible)
             {
                 if (_rings is null || _info is null) return null;
-                _batch ??= _rings.Rent();
-                if (_batch is null) return null;
+                _reader.Batch ??= _rings.Rent();
+                if (_reader.Batch is null) return null;
                 int[] index = new int[entries.Count];
                 var ids = new List<RingRequest>(entries.Count);
                 for (int i = 0; i < entries.Count; i++)
                 {
                     DirEntry e = entries[i];
-                    if (!eligible(e) || ids.Count == RingBatch.MaxMessages) { index[i] = -1; continue; }
+                    if (!eligible(e, bits[i]) || ids.Count == RingBatch.MaxMessages) { index[i] = -1; continue; }
                     index[i] = ids.Count;
                     int open = 1 << RingBatch.Info;
-                    if (local.Contains(e.Id)) open |= 1 << RingBatch.Local;
-                    if (remote.Contains(e.Id)) open |= 1 << RingBatch.Remote;
+                    if ((bits[i] & SplitListing.LocalBit) != 0) open |= 1 << RingBatch.Local;
+                    if ((bits[i] & SplitListing.RemoteBit) != 0) open |= 1 << RingBatch.Remote;
                     ids.Add(new RingRequest(e.Id, open, statMess: true));
                 }
-                _batch.Run(ids, _info, _mess, _local, _remote, _rings.OpenBudget);
+                _reader.Batch.Run(ids, _info, _mess, _local, _remote, _rings.OpenBudget);
                 return index;
             }
 
             /// <summary>A preprocessed message: info, mess, local, remote (what qmail-send's pqadd and pass_do read).</summary>
             public ScanEvent ReadInfo(ulong id, byte[]? rawName, bool inLocal, bool inRemote, bool bouncing, DirectoryHandle? infoDirOverride = null, int prefetched = -1)
             {
-                _k = prefetched;
+                _reader.Slot = prefetched;
                 try { return ReadInfoCore(id, rawName, inLocal, inRemote, bouncing, infoDirOverride); }
-                finally { _k = -1; }
+                finally { _reader.Slot = -1; }
             }
 
             private ScanEvent ReadInfoCore(ulong id, byte[]? rawName, bool inLocal, bool inRemote, bool bouncing, DirectoryHandle? infoDirOverride)
@@ -532,7 +500,7 @@ namespace QmailPS.Queue
                 // info/N/ID: sender and birth.
                 _currentInfo = m;
                 FileRead info = infoDir is null ? new FileRead(null, default, Errno.ENOENT)
-                    : RecordScan.Read(_batch, _k, RingBatch.Info, infoDir, nameZ, ref _buffer, InfoRules.Types, _visitInfo);
+                    : _reader.Info(infoDir, id, rawName, InfoRel(), preprocessing: false, _visitInfo);
                 _currentInfo = null;
                 if (!info.Ok)
                 {
@@ -547,7 +515,6 @@ namespace QmailPS.Queue
                     // getinfo(): the first record must be F…\0 (the visitor took its sender).
                     if (info.Records!.FirstByte != 'F' || info.Records.FirstNul < 0) m.SenderMissing = true;
                 }
-                InfoRules.Detect(_s._rules, InfoRel(), info, false, _findings);
                 Judge(m);
 
                 NoteUnreadableSplits(m, id);
@@ -577,8 +544,7 @@ namespace QmailPS.Queue
                 Libc.FormatId(id, _name);
                 byte[] nameZ = rawName ?? (byte[])_name.Clone();
                 string todoRel = $"{RelOf(todoDir.Path)}/{PathName.FromBytesZ(nameZ)}";
-                int len = todoDir.TryReadFile(nameZ, ref _buffer, out FileStatus tst, out int errno);
-                if (len < 0 && errno == Errno.ENOENT)
+                if (!todoDir.TryStat(nameZ, out _, out int errno) && errno == Errno.ENOENT)
                 {
                     if (rawName != null) return new ScanEvent(ScanEventKind.Vanished, id: id);
                     OpenSplit(L.SplitOf(id));
@@ -588,7 +554,7 @@ namespace QmailPS.Queue
                 var recipients = _recipients;
                 recipients.Clear();
                 _current = m;
-                FileRead todo = RecordScan.Read(null, -1, -1, todoDir, nameZ, ref _buffer, TodoRules.Types, _visitTodo);
+                FileRead todo = _reader.Todo(todoDir, nameZ, todoRel, preprocessing: false, _visitTodo);
                 _current = null;
                 if (!todo.Ok)
                 {
@@ -597,7 +563,6 @@ namespace QmailPS.Queue
                 else m.QueuedAt = todo.Status.MTimeUtc;
                 // todo_do takes the first F as the sender; without one (or unreadable) it has none.
                 if (!todo.Ok || todo.Records!.Senders == 0) m.SenderMissing = true;
-                TodoRules.Detect(_s._rules, todoRel, todo, false, _findings);
                 Judge(m);
                 m.SetRecipients(recipients.ToArray());
                 m.PendingCount = recipients.Count;
@@ -615,7 +580,7 @@ namespace QmailPS.Queue
                 if (fromInfo.Message != null) m.QreadView = fromInfo.Message;
                 else if (bouncing)
                 {
-                    TodoRules.StaleBounce("bounce/" + id.ToString(CultureInfo.InvariantCulture), _findings);
+                    TodoRules.StaleBounce("bounce/" + id.ToString(CultureInfo.InvariantCulture), _reader.Findings);
                     Judge(m);
                 }
                 m.State = m.Damage != null ? QueueMessageState.Damaged : QueueMessageState.Unprocessed;
@@ -656,13 +621,12 @@ namespace QmailPS.Queue
             private QueueMessage? _current, _currentInfo;
             private RecipientChannel _channel;
             private readonly RecordScan.Visitor _visitTodo, _visitInfo, _visitChannel;
-            private readonly List<Finding> _findings = new List<Finding>();
 
             /// <summary>What the shared rules found so far: the findings that fail this message are its Damage.</summary>
             private void Judge(QueueMessage m)
             {
-                foreach (Finding f in _findings) if (f.MakesDamaged) m.AddDamage(f.Description);
-                _findings.Clear();
+                foreach (Finding f in _reader.Findings) if (f.MakesDamaged) m.AddDamage(f.Description);
+                _reader.Findings.Clear();
             }
 
             /// <summary>stat of mess; <paramref name="envelopeDir"/>/<paramref name="envelopeName"/> is
@@ -673,19 +637,18 @@ namespace QmailPS.Queue
                 vanished = false;
                 OpenSplit(L.SplitOf(id));
                 Libc.FormatId(id, _name);
-                bool ok = RingBatch.Stat(_batch, _k, _mess, _name, out FileStatus mst, out int errno);
+                bool ok = _reader.StatMess(_mess, id, out FileStatus mst, out int errno);
                 if (!ok)
                 {
                     if (errno == Errno.ENOENT && !(envelopeDir != null && envelopeDir.TryStat(envelopeName, out _, out _))) { vanished = true; return; }
-                    MessRules.Missing(messRel, id, errno, todoRel, infoRel, _findings);
+                    MessRules.Missing(messRel, id, errno, todoRel, infoRel, _reader.Findings);
                     Judge(m);
                     m.QreadTrouble = Errno.QmailText(errno);
                     return;
                 }
                 m.Size = mst.Size;
                 // Only a short mess can be a stub; the head of the others is not needed to list them.
-                int headLength = MessRules.NeedsHead(mst) ? _mess!.TryReadFile(_name, ref _buffer, out _, out _, MessRules.HeadBytes, noAtime: true) : -1;
-                MessRules.Detect(_s._rules, messRel, id, mst, headLength >= 0 ? _buffer : null, headLength, enveloped: true, _findings);
+                _reader.Mess(_mess, id, messRel, mst, enveloped: true, everyHead: false);
                 Judge(m);
                 if (_s.IncludeHeader && mst.Kind == FileKind.Regular) ReadHeader(m);
             }
@@ -712,9 +675,8 @@ namespace QmailPS.Queue
                 if (dir is null) return;
                 Libc.FormatId(id, _name);
                 _channel = channel;
-                FileRead read = RecordScan.Read(_batch, _k, channel == RecipientChannel.Local ? RingBatch.Local : RingBatch.Remote, dir, _name, ref _buffer,
-                    ChannelRules.Types, _visitChannel);
-                ChannelRules.Detect(_s._rules, P(channel == RecipientChannel.Local ? "local" : "remote", id), read, false, reportAllDone: false, _findings);
+                FileRead read = _reader.Channel(dir, id, channel == RecipientChannel.Local, P(channel == RecipientChannel.Local ? "local" : "remote", id),
+                    preprocessing: false, reportAllDone: false, _visitChannel);
                 Judge(m);
                 if (read.Ok && read.Records!.Pending > 0)
                 {
