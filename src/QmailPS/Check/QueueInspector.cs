@@ -14,7 +14,10 @@ namespace QmailPS.Check
     /// only: files are opened O_NOFOLLOW|O_NONBLOCK, never written; mess also O_NOATIME where allowed,
     /// because qmail-send's cleanup judges an orphan mess by its atime (envelope atimes mean nothing to qmail).
     /// Structure first, then each split directory (in parallel, results in queue order), then the
-    /// files of todo/, intd/, bounce/ and pid/ that belong to no message.
+    /// files of todo/, intd/, bounce/ and pid/ that belong to no message. Messages are listed by the
+    /// walk Get-QmailQueueMessage uses (<see cref="QueueWalk"/>, here at <see cref="WalkDepth.Every"/>)
+    /// and their files read and judged by the same <see cref="MessageReader"/>; what is added here
+    /// is the file-set rules (which files of a message exist together) and the structure.
     /// </summary>
     public sealed class QueueInspector
     {

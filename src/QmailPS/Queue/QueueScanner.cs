@@ -41,9 +41,10 @@ namespace QmailPS.Queue
     }
 
     /// <summary>
-    /// The one walk over the queue that listing, summary and checking share. It reads what
-    /// qmail-send reads, the way it reads it: todo/ first (not yet preprocessed), then
-    /// info/0…split-1 with each message's mess, local, remote and bounce. Streaming: split
+    /// Messages as qmail-send sees them, for listing, summary and metrics: the queue's one walk
+    /// (<see cref="QueueWalk"/>, at <see cref="WalkDepth.Qmail"/>) lists todo/ first (not yet
+    /// preprocessed), then info/0…split-1; <see cref="MessageReader"/> reads each message's info,
+    /// mess, local and remote and judges them by the rules Test-QmailQueue reports. Streaming: split
     /// directories are cut into chunks read by worker threads (files opened relative to directory
     /// handles), and results come back in queue order with a bounded look-ahead, so memory does not
     /// grow with the queue.
