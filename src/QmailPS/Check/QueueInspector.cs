@@ -702,7 +702,6 @@ namespace QmailPS.Check
                 _reader.Findings.Clear();
             }
 
-
             private bool NotAFile(ulong id, string rel, string messRel)
             {
                 if (!L.Fs.TryLstat(L.Root + "/" + rel, out FileStatus st, out _) || st.Kind == FileKind.Regular) return false;
