@@ -433,7 +433,7 @@ namespace QmailPS.Check
             foreach (Named n in other)
             {
                 ulong id = n.Entry.Id;
-                string canonical = _l.PathOf(d, id).Substring(_l.Root.Length + 1);
+                string canonical = _l.RelOf(d, id);
                 if (byId.TryGetValue(id, out Named? first))
                 {
                     bool same = _l.Fs.TryLstat(_l.Root + "/" + first.Rel, out FileStatus a, out _) && _l.Fs.TryLstat(_l.Root + "/" + n.Rel, out FileStatus b, out _)
@@ -552,15 +552,15 @@ namespace QmailPS.Check
             private void CheckCore(ulong id, FileSet set, Named? todo, Named? intd, Named? bounce)
             {
                 string sid = id.ToString(CultureInfo.InvariantCulture);
-                string messRel = L.PathOf("mess", id).Substring(L.Root.Length + 1);
-                string infoRel = L.PathOf("info", id).Substring(L.Root.Length + 1);
+                string messRel = L.RelOf("mess", id, sid);
+                string infoRel = L.RelOf("info", id, sid);
                 bool live = _i._live;
                 // While qmail-send runs and todo/ID exists, the message may be mid-preprocessing.
                 bool preprocessing = live && todo != null;
 
                 FileStatus mess = default;
                 bool hasMess = set.Mess && _reader.StatMess(_h["mess"], id, out mess, out _);
-                if (hasMess && mess.Links > 1) _i.NoteLinks($"mess/{L.SplitOf(id).ToString(CultureInfo.InvariantCulture)}/{id.ToString(CultureInfo.InvariantCulture)}", mess);
+                if (hasMess && mess.Links > 1) _i.NoteLinks(messRel, mess);
                 bool hasInfo = set.Info;
                 bool hasChannel = set.Local || set.Remote;
 
@@ -686,7 +686,7 @@ namespace QmailPS.Check
             /// <summary>Checks local/N/ID or remote/N/ID; returns how many done (D) records it has.</summary>
             private int CheckChannel(ulong id, string dir, bool preprocessing, bool reportAllDone = true)
             {
-                string rel = L.PathOf(dir, id).Substring(L.Root.Length + 1);
+                string rel = L.RelOf(dir, id);
                 DirectoryHandle? h = _h[dir];
                 if (h is null) return 0;
                 FileRead read = _reader.Channel(h, id, dir == "local", rel, preprocessing, reportAllDone);
@@ -800,7 +800,7 @@ namespace QmailPS.Check
         {
             if (NotAFile(rel, e, "the wrong split directory", found)) return;
             string path = rel + "/" + e.Name;
-            string canonical = _l.PathOf(top, e.Id).Substring(_l.Root.Length + 1);
+            string canonical = _l.RelOf(top, e.Id);
             bool twin = _l.Fs.TryLstat(_l.PathOf(top, e.Id), out _, out _);
             Found(found, e.Id, NameRules.Misplaced(path, top, e.Id, canonical, twin));
         }

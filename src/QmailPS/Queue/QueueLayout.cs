@@ -80,6 +80,28 @@ namespace QmailPS.Queue
         public string PathOf(string name, ulong id) => DirFor(name, id) + "/" + id.ToString(CultureInfo.InvariantCulture);
 
         /// <summary>
+        /// <see cref="PathOf"/> relative to the queue (info/N/ID), the name findings and messages
+        /// give a file. A scan names three or four files of every message: the directory part is
+        /// made once per directory, and <paramref name="idText"/> (the id in decimal, when the
+        /// caller has it) saves formatting the id again, so each name costs one string.
+        /// </summary>
+        public string RelOf(string name, ulong id, string? idText = null)
+        {
+            idText ??= id.ToString(CultureInfo.InvariantCulture);
+            int k = Array.IndexOf(SplitDirectories, name);
+            if (k < 0 && IsSplit(name)) k = name == "todo" ? 4 : 5; // big-todo's todo/N and intd/N
+            if (k < 0) return name + "/" + idText;
+            string?[] row = _prefixes[k] ??= new string?[Split];
+            int n = SplitOf(id);
+            // A race makes the same string twice; either copy is right.
+            string prefix = row[n] ??= name + "/" + n.ToString(CultureInfo.InvariantCulture) + "/";
+            return prefix + idText;
+        }
+
+        /// <summary><see cref="RelOf"/>'s "dir/N/" per split directory (mess, info, local, remote, then todo and intd with big-todo), made when first asked for.</summary>
+        private readonly string?[]?[] _prefixes = new string?[]?[SplitDirectories.Length + 2];
+
+        /// <summary>
         /// The other name qmail-queue gives the same inode: intd/ID for todo/ID and the reverse (it
         /// links one to the other), so a link count of 2 there is qmail's own; null for any other file.
         /// </summary>

@@ -453,7 +453,16 @@ namespace QmailPS.Queue
                 foreach (var row in _handles) for (int i = 0; i < row.Length; i++) { row[i]?.Dispose(); row[i] = null; }
             }
 
-            private string P(string dir, ulong id) => dir + "/" + L.SplitOf(id).ToString(CultureInfo.InvariantCulture) + "/" + id.ToString(CultureInfo.InvariantCulture);
+            /// <summary>dir/N/ID relative to the queue; the id's text is made once for the files of one message.</summary>
+            private string P(string dir, ulong id)
+            {
+                if (!_hasIdText || _idTextOf != id) { _idText = id.ToString(CultureInfo.InvariantCulture); _idTextOf = id; _hasIdText = true; }
+                return L.RelOf(dir, id, _idText);
+            }
+
+            private string _idText = "";
+            private ulong _idTextOf;
+            private bool _hasIdText;
 
             /// <summary>
             /// Makes the calls ReadInfo would make for the chosen entries, all at once through a ring
@@ -496,12 +505,12 @@ namespace QmailPS.Queue
                 byte[] nameZ = rawName ?? _name;
                 var m = new QueueMessage(id, L.Root) { HasBounce = bouncing };
                 DirectoryHandle? infoDir = infoDirOverride ?? _info;
-                string InfoRel() => infoDirOverride != null ? $"{RelOf(infoDirOverride.Path)}/{PathName.FromBytesZ(nameZ)}" : P("info", id);
+                string infoRel = infoDirOverride != null ? $"{RelOf(infoDirOverride.Path)}/{PathName.FromBytesZ(nameZ)}" : P("info", id);
 
                 // info/N/ID: sender and birth.
                 _currentInfo = m;
                 FileRead info = infoDir is null ? new FileRead(null, default, Errno.ENOENT)
-                    : _reader.Info(infoDir, id, rawName, InfoRel(), preprocessing: false, _visitInfo);
+                    : _reader.Info(infoDir, id, rawName, infoRel, preprocessing: false, _visitInfo);
                 _currentInfo = null;
                 if (!info.Ok)
                 {
@@ -520,7 +529,7 @@ namespace QmailPS.Queue
 
                 NoteUnreadableSplits(m, id);
                 // mess/N/ID: size, owner, type.
-                ReadMess(m, id, infoDir, nameZ, null, InfoRel(), out bool vanished);
+                ReadMess(m, id, infoDir, nameZ, null, infoRel, out bool vanished);
                 if (vanished) return new ScanEvent(ScanEventKind.Vanished, id: id, text: $"message {id} finished while it was being read");
 
                 // local/N/ID then remote/N/ID, as qmail-qread prints them.

@@ -119,8 +119,17 @@ namespace QmailPS.Queue
                                : RingBatch.Read(batch, k, kind, dir, nameZ, ref buffer, out st, out errno);
             if (len >= 0) return new Check.Rules.FileRead(Of(buffer, len, knownTypes, visit), st, 0);
             if (errno != DirectoryHandle.Streamable) return new Check.Rules.FileRead(null, st, errno);
+            return Stream(dir, nameZ, ref buffer, knownTypes, visit);
+        }
+
+        /// <summary>
+        /// A file too big to read whole, a window at a time. Its own method: the lambda's captured
+        /// scan would otherwise be allocated at every call of <see cref="Read"/>, small files too.
+        /// </summary>
+        private static Check.Rules.FileRead Stream(DirectoryHandle dir, byte[] nameZ, ref byte[] buffer, string knownTypes, Visitor? visit)
+        {
             var scan = new RecordScan(knownTypes, visit);
-            long got = dir.TryStreamFile(nameZ, ref buffer, (b, n) => scan.Feed(b, 0, n), out st, out errno);
+            long got = dir.TryStreamFile(nameZ, ref buffer, (b, n) => scan.Feed(b, 0, n), out FileStatus st, out int errno);
             if (got < 0) return new Check.Rules.FileRead(null, st, errno);
             scan.End();
             return new Check.Rules.FileRead(scan, st, 0);
