@@ -774,10 +774,8 @@ namespace QmailPS.Check
             }
             if (NotAFile(rel, e, "not its canonical name", found)) return;
             string top = rel.Split('/')[0];
-            string canonical = _l.PathOf(top, e.Id);
-            bool twin = _l.Fs.TryLstat(canonical, out _, out _);
-            string canon = canonical.Substring(_l.Root.Length + 1);
-            Found(found, e.Id, NameRules.NonCanonical(path, top, e.Id, canon, twin));
+            bool twin = _l.Fs.TryLstat(_l.PathOf(top, e.Id), out _, out _);
+            Found(found, e.Id, NameRules.NonCanonical(path, top, e.Id, _l.RelOf(top, e.Id), twin));
         }
 
         /// <summary>

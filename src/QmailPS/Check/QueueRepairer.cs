@@ -856,7 +856,7 @@ namespace QmailPS.Check
                     // to switch): the name at TO is the link it made, its old name already gone.
                     if (!s && messLinked) continue;
                     if (k == "bounce") continue; // the message's own failure notices: merged below
-                    throw new RepairConflictException($"Cannot renumber message {from} to {to}: {target.Substring(_l.Root.Length + 1)} belongs to another message. Repair that one first.");
+                    throw new RepairConflictException($"Cannot renumber message {from} to {to}: {Rel(target)} belongs to another message. Repair that one first.");
                 }
             }
             if (!seen["info"].Old && MisplacedInfo(from) is string elsewhere)
@@ -1031,7 +1031,7 @@ namespace QmailPS.Check
             {
                 string source = P(k, from);
                 if (!UnlinkLink(source, P(k, to), dirs)) // true when there is no such old name
-                    quarantined ??= _q.Move(source, $"left under the old number {from} after message {from} became {to}, but it is not the same file as {P(k, to).Substring(_l.Root.Length + 1)}", from);
+                    quarantined ??= _q.Move(source, $"left under the old number {from} after message {from} became {to}, but it is not the same file as {_l.RelOf(k, to)}", from);
             }
             return quarantined;
         }
