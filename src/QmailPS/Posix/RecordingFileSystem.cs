@@ -15,9 +15,10 @@ namespace QmailPS.Posix
         public RecordingFileSystem(IFileSystem inner) { _inner = inner; }
 
         /// <summary>Whether this run has changed <paramref name="path"/> (or renamed something to or from it).</summary>
-        public bool Changed(string path) => _changed.Contains(path);
+        public bool Changed(string path) { lock (_changed) return _changed.Contains(path); }
 
-        private void Mark(string path) => _changed.Add(path);
+        // Locked: the workers of a renumbering batch write through one seam (QueueRepairer.RunBatch).
+        private void Mark(string path) { lock (_changed) _changed.Add(path); }
 
         public void Trust(string root, bool followLink = true) => _inner.Trust(root, followLink);
         public void CreateRoot(string path, uint mode) { Mark(path); _inner.CreateRoot(path, mode); }

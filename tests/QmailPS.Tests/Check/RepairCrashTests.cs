@@ -2,6 +2,8 @@ using System;
 using System.Collections.Generic;
 using System.IO;
 using System.Linq;
+using System.Threading;
+using QmailPS.Check.Repair;
 using QmailPS.Check;
 using QmailPS.Posix;
 using QmailPS.Queue;
@@ -99,10 +101,15 @@ namespace QmailPS.Tests.Check
         /// batches. After each kill qmail sees every message exactly once, with the same sender,
         /// recipients, channels, done marks and birth, keyed by the content of its mess; then a run
         /// with the default batch size finishes it: the same again, Test finds nothing, and a third
-        /// run writes nothing.
+        /// run writes nothing. With one worker the writes of a phase come in plan order; with four,
+        /// the members of a phase are linked, renamed and unlinked from four threads at once, and the
+        /// kill stops every one of them (FaultyPosix), so the cuts fall between writes of different
+        /// members in whatever order the threads made them.
         /// </summary>
-        [Fact]
-        public void A_renumbering_in_batches_killed_inside_and_between_batches_then_rerun_keeps_every_message_once()
+        [Theory]
+        [InlineData(1)]
+        [InlineData(4)]
+        public void A_renumbering_in_batches_killed_inside_and_between_batches_then_rerun_keeps_every_message_once(int workers)
         {
             RootOnly();
             const int batch = 3;
@@ -113,7 +120,7 @@ namespace QmailPS.Tests.Check
                 healthy = RepairQmailQueueTests.QmailView(q0.Layout);
                 Assert.Equal(10, healthy.Count);
                 var counter = new FaultyPosix(TestFs.Raw, int.MaxValue) { Log = new List<string>() };
-                RepairQmailQueueTests.RunRepair(q0, counter, batch: batch);
+                RepairQmailQueueTests.RunRepair(q0, counter, batch: batch, workers: workers);
                 calls = counter.Log!;
             }
             // Where the cuts fall: before a link, rename or unlink of a phase (inside a batch), before
@@ -137,7 +144,7 @@ namespace QmailPS.Tests.Check
             {
                 using var q = GoldenQueue.Restore();
                 var faulty = new FaultyPosix(TestFs.Raw, k) { Log = new List<string>() };
-                if (!RepairQmailQueueTests.Crashes(() => RepairQmailQueueTests.RunRepair(q, faulty, batch: batch)))
+                if (!RepairQmailQueueTests.Crashes(() => RepairQmailQueueTests.RunRepair(q, faulty, batch: batch, workers: workers)))
                 {
                     Assert.True(k > calls.Count - 12, $"write {k} never came, where the counting run made {calls.Count}: this run wrote {string.Join(" | ", faulty.Log!)}");
                     break;
@@ -213,6 +220,104 @@ namespace QmailPS.Tests.Check
             Assert.Equal(to, m.Id);
             Assert.Equal(new[] { "a@remote.test", "alice@example.test" }, m.Recipients.Select(x => x.Address).OrderBy(a => a, StringComparer.Ordinal));
             Assert.False(File.Exists(q.Home + "/quarantine/manifest.tsv") && File.ReadAllText(q.Home + "/quarantine/manifest.tsv").Contains("/local/", StringComparison.Ordinal), did);
+        }
+
+        /// <summary>
+        /// Issue 14: the members of a batch are worked on from several threads at once (a phase's
+        /// links, renames and unlinks are kernel work in different directories). A seam whose link
+        /// waits for a second link to be under way shows it: with one worker no two links are ever
+        /// in flight together. The result is what qmail saw before, and Test finds nothing after.
+        /// </summary>
+        [Fact]
+        public void The_members_of_a_renumbering_batch_are_linked_from_several_threads_at_once()
+        {
+            RootOnly();
+            using var q = GoldenQueue.Restore();
+            var healthy = RepairQmailQueueTests.QmailView(q.Layout);
+            var meeting = new MeetingPosix(TestFs.Raw);
+            string did = RepairQmailQueueTests.RunRepair(q, meeting, workers: 2);
+            Assert.True(meeting.Met, $"no two links of the batch were ever under way at once: {did}");
+            RepairQmailQueueTests.AssertSameView(healthy, RepairQmailQueueTests.QmailView(q.Layout), "after a repair with two workers");
+            var (issues, again) = Repair(q, new FaultyPosix(TestFs.Raw, int.MaxValue));
+            Assert.True(issues == 0, $"after the repair: {again}; it did: {did}");
+
+            using var one = GoldenQueue.Restore();
+            var alone = new MeetingPosix(TestFs.Raw) { Patience = TimeSpan.FromMilliseconds(50) };
+            RepairQmailQueueTests.RunRepair(one, alone, workers: 1);
+            Assert.False(alone.Met, "one worker, yet two links were under way at once");
+        }
+
+        /// <summary>
+        /// Ctrl+C in the middle of a batch: no member is begun after it, the members begun are
+        /// completed, and each message is whole at one number (the old or the new); a rerun
+        /// renumbers the rest.
+        /// </summary>
+        [Fact]
+        public void Stopped_in_the_middle_of_a_batch_it_begins_no_more_members_and_completes_those_begun()
+        {
+            RootOnly();
+            using var q = GoldenQueue.Restore();
+            var healthy = RepairQmailQueueTests.QmailView(q.Layout);
+            var seam = new CountingPosix(TestFs.Raw);
+            var layout = QueueLayout.Detect(q.Root, null, null);
+            var stopper = new StopAfter(() => seam.Links >= 3);
+            new RepairSession(layout, seam, SendLock.Probe(layout), q.Home + "/quarantine") { Workers = 2 }.Run(stopper);
+            Assert.True(stopper.Done > 0 && stopper.Done < 10, $"{stopper.Done} of 10 renumberings reported done after the stop");
+            RepairQmailQueueTests.AssertSameView(healthy, RepairQmailQueueTests.QmailView(q.Layout), "after the stop");
+            var left = new QueueInspector(layout, SendLock.Probe(layout)).Inspect().ToList();
+            Assert.True(left.All(i => i.Kind == QueueIssueKind.IdNotInode) && left.Count == 10 - stopper.Done,
+                $"after the stop, {stopper.Done} done: " + string.Join(" | ", left.Select(i => $"{i.Kind} {i.Path}")));
+            string did = RepairQmailQueueTests.RunRepair(q, TestFs.Raw);
+            RepairQmailQueueTests.AssertSameView(healthy, RepairQmailQueueTests.QmailView(q.Layout), "after the rerun: " + did);
+            Assert.Empty(new QueueInspector(layout, SendLock.Probe(layout)).Inspect());
+        }
+
+        /// <summary>Counts links; every call goes through.</summary>
+        private sealed class CountingPosix : PassThroughPosix
+        {
+            private int _links;
+            public CountingPosix(IFileSystem inner) : base(inner) { }
+            public int Links => Volatile.Read(ref _links);
+            public override void Link(string existing, string newPath) { Interlocked.Increment(ref _links); base.Link(existing, newPath); }
+        }
+
+        /// <summary>A link waits (up to <see cref="Patience"/>) until another is under way; Met says whether two ever were.</summary>
+        private sealed class MeetingPosix : PassThroughPosix
+        {
+            private readonly object _gate = new object();
+            private int _inFlight;
+            public MeetingPosix(IFileSystem inner) : base(inner) { }
+            public bool Met { get; private set; }
+            public TimeSpan Patience { get; set; } = TimeSpan.FromSeconds(5);
+            public override void Link(string existing, string newPath)
+            {
+                lock (_gate)
+                {
+                    _inFlight++;
+                    if (_inFlight >= 2) { Met = true; Monitor.PulseAll(_gate); }
+                    else if (!Met) Monitor.Wait(_gate, Patience);
+                }
+                try { base.Link(existing, newPath); }
+                finally { lock (_gate) _inFlight--; }
+            }
+        }
+
+        /// <summary>A session's observer whose Stopping turns true when asked (Ctrl+C); counts what it is told was done.</summary>
+        private sealed class StopAfter : IRepairObserver
+        {
+            private readonly Func<bool> _stop;
+            public StopAfter(Func<bool> stop) { _stop = stop; }
+            public int Done { get; private set; }
+            public bool Stopping => _stop();
+            public bool ShouldRun(RepairStep step, int index, int count) => true;
+            void IRepairObserver.Done(RepairStep step, string? quarantined) => Done++;
+            public void NothingLeft(RepairStep step) { }
+            public void Failed(RepairStep step, Exception error) => throw new Xunit.Sdk.XunitException("failed: " + error);
+            public void Planned(int pass, int steps) { }
+            public void NotRepaired(QueueIssue issue, string why) { }
+            public void Conflict(string conflict) { }
+            public void Warning(string text) { }
+            public void Stale(QueueIssue old, int now) { }
         }
 
         private static void RootOnly()

@@ -636,15 +636,16 @@ namespace QmailPS.Tests.Check
         }
 
         /// <summary>A whole-queue repair through <paramref name="posix"/>, as Repair-QmailQueue runs it (RepairSession: every pass); <paramref name="bigTodo"/> is -TodoLayout (BigTodo or Vanilla).</summary>
-        internal static string RunRepair(TempQueue q, IFileSystem posix, int? split = null, bool? bigTodo = null, int? batch = null) =>
-            RunSession(q, posix, split, bigTodo, batch).Did;
+        internal static string RunRepair(TempQueue q, IFileSystem posix, int? split = null, bool? bigTodo = null, int? batch = null, int? workers = null) =>
+            RunSession(q, posix, split, bigTodo, batch, workers).Did;
 
         /// <summary>One RepairSession run; what it found first and every step it ran, for messages.</summary>
-        internal static (RepairSession Session, StepLog Log, string Did) RunSession(TempQueue q, IFileSystem posix, int? split = null, bool? bigTodo = null, int? batch = null)
+        internal static (RepairSession Session, StepLog Log, string Did) RunSession(TempQueue q, IFileSystem posix, int? split = null, bool? bigTodo = null, int? batch = null, int? workers = null)
         {
             var layout = split.HasValue ? new QueueLayout(q.Root, split.Value, bigTodo ?? false) : QueueLayout.Detect(q.Root, null, bigTodo);
             var session = new RepairSession(layout, posix, SendLock.Probe(layout), q.Home + "/quarantine", convertTodoLayout: bigTodo.HasValue);
             if (batch.HasValue) session.RenumberBatchSize = batch.Value;
+            session.Workers = workers;
             var log = new StepLog();
             session.Run(log);
             log.ThrowIfFailed();
@@ -731,10 +732,16 @@ namespace QmailPS.Tests.Check
         public int Kill(int pid, int signal) => Inner.Kill(pid, signal);
     }
 
-    /// <summary>IFileSystem that counts writes and "crashes" at the Nth one; reads pass through.</summary>
+    /// <summary>
+    /// IFileSystem that counts writes and "crashes" at the Nth one; reads pass through. Like a
+    /// killed process, it makes no write after that one, on any thread (a renumbering batch writes
+    /// from several: QueueRepairer.Workers).
+    /// </summary>
     internal sealed class FaultyPosix : PassThroughPosix
     {
         private readonly int _failAt;
+        private readonly object _gate = new object();
+        private bool _dead;
         public FaultyPosix(IFileSystem inner, int failAt) : base(inner) { _failAt = failAt; }
         public int Calls { get; private set; }
         public string LastCall { get; private set; } = "";
@@ -743,10 +750,14 @@ namespace QmailPS.Tests.Check
 
         private void Write(string what)
         {
-            Calls++;
-            LastCall = what;
-            Log?.Add(what);
-            if (Calls == _failAt) throw new InjectedCrash(what);
+            lock (_gate)
+            {
+                if (_dead) throw new InjectedCrash("after the crash: " + what);
+                Calls++;
+                LastCall = what;
+                Log?.Add(what);
+                if (Calls == _failAt) { _dead = true; throw new InjectedCrash(what); }
+            }
         }
 
         public override void CreateRoot(string path, uint mode) { Write("mkdir " + path); base.CreateRoot(path, mode); }

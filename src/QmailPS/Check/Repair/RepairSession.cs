@@ -60,6 +60,8 @@ namespace QmailPS.Check.Repair
         /// <summary>Renumberings per batch; tests make it small to cut between batches.</summary>
         public int RenumberBatchSize { get; set; } = 1000;
         public int MaxPasses { get; set; } = 3;
+        /// <summary>Threads per phase of a renumbering batch (<see cref="QueueRepairer.Workers"/>); null: one per CPU, up to 4.</summary>
+        public int? Workers { get; set; }
 
         /// <summary>What the first inspection found (all of it, or what the piped findings are now).</summary>
         public List<QueueIssue> Found { get; private set; } = new List<QueueIssue>();
@@ -76,6 +78,7 @@ namespace QmailPS.Check.Repair
                 List<QueueIssue> issues = only != null ? Refresh(only, observer, cancel) : new QueueInspector(_l, _send).Inspect(cancel).ToList();
                 if (pass == 1) Found = issues;
                 var repairer = new QueueRepairer(_l, _fs, _quarantine, _sender, _convert) { RenumberBatchSize = RenumberBatchSize };
+                if (Workers.HasValue) repairer.Workers = Workers.Value;
                 List<RepairStep> plan = repairer.Plan(issues);
                 foreach (string conflict in repairer.Conflicts)
                     if (once.Add("conflict|" + conflict)) observer.Conflict(conflict);
@@ -119,21 +122,25 @@ namespace QmailPS.Check.Repair
         }
 
         /// <summary>
-        /// Runs a plan in order. Members of a <see cref="RenumberBatch"/> are begun one by one and
-        /// the batch is completed before the first step outside it runs, so what a batch shares (its
-        /// directory fsyncs) is never shared with another step, and each member is reported only
-        /// once it is really done. An I/O error fails its step alone; anything else (a bug, or a
+        /// Runs a plan in order. The members of a <see cref="RenumberBatch"/> are asked for one by one,
+        /// then run together (<see cref="QueueRepairer.RunBatch"/>), and the batch is completed before
+        /// the first step outside it runs, so what a batch shares (its directory fsyncs) is never
+        /// shared with another step, and each member is reported only once it is really done. An I/O error fails its step alone; anything else (a bug, or a
         /// test's injected crash) ends the run as a kill would.
         /// </summary>
         internal static void Execute(QueueRepairer repairer, IReadOnlyList<RepairStep> plan, IRepairObserver observer)
         {
             RenumberBatch? open = null;
+            var members = new List<RepairStep>();
             void Flush()
             {
                 if (open is null) return;
                 RenumberBatch b = open;
                 open = null;
-                foreach (BatchOutcome o in repairer.Complete(b))
+                var run = new List<RepairStep>(members);
+                members.Clear();
+                if (run.Count == 0) return;
+                foreach (BatchOutcome o in repairer.RunBatch(b, run, () => observer.Stopping))
                     if (o.Error != null) observer.Failed(o.Step, o.Error);
                     else observer.Done(o.Step, o.Quarantined);
             }
@@ -141,29 +148,26 @@ namespace QmailPS.Check.Repair
             {
                 RepairStep p = plan[n];
                 if (open != null && !ReferenceEquals(p.Batch, open)) Flush();
-                if (observer.Stopping) { Flush(); return; }
+                if (observer.Stopping) return; // nothing of a batch not yet run is begun
                 if (!observer.ShouldRun(p, n, plan.Count)) continue;
+                if (p.Batch != null)
+                {
+                    open = p.Batch;
+                    members.Add(p);
+                    if (p.Batch.IsLast(p)) Flush();
+                    continue;
+                }
                 try
                 {
-                    if (p.Batch != null)
-                    {
-                        open = p.Batch;
-                        repairer.Begin(p);
-                    }
-                    else
-                    {
-                        string? to = repairer.Apply(p);
-                        if (ReferenceEquals(to, RepairStep.NothingLeft)) observer.NothingLeft(p);
-                        else observer.Done(p, to);
-                    }
+                    string? to = repairer.Apply(p);
+                    if (ReferenceEquals(to, RepairStep.NothingLeft)) observer.NothingLeft(p);
+                    else observer.Done(p, to);
                 }
                 catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { observer.Failed(p, e); }
-                if (p.Batch != null && p.Batch.IsLast(p)) Flush();
             }
             Flush();
         }
 
-        /// <summary>Passes the reports on, counting what was done and whether anything failed.</summary>
         private sealed class Counting : IRepairObserver
         {
             private readonly IRepairObserver _o;

@@ -46,6 +46,8 @@ namespace QmailPS.Check.Repair
         public FileStatus? Seen { get; set; }
         /// <summary>The batch whose directory fsyncs this step shares (renumberings), or null.</summary>
         public RenumberBatch? Batch { get; set; }
+        /// <summary>Renumber, once its links are made: what that phase saw (QueueRepairer.BeginRenumber).</summary>
+        public RenumberFacts? Begun { get; set; }
         /// <summary>The -WhatIf text, one line whatever bytes a name holds.</summary>
         public string Action { get; set; } = "";
 
@@ -109,6 +111,18 @@ namespace QmailPS.Check.Repair
             Members.Add(step);
             _numbers.Add(step.From); _numbers.Add(step.To);
         }
+    }
+
+    /// <summary>
+    /// A begun renumbering, as its first phase left it: bits of QueueRepairer's message files, the
+    /// names that exist at the old number (Old) and those of them that are links of the name at the
+    /// new number (Linked).
+    /// </summary>
+    internal readonly struct RenumberFacts
+    {
+        public RenumberFacts(int linked, int old) { Linked = linked; Old = old; }
+        public int Linked { get; }
+        public int Old { get; }
     }
 
     /// <summary>What came of one begun member of a <see cref="RenumberBatch"/>: done (quarantined: where to, if anywhere) or failed.</summary>
