@@ -57,8 +57,8 @@ namespace QmailPS.Check.Repair
             _l = layout; _fs = fs; _send = send; _quarantine = quarantinePath; _sender = recoverySender; _convert = convertTodoLayout;
         }
 
-        /// <summary>Renumberings per batch; tests make it small to cut between batches.</summary>
-        public int RenumberBatchSize { get; set; } = 1000;
+        /// <summary>Renumberings per batch (see QueueRepairer.RenumberBatchSize); tests make it small to cut between batches.</summary>
+        public int RenumberBatchSize { get; set; } = 5000;
         public int MaxPasses { get; set; } = 3;
         /// <summary>Threads per phase of a renumbering batch (<see cref="QueueRepairer.Workers"/>); null: one per CPU, up to 4.</summary>
         public int? Workers { get; set; }
