@@ -101,6 +101,15 @@ namespace QmailPS.Posix
         void CopyNewFile(string source, string path, uint mode);
         /// <summary>fsync a directory, so links, renames and unlinks in it survive a power cut.</summary>
         void FsyncDirectory(string path);
+        /// <summary>
+        /// Until disposed, a directory on the way to a name this seam links, unlinks, renames or
+        /// fsyncs is resolved (safely, as always) the first time and its descriptor kept, instead of
+        /// once per call. A descriptor names the directory it was opened on: one moved or replaced by
+        /// a symlink meanwhile is not followed to wherever the new path leads. For a run of writes in
+        /// directories that only the caller changes (a renumbering batch); nested holds share the outer.
+        /// Held for the caller alone: its thread and the threads it starts meanwhile.
+        /// </summary>
+        IDisposable HoldDirectories();
         /// <summary>Appends bytes to an existing regular file (never through a symlink) and fsyncs it.</summary>
         void Append(string path, byte[] bytes, string? pairedWith = null);
         /// <summary>Overwrites one byte in place (qmail-send's markdone: the file never changes length).</summary>

@@ -1,6 +1,7 @@
 using System;
 using System.Collections.Generic;
 using System.IO;
+using System.Threading;
 using Mono.Unix.Native;
 
 namespace QmailPS.Posix
@@ -162,10 +163,69 @@ namespace QmailPS.Posix
             string name = rel.Length == 0 ? "." : rel.Substring(slash + 1);
             t.NameZ = Libc.PathBytes(name);
             if (parent.Length == 0) { t.DirFd = a.Fd; errno = 0; return true; }
+            if (change && Held(a, parent, out int kept)) { t.DirFd = kept; errno = 0; return true; }
             int fd = OpenBeneath(a, parent, Libc.O_RDONLY | LibcAt.O_Directory, out errno);
             if (fd < 0) return false;
             t.DirFd = fd; t.OwnsFd = true;
+            if (change) Hold(a, parent, ref t);
             return true;
+        }
+
+        // ---- held directories (HoldDirectories) ----------------------------------------------
+
+        /// <summary>
+        /// The descriptors held for the caller: its thread and the threads it starts while it holds
+        /// them (the ExecutionContext flows to them). Another user of the same seam (a test shares
+        /// one) resolves its paths as always.
+        /// </summary>
+        private readonly AsyncLocal<Dictionary<string, int>?> _held = new AsyncLocal<Dictionary<string, int>?>();
+
+        public IDisposable HoldDirectories()
+        {
+            if (_held.Value != null) return new Release(null, null); // nested: the outer one releases
+            var held = new Dictionary<string, int>(StringComparer.Ordinal);
+            _held.Value = held;
+            return new Release(this, held);
+        }
+
+        private sealed class Release : IDisposable
+        {
+            private LinuxFileSystem? _fs;
+            private readonly Dictionary<string, int>? _held;
+            public Release(LinuxFileSystem? fs, Dictionary<string, int>? held) { _fs = fs; _held = held; }
+            public void Dispose()
+            {
+                LinuxFileSystem? fs = Interlocked.Exchange(ref _fs, null);
+                if (fs is null || _held is null) return;
+                if (ReferenceEquals(fs._held.Value, _held)) fs._held.Value = null;
+                lock (_held)
+                {
+                    foreach (int fd in _held.Values) Libc.close(fd);
+                    _held.Clear();
+                }
+            }
+        }
+
+        private bool Held(Anchor a, string parent, out int fd)
+        {
+            fd = -1;
+            Dictionary<string, int>? held = _held.Value;
+            if (held is null) return false;
+            lock (held) return held.TryGetValue(a.Path + "\0" + parent, out fd);
+        }
+
+        /// <summary>Keeps a directory just opened for a change, while held: the target no longer owns it.</summary>
+        private void Hold(Anchor a, string parent, ref Target t)
+        {
+            Dictionary<string, int>? held = _held.Value;
+            if (held is null) return;
+            lock (held)
+            {
+                string key = a.Path + "\0" + parent;
+                if (held.TryGetValue(key, out int other)) { Libc.close(t.DirFd); t.DirFd = other; } // another thread was first
+                else held[key] = t.DirFd;
+                t.OwnsFd = false;
+            }
         }
 
         private Target Locate(string path, bool change, string operation)
@@ -676,6 +736,11 @@ namespace QmailPS.Posix
 
         public void FsyncDirectory(string path)
         {
+            if (Find(path, out Anchor a, out string rel) && rel.Length > 0 && Held(a, rel, out int kept))
+            {
+                Check(LibcAt.fsync(kept), "fsync", path);
+                return;
+            }
             int fd = OpenDirectoryFd(path, out int errno);
             if (fd < 0) throw Refused(errno, "open directory", path);
             try { Check(LibcAt.fsync(fd), "fsync", path); }

@@ -56,6 +56,7 @@ namespace QmailPS.Posix
         public void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true) { Mark(path); _inner.WriteNewFile(path, content, mode, fsync); }
         public void CopyNewFile(string source, string path, uint mode) { Mark(path); _inner.CopyNewFile(source, path, mode); }
         public void FsyncDirectory(string path) => _inner.FsyncDirectory(path);
+        public System.IDisposable HoldDirectories() => _inner.HoldDirectories();
         public void Append(string path, byte[] bytes, string? pairedWith = null) { Mark(path); _inner.Append(path, bytes, pairedWith); }
         public void WriteByteAt(string path, long offset, byte value, string? pairedWith = null) { Mark(path); _inner.WriteByteAt(path, offset, value, pairedWith); }
         public int Kill(int pid, int signal) => _inner.Kill(pid, signal);

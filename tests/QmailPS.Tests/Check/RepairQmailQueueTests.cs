@@ -727,6 +727,7 @@ namespace QmailPS.Tests.Check
         public virtual void WriteNewFile(string path, byte[] content, uint mode, bool fsync = true) => Inner.WriteNewFile(path, content, mode, fsync);
         public virtual void CopyNewFile(string source, string path, uint mode) => Inner.CopyNewFile(source, path, mode);
         public virtual void FsyncDirectory(string path) => Inner.FsyncDirectory(path);
+        public IDisposable HoldDirectories() => Inner.HoldDirectories();
         public virtual void Append(string path, byte[] bytes, string? pairedWith = null) => Inner.Append(path, bytes, pairedWith);
         public virtual void WriteByteAt(string path, long offset, byte value, string? pairedWith = null) => Inner.WriteByteAt(path, offset, value, pairedWith);
         public int Kill(int pid, int signal) => Inner.Kill(pid, signal);
