@@ -174,6 +174,8 @@ namespace QmailPS.Commands
 
             public void Warning(string text) { if (!_c.Stopping) _c.WriteWarning(text); }
 
+            public void Note(string text) { if (!_c.Stopping) _c.WriteVerbose(text); }
+
             public void Stale(QueueIssue old, int now)
             {
                 _c.WriteWarning($"Skipped {old.Kind} at {PathName.Printable(old.Path)}: the queue no longer shows it (it changed since it was found); run Test-QmailQueue again.");

@@ -326,6 +326,33 @@ namespace QmailPS.Tests.Check
             }
         }
 
+        /// <summary>
+        /// A run whose every finding is a misnumbered message, each renumbered whole, is not
+        /// inspected a second time (it would find nothing: the same files under their inode
+        /// numbers); Test agrees afterwards. One more finding of another kind (a bounce/ file
+        /// without a message) and the run inspects again, as after any other repair.
+        /// </summary>
+        [Fact]
+        public void A_pure_renumbering_is_not_inspected_again_and_anything_else_is()
+        {
+            RootOnly();
+            using (var q = GoldenQueue.Restore())
+            {
+                var (session, log, did) = RepairQmailQueueTests.RunSession(q, TestFs.Raw);
+                Assert.True(session.Inspections == 1 && session.Found.Count == 10, $"{session.Inspections} inspections, {session.Found.Count} findings: {did}");
+                Assert.Contains(log.Notes, n => n.Contains("not inspected again", StringComparison.Ordinal));
+                var layout = QueueLayout.Detect(q.Root, null, null);
+                Assert.Empty(new QueueInspector(layout, SendLock.Probe(layout)).Inspect());
+            }
+            using (var q = GoldenQueue.Restore())
+            {
+                File.WriteAllText(q.Root + "/bounce/" + "4242", "stray\n");
+                var (session, log, did) = RepairQmailQueueTests.RunSession(q, TestFs.Raw);
+                Assert.True(session.Inspections == 2 && session.Found.Count == 11, $"{session.Inspections} inspections, {session.Found.Count} findings: {did}");
+                Assert.DoesNotContain(log.Notes, n => n.Contains("not inspected again", StringComparison.Ordinal));
+            }
+        }
+
         /// <summary>Counts links; every call goes through.</summary>
         private sealed class CountingPosix : PassThroughPosix
         {
@@ -374,6 +401,7 @@ namespace QmailPS.Tests.Check
             public void NotRepaired(QueueIssue issue, string why) { }
             public void Conflict(string conflict) { }
             public void Warning(string text) { }
+            public void Note(string text) { }
             public void Stale(QueueIssue old, int now) { }
         }
 

@@ -668,6 +668,8 @@ namespace QmailPS.Tests.Check
             public void NotRepaired(QueueIssue issue, string why) => Warnings.Add($"Not repaired: {issue.Kind} at {issue.Path}: {why}");
             public void Conflict(string conflict) => Warnings.Add(conflict);
             public void Warning(string text) => Warnings.Add(text);
+            public void Note(string text) => Notes.Add(text);
+            public List<string> Notes { get; } = new List<string>();
             public void Stale(QueueIssue old, int now) => Warnings.Add($"stale {old.Kind} at {old.Path}");
             public void ThrowIfFailed() { if (_first != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(_first).Throw(); }
         }

@@ -166,6 +166,7 @@ namespace QmailPS.Tests.Check
             public void NotRepaired(QueueIssue issue, string why) { }
             public void Conflict(string conflict) { }
             public void Warning(string text) { }
+            public void Note(string text) { }
             public void Stale(QueueIssue old, int now) { }
         }
     }

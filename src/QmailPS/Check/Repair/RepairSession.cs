@@ -28,6 +28,8 @@ namespace QmailPS.Check.Repair
         void Conflict(string conflict);
         /// <summary>What the postmaster must know about a change made (a cut address left out).</summary>
         void Warning(string text);
+        /// <summary>What the run decided and why (-Verbose).</summary>
+        void Note(string text);
         /// <summary>A piped finding the queue no longer shows (<paramref name="now"/> findings there now): skipped.</summary>
         void Stale(QueueIssue old, int now);
     }
@@ -76,6 +78,7 @@ namespace QmailPS.Check.Repair
             for (int pass = 1; ; pass++)
             {
                 List<QueueIssue> issues = only != null ? Refresh(only, observer, cancel) : new QueueInspector(_l, _send).Inspect(cancel).ToList();
+                Inspections++;
                 if (pass == 1) Found = issues;
                 var repairer = new QueueRepairer(_l, _fs, _quarantine, _sender, _convert) { RenumberBatchSize = RenumberBatchSize };
                 if (Workers.HasValue) repairer.Workers = Workers.Value;
@@ -102,8 +105,21 @@ namespace QmailPS.Check.Repair
                 // A step declined at a -Confirm prompt would be asked again: the postmaster steers by hand.
                 // A refused conversion was reported as "nothing of it is done": a later pass must not do it.
                 if (only != null || counted.Done == 0 || counted.Failed || counted.Declined > 0 || repairer.Conflicts.Count > 0) return;
+                // Every finding was a misnumbered message and each was renumbered whole, nothing set
+                // aside or warned of: the queue holds the same files under their inode numbers, and
+                // the inspection that found them judged them sound otherwise. Another would find
+                // nothing, and cost a tenth of a 100,000-message renumbering (issue 14).
+                if (issues.Count == plan.Count && counted.Done == plan.Count && counted.Quarantined == 0 && repairer.Warnings.Count == 0 && repairer.NotRepaired.Count == 0
+                    && issues.All(i => i.Kind == QueueIssueKind.IdNotInode) && plan.All(p => p.Operation == RepairOperation.Renumber))
+                {
+                    observer.Note($"{_l.Root}: not inspected again: all {plan.Count} finding(s) were misnumbered messages, each renumbered whole to its mess inode with nothing else changed.");
+                    return;
+                }
             }
         }
+
+        /// <summary>Inspections of the queue this run made (the first, and one after each pass that changed something it could not vouch for).</summary>
+        public int Inspections { get; private set; }
 
         /// <summary>
         /// Piped findings are only a selection: the queue is inspected again now and what is found
@@ -182,7 +198,9 @@ namespace QmailPS.Check.Repair
                 Declined++;
                 return false;
             }
-            void IRepairObserver.Done(RepairStep step, string? quarantined) { Done++; _o.Done(step, quarantined); }
+            public int Quarantined { get; private set; }
+            void IRepairObserver.Done(RepairStep step, string? quarantined) { Done++; if (quarantined != null) Quarantined++; _o.Done(step, quarantined); }
+            public void Note(string text) => _o.Note(text);
             public void NothingLeft(RepairStep step) => _o.NothingLeft(step);
             void IRepairObserver.Failed(RepairStep step, Exception error) { Failed = true; _o.Failed(step, error); }
             public void Planned(int pass, int steps) => _o.Planned(pass, steps);
