@@ -260,13 +260,14 @@ namespace QmailPS.Tests.Check
             var healthy = RepairQmailQueueTests.QmailView(q.Layout);
             var seam = new CountingPosix(TestFs.Raw);
             var layout = QueueLayout.Detect(q.Root, null, null);
-            var stopper = new StopAfter(() => seam.Links >= 3);
+            var stopper = new RepairQmailQueueTests.StepLog { StopWhen = () => seam.Links >= 3 };
             new RepairSession(layout, seam, SendLock.Probe(layout), q.Home + "/quarantine") { Workers = 2 }.Run(stopper);
-            Assert.True(stopper.Done > 0 && stopper.Done < 10, $"{stopper.Done} of 10 renumberings reported done after the stop");
+            stopper.ThrowIfFailed();
+            Assert.True(stopper.DoneCount > 0 && stopper.DoneCount < 10, $"{stopper.DoneCount} of 10 renumberings reported done after the stop");
             RepairQmailQueueTests.AssertSameView(healthy, RepairQmailQueueTests.QmailView(q.Layout), "after the stop");
             var left = new QueueInspector(layout, SendLock.Probe(layout)).Inspect().ToList();
-            Assert.True(left.All(i => i.Kind == QueueIssueKind.IdNotInode) && left.Count == 10 - stopper.Done,
-                $"after the stop, {stopper.Done} done: " + string.Join(" | ", left.Select(i => $"{i.Kind} {i.Path}")));
+            Assert.True(left.All(i => i.Kind == QueueIssueKind.IdNotInode) && left.Count == 10 - stopper.DoneCount,
+                $"after the stop, {stopper.DoneCount} done: " + string.Join(" | ", left.Select(i => $"{i.Kind} {i.Path}")));
             string did = RepairQmailQueueTests.RunRepair(q, TestFs.Raw);
             RepairQmailQueueTests.AssertSameView(healthy, RepairQmailQueueTests.QmailView(q.Layout), "after the rerun: " + did);
             Assert.Empty(new QueueInspector(layout, SendLock.Probe(layout)).Inspect());
@@ -300,7 +301,7 @@ namespace QmailPS.Tests.Check
                     swapped += dir + " ";
                 }
             });
-            var observer = new StopAfter(() => false) { Lenient = true };
+            var observer = new RepairQmailQueueTests.StepLog(); // failures are the attacker's doing: counted, not thrown
             new RepairSession(layout, seam, SendLock.Probe(layout), q.Home + "/quarantine") { Workers = 2 }.Run(observer);
             Assert.True(swapped != null, "the attacker never got to act");
             QueueSnapshot.AssertSame(before, QueueSnapshot.Take(outside));
@@ -381,28 +382,6 @@ namespace QmailPS.Tests.Check
                 try { base.Link(existing, newPath); }
                 finally { lock (_gate) _inFlight--; }
             }
-        }
-
-        /// <summary>A session's observer whose Stopping turns true when asked (Ctrl+C); counts what it is told was done.</summary>
-        private sealed class StopAfter : IRepairObserver
-        {
-            private readonly Func<bool> _stop;
-            public StopAfter(Func<bool> stop) { _stop = stop; }
-            public int Done { get; private set; }
-            public bool Stopping => _stop();
-            public bool ShouldRun(RepairStep step, int index, int count) => true;
-            void IRepairObserver.Done(RepairStep step, string? quarantined) => Done++;
-            public void NothingLeft(RepairStep step) { }
-            /// <summary>A failed step is counted, not a test failure (an attacker's doing).</summary>
-            public bool Lenient { get; set; }
-            public int Failures { get; private set; }
-            public void Failed(RepairStep step, Exception error) { if (!Lenient) throw new Xunit.Sdk.XunitException("failed: " + error); Failures++; }
-            public void Planned(int pass, int steps) { }
-            public void NotRepaired(QueueIssue issue, string why) { }
-            public void Conflict(string conflict) { }
-            public void Warning(string text) { }
-            public void Note(string text) { }
-            public void Stale(QueueIssue old, int now) { }
         }
 
         private static void RootOnly()

@@ -659,11 +659,16 @@ namespace QmailPS.Tests.Check
             public List<string> Actions { get; } = new List<string>();
             public List<RepairStep> Steps { get; } = new List<RepairStep>();
             public List<string> Warnings { get; } = new List<string>();
-            public bool Stopping => false;
-            public bool ShouldRun(RepairStep step, int index, int count) { Actions.Add(step.Action); Steps.Add(step); return true; }
-            public void Done(RepairStep step, string? quarantined) { }
+            /// <summary>Ctrl+C, when this says so (null: never).</summary>
+            public Func<bool>? StopWhen { get; set; }
+            public bool Stopping => StopWhen?.Invoke() == true;
+            /// <summary>Steps reported done, and failed.</summary>
+            public int DoneCount { get; private set; }
+            public int Failures { get; private set; }
+            public bool ShouldRun(RepairStep step, int index, int count) { lock (Actions) { Actions.Add(step.Action); Steps.Add(step); } return true; }
+            public void Done(RepairStep step, string? quarantined) => DoneCount++;
             public void NothingLeft(RepairStep step) { }
-            public void Failed(RepairStep step, Exception error) => _first ??= error;
+            public void Failed(RepairStep step, Exception error) { Failures++; _first ??= error; }
             public void Planned(int pass, int steps) { }
             public void NotRepaired(QueueIssue issue, string why) => Warnings.Add($"Not repaired: {issue.Kind} at {issue.Path}: {why}");
             public void Conflict(string conflict) => Warnings.Add(conflict);
