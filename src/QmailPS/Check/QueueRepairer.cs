@@ -1089,7 +1089,12 @@ namespace QmailPS.Check
             RenumberBatch batch = step.Batch ?? throw new InvalidOperationException("not a step of a batch");
             if (batch.Completed) throw new InvalidOperationException("a step of a completed batch");
             batch.Scope ??= BatchScope();
-            if (step.Operation == RepairOperation.Renumber) BeginRenumber(batch, step);
+            try { if (step.Operation == RepairOperation.Renumber) BeginRenumber(batch, step); }
+            catch (Exception e) when (!(e is IOException || e is UnauthorizedAccessException))
+            {
+                batch.Scope?.Dispose(); batch.Scope = null; // the run ends here: nothing may stay held
+                throw;
+            }
             batch.Begun.Add(step);
         }
 
@@ -1104,6 +1109,12 @@ namespace QmailPS.Check
         {
             if (batch.Completed) throw new InvalidOperationException("a completed batch");
             batch.Scope ??= BatchScope();
+            try { return RunBatchCore(batch, members, stopping); }
+            finally { batch.Scope?.Dispose(); batch.Scope = null; } // also when a kill (or a bug) ends the run mid-phase
+        }
+
+        private List<BatchOutcome> RunBatchCore(RenumberBatch batch, List<RepairStep> members, Func<bool> stopping)
+        {
             var outcomes = new List<BatchOutcome>();
             var begun = new bool[members.Count];
             var order = new Dictionary<RepairStep, int>();

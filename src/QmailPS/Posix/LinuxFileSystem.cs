@@ -202,6 +202,7 @@ namespace QmailPS.Posix
                 {
                     foreach (int fd in _held.Values) Libc.close(fd);
                     _held.Clear();
+                    _held[Released] = -1; // a thread that still sees this set (another context) holds nothing more in it
                 }
             }
         }
@@ -211,8 +212,10 @@ namespace QmailPS.Posix
             fd = -1;
             Dictionary<string, int>? held = _held.Value;
             if (held is null) return false;
-            lock (held) return held.TryGetValue(a.Path + "\0" + parent, out fd);
+            lock (held) return !held.ContainsKey(Released) && held.TryGetValue(a.Path + "\0" + parent, out fd);
         }
+
+        private const string Released = "\0released";
 
         /// <summary>Keeps a directory just opened for a change, while held: the target no longer owns it.</summary>
         private void Hold(Anchor a, string parent, ref Target t)
@@ -221,6 +224,7 @@ namespace QmailPS.Posix
             if (held is null) return;
             lock (held)
             {
+                if (held.ContainsKey(Released)) return;
                 string key = a.Path + "\0" + parent;
                 if (held.TryGetValue(key, out int other)) { Libc.close(t.DirFd); t.DirFd = other; } // another thread was first
                 else held[key] = t.DirFd;
