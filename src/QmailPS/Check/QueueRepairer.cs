@@ -6,7 +6,6 @@ using System.Linq;
 using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Threading;
-using System.Threading.Tasks;
 using QmailPS.Check.Repair;
 using QmailPS.Check.Rules;
 using QmailPS.Posix;
@@ -1046,9 +1045,10 @@ namespace QmailPS.Check
         /// Workers per phase of a renumbering batch. The members of a batch touch disjoint names
         /// (<see cref="RenumberBatch.Touches"/>), so within a phase their order does not matter, and
         /// the phases stay apart: each starts after every worker of the one before has finished and
-        /// its directories are fsync'ed. Link, rename and unlink are kernel work in directories of
-        /// their own (ext4 locks one directory, not the file system), so two CPUs do a phase in about
-        /// half the time (issue 14). 1 runs every member on the calling thread, in plan order.
+        /// its directories are fsync'ed. Links and unlinks are kernel work in directories of their own
+        /// (ext4 locks one directory, not the file system), so two CPUs do those phases in about half
+        /// the time (issue 14); a rename to another directory takes the file system's rename mutex,
+        /// so the switch phase gains little. 1 runs every member on the calling thread, in plan order.
         /// </summary>
         public int Workers { get; set; } = Math.Max(1, Math.Min(4, Environment.ProcessorCount));
 
