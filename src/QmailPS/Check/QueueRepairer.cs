@@ -171,6 +171,13 @@ namespace QmailPS.Check
             return new Scope(() => { writes.Dispose(); reads.Dispose(); });
         }
 
+        /// <summary>Releases what a batch holds (<see cref="BatchScope"/>); once, whoever calls first.</summary>
+        private static void EndScope(RenumberBatch batch)
+        {
+            batch.Scope?.Dispose();
+            batch.Scope = null;
+        }
+
         private sealed class Scope : IDisposable
         {
             private Action? _end;
@@ -1038,7 +1045,7 @@ namespace QmailPS.Check
                 foreach (RepairStep p in live) outcomes.Add(new BatchOutcome(p, quarantined[index[p]], null));
                 return outcomes;
             }
-            finally { batch.Scope?.Dispose(); batch.Scope = null; }
+            finally { EndScope(batch); }
         }
 
         /// <summary>
@@ -1092,7 +1099,7 @@ namespace QmailPS.Check
             try { if (step.Operation == RepairOperation.Renumber) BeginRenumber(batch, step); }
             catch (Exception e) when (!(e is IOException || e is UnauthorizedAccessException))
             {
-                batch.Scope?.Dispose(); batch.Scope = null; // the run ends here: nothing may stay held
+                EndScope(batch); // the run ends here: nothing may stay held
                 throw;
             }
             batch.Begun.Add(step);
@@ -1110,7 +1117,7 @@ namespace QmailPS.Check
             if (batch.Completed) throw new InvalidOperationException("a completed batch");
             batch.Scope ??= BatchScope();
             try { return RunBatchCore(batch, members, stopping); }
-            finally { batch.Scope?.Dispose(); batch.Scope = null; } // also when a kill (or a bug) ends the run mid-phase
+            finally { EndScope(batch); } // also when a kill (or a bug) ends the run mid-phase
         }
 
         private List<BatchOutcome> RunBatchCore(RenumberBatch batch, List<RepairStep> members, Func<bool> stopping)
@@ -1187,13 +1194,7 @@ namespace QmailPS.Check
             {
                 string source = P(k, from);
                 if (begun is RenumberFacts f && (f.Old & Bit(k)) == 0) continue; // none when begun
-                if (begun is RenumberFacts g && (g.Linked & Bit(k)) != 0) // a link of the new name when begun
-                {
-                    _p.Unlink(source);
-                    if (dirs != null) lock (dirs) dirs.Add(Path.GetDirectoryName(source)!);
-                    else _p.FsyncDirectory(Path.GetDirectoryName(source)!);
-                    continue;
-                }
+                if (begun is RenumberFacts g && (g.Linked & Bit(k)) != 0) { UnlinkName(source, dirs); continue; } // a link of the new name when begun
                 if (!UnlinkLink(source, P(k, to), dirs)) // true when there is no such old name
                     lock (_q) quarantined ??= _q.Move(source, $"left under the old number {from} after message {from} became {to}, but it is not the same file as {_l.RelOf(k, to)}", from);
             }
@@ -1205,10 +1206,16 @@ namespace QmailPS.Check
         {
             if (!Exists(oldName, out FileStatus o)) return true;
             if (!Exists(newName, out FileStatus n) || n.Inode != o.Inode || n.Device != o.Device) return false;
-            _p.Unlink(oldName);
-            if (dirs != null) lock (dirs) dirs.Add(Path.GetDirectoryName(oldName)!);
-            else _p.FsyncDirectory(Path.GetDirectoryName(oldName)!);
+            UnlinkName(oldName, dirs);
             return true;
+        }
+
+        /// <summary>Unlinks a name known to be a second link; its directory is fsync'ed now, or added to <paramref name="dirs"/> for the caller.</summary>
+        private void UnlinkName(string name, HashSet<string>? dirs)
+        {
+            _p.Unlink(name);
+            if (dirs != null) lock (dirs) dirs.Add(Path.GetDirectoryName(name)!);
+            else _p.FsyncDirectory(Path.GetDirectoryName(name)!);
         }
 
         /// <summary>
