@@ -55,10 +55,13 @@ namespace QmailPS.Posix
             return bytes.ToArray();
         }
 
+        private static readonly char[] Unprintable = { '\0', '\\', '\t', '\n', '\r' };
+
         /// <summary>A path for a line of text (the quarantine manifest): escaped bytes as \xHH, and
         /// backslash, tab, CR and LF escaped, so every name stays on its line and can be read back.</summary>
         public static string Printable(string path)
         {
+            if (path.IndexOfAny(Unprintable) < 0) return path; // the usual name: nothing to show differently
             var sb = new StringBuilder(path.Length);
             for (int i = 0; i < path.Length; i++)
             {
