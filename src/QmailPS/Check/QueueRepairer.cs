@@ -27,7 +27,7 @@ namespace QmailPS.Check
     /// names that are hard links of a file that stays (renumbering), and the files qmail-send itself
     /// would unlink before redoing a todo entry.
     /// </summary>
-    internal sealed class QueueRepairer : IRepairPlanner
+    internal sealed partial class QueueRepairer : IRepairPlanner
     {
         private static readonly string[] MessageFiles = { "mess", "info", "local", "remote", "bounce", "todo", "intd" };
 
@@ -94,7 +94,7 @@ namespace QmailPS.Check
             {
                 string dir = Path.GetDirectoryName(path)!;
                 DirectoryHandle? h;
-                lock (dirs) // a batch's workers share the descriptors (RunBatch)
+                lock (dirs) // a batch's workers share the descriptors (RunBatches)
                     if (!dirs.TryGetValue(dir, out h)) dirs[dir] = h = _p.TryOpenDirectory(dir, out _);
                 if (h != null) return h.TryStat(Path.GetFileName(path), out st, out _);
             }
@@ -1011,181 +1011,12 @@ namespace QmailPS.Check
         /// <summary>Bits of <see cref="MessageFiles"/>.</summary>
         private static int Bit(string kind) => 1 << Array.IndexOf(MessageFiles, kind);
 
-        /// <summary>
-        /// Renumberings done a batch at a time, each phase ended by one fsync per directory it touched:
-        /// (A, <see cref="BeginRenumber"/>) for each message the hard links of mess, intd, local, remote
-        /// and bounce at the new number, mess first; fsync. (B) for each message the rename of info
-        /// (and todo): the switch; fsync. (C) for each message the unlink of the old names that are
-        /// links of the new ones, mess last (<see cref="FinishRenumber"/>); fsync.
-        ///
-        /// What holds at every crash point, inside a phase or between phases and batches, for each
-        /// message on its own (kernel state, and what a power cut keeps: ext4's journal commits in
-        /// order, and a phase starts only once the fsyncs of the one before it returned):
-        /// - Its identity is one rename, so it is at exactly one number: info (or todo) at OLD or at
-        ///   NEW, never both or neither. qmail sees it once.
-        /// - A rename that reached the disk comes after every link of its message reached it (the
-        ///   fsyncs of A): the message is whole at NEW. Before the switch, the names at NEW are extra
-        ///   links qmail ignores (a mess at NEW without info is a young orphan; its inode stays with
-        ///   mess/OLD), and the message is whole at OLD.
-        /// - An unlink of an old name comes after the switch reached the disk (the fsyncs of B), is
-        ///   only of a name with the same inode as the new one, and mess/OLD goes last: nothing is
-        ///   lost, and while any old name is left mess/OLD is there.
-        /// A new run therefore finds each message in one of three states and finishes it: links only
-        /// (IdNotInode again: Renumber skips the links made, <see cref="BeginRenumber"/>), switched with
-        /// old names left (<see cref="RenumberedTo"/>: a "Finish renumbering" step), or done. A batch
-        /// never holds a message moving to a number another of its messages leaves (the plan starts a
-        /// new batch there), so no link waits on an unlink of the same batch.
-        /// </summary>
-        private List<BatchOutcome> CompleteRenumbers(RenumberBatch batch, List<RepairStep> begun)
-        {
-            var outcomes = new List<BatchOutcome>();
-            var live = new List<RepairStep>(begun);
-            void FailAll(Exception e) { foreach (RepairStep p in live) outcomes.Add(new BatchOutcome(p, null, e)); live.Clear(); }
-            bool Sync(HashSet<string> dirs)
-            {
-                try { SyncDirs(dirs); return true; }
-                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { FailAll(e); return false; }
-            }
-            try
-            {
-                if (!Sync(batch.Linked)) return outcomes;
-                var switched = new HashSet<string>(StringComparer.Ordinal);
-                live = EachMember(live, outcomes, p =>
-                {
-                    if (p.Operation == RepairOperation.FinishRenumber) return;
-                    foreach (string k in new[] { "info", "todo" })
-                        if (p.Begun is RenumberFacts f ? (f.Old & Bit(k)) != 0 : Exists(P(k, p.From)))
-                        {
-                            _p.Rename(P(k, p.From), P(k, p.To));
-                            lock (switched) { switched.Add(Path.GetDirectoryName(P(k, p.To))!); switched.Add(Path.GetDirectoryName(P(k, p.From))!); }
-                        }
-                });
-                if (!Sync(switched)) return outcomes;
-                var removed = new HashSet<string>(StringComparer.Ordinal);
-                var quarantined = new string?[live.Count];
-                var index = new Dictionary<RepairStep, int>();
-                for (int i = 0; i < live.Count; i++) index[live[i]] = i;
-                // A leftover (FinishRenumber) is finished only if it still is one when it runs.
-                live = EachMember(live, outcomes, p => quarantined[index[p]] =
-                    p.Operation == RepairOperation.Renumber || RenumberedTo(p.From) == p.To ? FinishRenumber(p.From, p.To, removed, p.Begun) : null);
-                if (!Sync(removed)) return outcomes;
-                foreach (RepairStep p in live) outcomes.Add(new BatchOutcome(p, quarantined[index[p]], null));
-                return outcomes;
-            }
-            finally { EndScope(batch); }
-        }
-
-        /// <summary>
-        /// Workers per phase of a renumbering batch. The members of a batch touch disjoint names
-        /// (<see cref="RenumberBatch.Touches"/>), so within a phase their order does not matter, and
-        /// the phases stay apart: each starts after every worker of the one before has finished and
-        /// its directories are fsync'ed. Links and unlinks are kernel work in directories of their own
-        /// (ext4 locks one directory, not the file system), so two CPUs do those phases in about half
-        /// the time (issue 14); a rename to another directory takes the file system's rename mutex,
-        /// so the switch phase gains little. 1 runs every member on the calling thread, in plan order.
-        /// </summary>
-        public int Workers { get; set; } = Math.Max(1, Math.Min(4, Environment.ProcessorCount));
-
-        /// <summary>
-        /// Runs <paramref name="each"/> for every member on <see cref="Workers"/> threads; returns the
-        /// members it succeeded for, in their order, and adds an outcome for each one that failed
-        /// (an I/O error is that member's alone). Anything else stops every worker and is thrown.
-        /// </summary>
-        private List<RepairStep> EachMember(List<RepairStep> members, List<BatchOutcome> failed, Action<RepairStep> each)
-        {
-            var errors = new Exception?[members.Count];
-            OnThreads(members.Count, Workers, i =>
-            {
-                try { each(members[i]); }
-                catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { errors[i] = e; }
-            });
-            var ok = new List<RepairStep>(members.Count);
-            for (int i = 0; i < members.Count; i++)
-                if (errors[i] is Exception e) failed.Add(new BatchOutcome(members[i], null, e));
-                else ok.Add(members[i]);
-            return ok;
-        }
-
         /// <summary>A renumbering in <paramref name="batch"/>, which starts a new one where the plan says.</summary>
         private RepairStep RenumberStep(RenumberBatch batch, RepairOperation op, ulong from, ulong to)
         {
             var step = new RepairStep(op, QueueIssueKind.IdNotInode, IssueSeverity.Danger, from, P("mess", from)) { From = from, To = to };
             batch.Add(step);
             return step;
-        }
-
-        /// <summary>
-        /// Begins a member of its batch (phase A: its links, through the batch's directory
-        /// descriptors). An error here is that member's alone, and it is not begun.
-        /// </summary>
-        internal void Begin(RepairStep step)
-        {
-            RenumberBatch batch = step.Batch ?? throw new InvalidOperationException("not a step of a batch");
-            if (batch.Completed) throw new InvalidOperationException("a step of a completed batch");
-            batch.Scope ??= BatchScope();
-            try { if (step.Operation == RepairOperation.Renumber) BeginRenumber(batch, step); }
-            catch (Exception e) when (!(e is IOException || e is UnauthorizedAccessException))
-            {
-                EndScope(batch); // the run ends here: nothing may stay held
-                throw;
-            }
-            batch.Begun.Add(step);
-        }
-
-        /// <summary>
-        /// Runs <paramref name="members"/> (the steps of <paramref name="batch"/> the admin confirmed,
-        /// in plan order) as one batch: phase A for each on <see cref="Workers"/> threads, then
-        /// <see cref="Complete"/>. A member whose links failed is reported, not begun. Once
-        /// <paramref name="stopping"/> says so (Ctrl+C), no further member is begun; those begun are
-        /// completed, so every message is left whole at one number.
-        /// </summary>
-        internal List<BatchOutcome> RunBatch(RenumberBatch batch, List<RepairStep> members, Func<bool> stopping)
-        {
-            if (batch.Completed) throw new InvalidOperationException("a completed batch");
-            batch.Scope ??= BatchScope();
-            try { return RunBatchCore(batch, members, stopping); }
-            finally { EndScope(batch); } // also when a kill (or a bug) ends the run mid-phase
-        }
-
-        private List<BatchOutcome> RunBatchCore(RenumberBatch batch, List<RepairStep> members, Func<bool> stopping)
-        {
-            var outcomes = new List<BatchOutcome>();
-            var begun = new bool[members.Count];
-            var order = new Dictionary<RepairStep, int>();
-            for (int i = 0; i < members.Count; i++) order[members[i]] = i;
-            List<RepairStep> ok = EachMember(members, outcomes, p =>
-            {
-                if (stopping()) return;
-                if (!ReferenceEquals(p.Batch, batch)) throw new InvalidOperationException("not a step of this batch");
-                if (p.Operation == RepairOperation.Renumber) BeginRenumber(batch, p);
-                begun[order[p]] = true;
-            });
-            foreach (RepairStep p in ok) if (begun[order[p]]) batch.Begun.Add(p);
-            outcomes.AddRange(Complete(batch));
-            return outcomes;
-        }
-
-        /// <summary>Finishes the begun members of <paramref name="batch"/> (once; later calls return nothing) and says, member by member, what came of it.</summary>
-        internal List<BatchOutcome> Complete(RenumberBatch batch)
-        {
-            if (batch.Completed) return new List<BatchOutcome>();
-            batch.Completed = true;
-            batch.Scope ??= BatchScope();
-            return CompleteRenumbers(batch, batch.Begun);
-        }
-
-        /// <summary>A member's Apply without an executor: begun, and on the last member the batch completed; the first error is thrown.</summary>
-        private string? ApplyAlone(RepairStep step)
-        {
-            RenumberBatch batch = step.Batch!;
-            bool last = batch.IsLast(step);
-            Exception? first = null;
-            try { Begin(step); }
-            catch (Exception e) when (last && (e is IOException || e is UnauthorizedAccessException)) { first = e; }
-            if (!last) return null;
-            foreach (BatchOutcome o in Complete(batch)) first ??= o.Error;
-            if (first != null) System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(first).Throw();
-            return null;
         }
 
         /// <summary>info/M/ID in a split directory other than ID's own (the only copy of the sender), or null.</summary>
@@ -1243,45 +1074,6 @@ namespace QmailPS.Check
             _p.Unlink(name);
             if (dirs != null) lock (dirs) dirs.Add(Path.GetDirectoryName(name)!);
             else _p.FsyncDirectory(Path.GetDirectoryName(name)!);
-        }
-
-        /// <summary>
-        /// fsync of each directory. Each waits for the disk, and they are independent: issued from
-        /// several threads, they wait together (a 100,000-message renumbering makes about 15,000;
-        /// one after another they were a quarter of its time, issue 14). The first error is thrown,
-        /// once every fsync has returned.
-        /// </summary>
-        private void SyncDirs(HashSet<string> dirs)
-        {
-            string[] list = dirs.ToArray();
-            dirs.Clear();
-            OnThreads(list.Length, FsyncThreads, i => _p.FsyncDirectory(list[i]));
-        }
-
-        private const int FsyncThreads = 8;
-
-        /// <summary>
-        /// <paramref name="body"/> for 0 … count-1 on up to <paramref name="threads"/> threads (the
-        /// calling one among them; with one, in order). The first exception stops the others from
-        /// taking more and is thrown once all have stopped.
-        /// </summary>
-        private static void OnThreads(int count, int threads, Action<int> body)
-        {
-            Exception? fatal = null;
-            int next = -1;
-            void Work()
-            {
-                for (int i; Volatile.Read(ref fatal) is null && (i = Interlocked.Increment(ref next)) < count;)
-                {
-                    try { body(i); }
-                    catch (Exception e) { Interlocked.CompareExchange(ref fatal, e, null); }
-                }
-            }
-            var others = new Thread[Math.Max(0, Math.Min(threads, count) - 1)];
-            for (int t = 0; t < others.Length; t++) { others[t] = new Thread(Work) { IsBackground = true, Name = "QmailPS repair" }; others[t].Start(); }
-            Work();
-            foreach (Thread t in others) t.Join();
-            if (fatal != null) ExceptionDispatchInfo.Capture(fatal).Throw();
         }
 
         // ------------------------------------------------------------------ records

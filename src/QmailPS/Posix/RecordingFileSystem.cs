@@ -17,7 +17,7 @@ namespace QmailPS.Posix
         /// <summary>Whether this run has changed <paramref name="path"/> (or renamed something to or from it).</summary>
         public bool Changed(string path) { lock (_changed) return _changed.Contains(path); }
 
-        // Locked: the workers of a renumbering batch write through one seam (QueueRepairer.RunBatch).
+        // Locked: the workers of a renumbering batch write through one seam (QueueRepairer.RunBatches).
         private void Mark(string path) { lock (_changed) _changed.Add(path); }
 
         public void Trust(string root, bool followLink = true) => _inner.Trust(root, followLink);

@@ -97,8 +97,9 @@ namespace QmailPS.Tests.Check
         /// directory, the renames, fsync, the unlinks of the old names, fsync). The golden queue (ten
         /// messages, restored from a tarball: every id is not its mess inode; done marks, a bounce and
         /// an unprocessed todo among them) renumbered three messages a batch (four batches), killed
-        /// before each of its writes: inside a phase, at each fsync between phases, and between
-        /// batches. After each kill qmail sees every message exactly once, with the same sender,
+        /// before each of its writes: inside a phase, and at each fsync between phases. Batches
+        /// overlap: in one step a batch switches while the next one links and the one before it
+        /// unlinks, so cuts also fall with three batches at three different phases. After each kill qmail sees every message exactly once, with the same sender,
         /// recipients, channels, done marks and birth, keyed by the content of its mess; then a run
         /// with the default batch size finishes it: the same again, Test finds nothing, and a third
         /// run writes nothing. With one worker the writes of a phase come in plan order; with four,
@@ -123,19 +124,22 @@ namespace QmailPS.Tests.Check
                 RepairQmailQueueTests.RunRepair(q0, counter, batch: batch, workers: workers);
                 calls = counter.Log!;
             }
-            // Where the cuts fall: before a link, rename or unlink of a phase (inside a batch), before
-            // a directory fsync (between phases), before the first link of a batch after the last
-            // fsync of the one before it (between batches).
-            int inside = 0, between = 0, betweenBatches = 0;
+            // Where the cuts fall: before a link, rename or unlink (inside a step), before a directory
+            // fsync (between steps). A step is what comes between two runs of fsyncs: each batch
+            // links in one step, and in the steps after its first one the next batch links while
+            // the one before switches (and the one before that unlinks).
+            int inside = 0, between = 0;
+            var steps = new List<HashSet<string>> { new HashSet<string>() };
             for (int k = 0; k < calls.Count; k++)
             {
-                bool sync = calls[k].StartsWith("fsync ", StringComparison.Ordinal);
-                if (sync) between++;
-                else if (k > 0 && calls[k - 1].StartsWith("fsync ", StringComparison.Ordinal) && calls[k].StartsWith("link ", StringComparison.Ordinal)) betweenBatches++;
-                else inside++;
+                string op = calls[k].Substring(0, calls[k].IndexOf(' '));
+                if (op == "fsync") { between++; if (steps[steps.Count - 1].Count > 0) steps.Add(new HashSet<string>()); }
+                else { inside++; steps[steps.Count - 1].Add(op); }
             }
-            Assert.True(betweenBatches == 3, $"expected 4 batches, so 3 cuts between batches; writes: {string.Join(" | ", calls)}");
-            Assert.True(inside > 30 && between > 10, $"{inside} cuts inside phases, {between} at fsyncs: {string.Join(" | ", calls)}");
+            string trace = string.Join(" | ", calls);
+            Assert.True(steps.Count(o => o.Contains("link")) == 4, $"expected 4 batches, each linking in a step of its own; writes: {trace}");
+            Assert.True(steps.Count(o => o.Contains("link") && o.Contains("rename") && o.Contains("unlink")) == 2, $"expected two steps with three batches at three phases; writes: {trace}");
+            Assert.True(inside > 30 && between > 10, $"{inside} cuts inside steps, {between} at fsyncs: {trace}");
 
             // Each restore gets other inodes, so the targets fall in other split directories and a
             // run makes a few more or fewer directory fsyncs than the counting one: cut before every

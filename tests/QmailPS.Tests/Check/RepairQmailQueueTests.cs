@@ -585,6 +585,41 @@ namespace QmailPS.Tests.Check
         }
 
         /// <summary>
+        /// Issue 14: batches overlap (one links while the one before switches and the one before
+        /// that unlinks), except where a batch moves a message to a number a batch still under way
+        /// leaves. Here message Z was restored under number N, the mess inode of message Y, so Y
+        /// must wait until Z has moved to its own inode and left N; with one message a batch, Y's
+        /// batch comes right after Z's. Had Y's links been made while Z's batch was switching, mess/N
+        /// would still have been Z's and Y's renumbering would have failed ("belongs to another
+        /// message"). One run renumbers both, nothing fails, and qmail sees each message once as before.
+        /// </summary>
+        [Theory]
+        [InlineData(1)]
+        [InlineData(2)]
+        public void A_batch_moving_to_a_number_the_batch_before_leaves_waits_for_it(int workers)
+        {
+            RootOnly();
+            using var q = TempQueue.Create();
+            ulong y = q.AddProcessed("y@example.test", "first@remote.test");
+            ulong z = q.AddProcessed("z@example.test", new[] { new RecipientSpec("second@example.test", RecipientChannel.Local), new RecipientSpec("third@remote.test", RecipientChannel.Remote) });
+            ulong n = q.CopyMessToNewInode(y); // Y must move to N
+            foreach (string k in new[] { "mess", "info", "local", "remote" })
+                File.Move(q.PathOf(k, z), q.PathOf(k, n)); // Z now sits at N and must move to z
+            var before = QmailView(q.Layout);
+            Assert.Equal(2, before.Count);
+
+            var (session, log, did) = RunSession(q, TestFs.Raw, batch: 1, workers: workers);
+            Assert.Equal(2, log.DoneCount);
+            Assert.Equal(0, log.Failures);
+            var renumbered = log.Steps.Where(p => p.Operation == RepairOperation.Renumber).Select(p => (p.From, p.To)).ToList();
+            Assert.Equal(new[] { (n, z), (y, n) }, renumbered); // Z's batch first, then Y's
+            Assert.NotSame(log.Steps[0].Batch, log.Steps[1].Batch);
+            AssertSameView(before, QmailView(q.Layout), "after the repair: " + did);
+            var left = new QueueInspector(q.Layout, SendLock.Probe(q.Layout)).Inspect().ToList();
+            Assert.True(left.Count == 0, $"left: {string.Join(" | ", left)}; {did}");
+        }
+
+        /// <summary>
         /// Files over one read window (1 MiB) are repaired as small ones, read a window at a time:
         /// a sparse channel file (millions of empty records) keeps its recipients and loses the rest;
         /// a valid one with a 3 MiB cut record loses the cut one; a todo with a valid head and a

@@ -139,40 +139,46 @@ namespace QmailPS.Check.Repair
 
         /// <summary>
         /// Runs a plan in order. The members of a <see cref="RenumberBatch"/> are asked for one by one,
-        /// then run together (<see cref="QueueRepairer.RunBatch"/>), and the batch is completed before
-        /// the first step outside it runs, so what a batch shares (its directory fsyncs) is never
-        /// shared with another step, and each member is reported only once it is really done. An I/O error fails its step alone; anything else (a bug, or a
+        /// then run together (<see cref="QueueRepairer.RunBatches"/>, which asks for the next batch
+        /// while one runs), and every batch is completed before the first step outside them runs,
+        /// so what batches share (their directory fsyncs) is never shared with another step, and
+        /// each member is reported only once it is really done. An I/O error fails its step alone; anything else (a bug, or a
         /// test's injected crash) ends the run as a kill would.
         /// </summary>
         internal static void Execute(QueueRepairer repairer, IReadOnlyList<RepairStep> plan, IRepairObserver observer)
         {
-            RenumberBatch? open = null;
-            var members = new List<RepairStep>();
-            void Flush()
+            int n = 0;
+            // The batches that follow one another from plan[n] on, each with the members confirmed.
+            (RenumberBatch, List<RepairStep>)? NextBatch()
             {
-                if (open is null) return;
-                RenumberBatch b = open;
-                open = null;
-                var run = new List<RepairStep>(members);
-                members.Clear();
-                if (run.Count == 0) return;
-                foreach (BatchOutcome o in repairer.RunBatch(b, run, () => observer.Stopping))
-                    if (o.Error != null) observer.Failed(o.Step, o.Error);
-                    else observer.Done(o.Step, o.Quarantined);
+                while (n < plan.Count && plan[n].Batch is RenumberBatch batch)
+                {
+                    var members = new List<RepairStep>();
+                    for (; n < plan.Count && ReferenceEquals(plan[n].Batch, batch); n++)
+                    {
+                        if (observer.Stopping) return null; // nothing of a batch not yet run is begun
+                        if (observer.ShouldRun(plan[n], n, plan.Count)) members.Add(plan[n]);
+                    }
+                    if (members.Count > 0) return (batch, members);
+                }
+                return null;
             }
-            for (int n = 0; n < plan.Count; n++)
+            void Report(BatchOutcome o)
             {
+                if (o.Error != null) observer.Failed(o.Step, o.Error);
+                else observer.Done(o.Step, o.Quarantined);
+            }
+            while (n < plan.Count)
+            {
+                if (observer.Stopping) return;
                 RepairStep p = plan[n];
-                if (open != null && !ReferenceEquals(p.Batch, open)) Flush();
-                if (observer.Stopping) return; // nothing of a batch not yet run is begun
-                if (!observer.ShouldRun(p, n, plan.Count)) continue;
                 if (p.Batch != null)
                 {
-                    open = p.Batch;
-                    members.Add(p);
-                    if (p.Batch.IsLast(p)) Flush();
+                    repairer.RunBatches(NextBatch, () => observer.Stopping, Report);
                     continue;
                 }
+                n++;
+                if (!observer.ShouldRun(p, n - 1, plan.Count)) continue;
                 try
                 {
                     string? to = repairer.Apply(p);
@@ -181,7 +187,6 @@ namespace QmailPS.Check.Repair
                 }
                 catch (Exception e) when (e is IOException || e is UnauthorizedAccessException) { observer.Failed(p, e); }
             }
-            Flush();
         }
 
         private sealed class Counting : IRepairObserver

@@ -105,6 +105,15 @@ namespace QmailPS.Check.Repair
         /// <summary>Whether FROM or TO is a number a member already leaves or takes.</summary>
         public bool Touches(ulong from, ulong to) => _numbers.Contains(from) || _numbers.Contains(to);
 
+        /// <summary>Whether the two batches have a number in common: one leaves or takes a number the other leaves or takes.</summary>
+        public bool Shares(RenumberBatch other)
+        {
+            HashSet<ulong> small = _numbers.Count <= other._numbers.Count ? _numbers : other._numbers;
+            HashSet<ulong> large = ReferenceEquals(small, _numbers) ? other._numbers : _numbers;
+            foreach (ulong n in small) if (large.Contains(n)) return true;
+            return false;
+        }
+
         public void Add(RepairStep step)
         {
             step.Batch = this;
