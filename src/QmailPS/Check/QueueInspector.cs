@@ -53,6 +53,14 @@ namespace QmailPS.Check
         /// <summary>Read plain files in batches through io_uring where the kernel allows it (tests compare both paths).</summary>
         internal bool UseRing { get; set; } = !IoUring.Disabled;
 
+        /// <summary>
+        /// Read the first bytes of every mess, for MessNoReceivedLine. Repair-QmailQueue turns it
+        /// off: that finding is Cosmetic, its fix is "nothing" and a repair plans nothing for it,
+        /// while those reads are one file of five an inspection opens (issue 14). A mess shorter
+        /// than the Received line, which may be a stub, is read either way.
+        /// </summary>
+        internal bool ReadEveryHead { get; set; } = true;
+
         public IEnumerable<QueueIssue> Inspect(CancellationToken cancel = default)
         {
             var found = new List<QueueIssue>();
@@ -499,7 +507,7 @@ namespace QmailPS.Check
                     {
                         requests.Clear();
                         for (int k = first; k < first + count; k++)
-                            requests.Add(new RingRequest(buf.Ids[k], buf.Bits[k] >> 4, (buf.Bits[k] & SplitListing.MessBit) != 0));
+                            requests.Add(new RingRequest(buf.Ids[k], (buf.Bits[k] >> 4) & ~(ReadEveryHead ? 0 : 1 << RingBatch.MessHead), (buf.Bits[k] & SplitListing.MessBit) != 0));
                         batch.Run(requests, handles["info"], handles["mess"], handles["local"], handles["remote"], rings!.OpenBudget);
                     }
                     for (int k = first; k < first + count; k++)
@@ -658,7 +666,7 @@ namespace QmailPS.Check
 
             private void CheckMess(ulong id, string rel, FileStatus mess, bool enveloped)
             {
-                _reader.Mess(_h["mess"], id, rel, mess, enveloped, everyHead: true);
+                _reader.Mess(_h["mess"], id, rel, mess, enveloped, everyHead: _i.ReadEveryHead);
                 Emit(id);
             }
 

@@ -227,6 +227,36 @@ namespace QmailPS.Tests.Check
             AssertConverged(q);
         }
 
+        /// <summary>
+        /// A mess not queued by qmail-queue (no Received line first) is a Cosmetic finding of
+        /// Test-QmailQueue's, and a repair leaves it alone. Repair-QmailQueue's own inspection does
+        /// not read the heads of long mess files for it (issue 14: a fifth of the files it opens),
+        /// but still reads a short one, which may be a stub: the stub goes to the quarantine, and
+        /// the other message stays as it was, byte for byte.
+        /// </summary>
+        [Fact]
+        public void A_mess_without_the_Received_line_is_reported_by_Test_and_left_alone_by_Repair_which_still_finds_a_stub()
+        {
+            RepairQmailQueueTests.RootOnly();
+            using var q = TempQueue.Create();
+            ulong foreign = Add(q, "a@remote.test", R("a@remote.test"));
+            ulong stub = Add(q, "b@remote.test", R("b@remote.test"));
+            string body = "From: someone@example.test\nSubject: queued by another program\n\n" + new string('x', 200) + "\n";
+            Write(q, q.PathOf("mess", foreign), body);
+            Write(q, q.PathOf("mess", stub), "Rece");
+            var found = Test(q);
+            Assert.Contains(found, i => i.Kind == QueueIssueKind.MessNoReceivedLine && i.Severity == IssueSeverity.Cosmetic && i.Id == foreign);
+            Assert.Contains(found, i => i.Kind == QueueIssueKind.MessEmpty && i.Id == stub);
+
+            var (session, _, did) = RepairQmailQueueTests.RunSession(q, TestFs.Raw);
+            Assert.DoesNotContain(session.Found, i => i.Kind == QueueIssueKind.MessNoReceivedLine);
+            Assert.Contains(session.Found, i => i.Kind == QueueIssueKind.MessEmpty && i.Id == stub);
+            Assert.False(File.Exists(q.PathOf("mess", stub)), "the stub is still in the queue: " + did);
+            Assert.Equal(body, Read(q.PathOf("mess", foreign)));
+            Assert.True(File.Exists(q.PathOf("info", foreign)) && File.Exists(q.PathOf("remote", foreign)));
+            Assert.Equal(new[] { QueueIssueKind.MessNoReceivedLine }, Test(q).Where(i => i.Severity != IssueSeverity.Transient).Select(i => i.Kind));
+        }
+
         [Fact]
         public void A_zero_byte_mess_alone_is_what_a_killed_qmail_queue_leaves_not_Danger()
         {

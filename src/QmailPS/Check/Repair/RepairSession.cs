@@ -77,7 +77,8 @@ namespace QmailPS.Check.Repair
             var once = new HashSet<string>(StringComparer.Ordinal);
             for (int pass = 1; ; pass++)
             {
-                List<QueueIssue> issues = only != null ? Refresh(only, observer, cancel) : new QueueInspector(_l, _send).Inspect(cancel).ToList();
+                // (Piped findings are compared with a full inspection, MessNoReceivedLine included.)
+                List<QueueIssue> issues = only != null ? Refresh(only, observer, cancel) : new QueueInspector(_l, _send) { ReadEveryHead = false }.Inspect(cancel).ToList();
                 Inspections++;
                 if (pass == 1) Found = issues;
                 var repairer = new QueueRepairer(_l, _fs, _quarantine, _sender, _convert) { RenumberBatchSize = RenumberBatchSize };
