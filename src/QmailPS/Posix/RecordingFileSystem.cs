@@ -1,7 +1,59 @@
+using System;
 using System.Collections.Generic;
 
 namespace QmailPS.Posix
 {
+    /// <summary>
+    /// A set of paths, compact for the ones a renumbering writes: a path whose last name is a
+    /// canonical number (qmail's message files) is kept as that number in its directory's set,
+    /// about 20 bytes where the string took 150; any other path as it is. A run renumbering
+    /// 95,890 messages marked about 700,000 paths, as strings a third of its memory (issue 14).
+    /// Membership is the same as for the strings: a canonical number has one spelling.
+    /// </summary>
+    internal sealed class PathSet
+    {
+        private readonly Dictionary<string, HashSet<ulong>> _numbered = new Dictionary<string, HashSet<ulong>>(StringComparer.Ordinal);
+        private readonly HashSet<string> _other = new HashSet<string>(StringComparer.Ordinal);
+
+        public int Count { get; private set; }
+
+        public void Add(string path)
+        {
+            bool added;
+            if (Numbered(path, out int slash, out ulong id))
+            {
+                string dir = path.Substring(0, slash);
+                if (!_numbered.TryGetValue(dir, out HashSet<ulong>? ids)) _numbered[dir] = ids = new HashSet<ulong>();
+                added = ids.Add(id);
+            }
+            else added = _other.Add(path);
+            if (added) Count++;
+        }
+
+        public bool Contains(string path) =>
+            Numbered(path, out int slash, out ulong id)
+                ? _numbered.TryGetValue(path.Substring(0, slash), out HashSet<ulong>? ids) && ids.Contains(id)
+                : _other.Contains(path);
+
+        /// <summary>Whether the last name is digits without a leading zero that fit in 64 bits (the only spelling of that number).</summary>
+        private static bool Numbered(string path, out int slash, out ulong id)
+        {
+            slash = path.LastIndexOf('/');
+            id = 0;
+            int start = slash + 1, length = path.Length - start;
+            if (slash < 0 || length == 0 || length > 20 || (path[start] == '0' && length > 1)) return false;
+            for (int i = start; i < path.Length; i++)
+            {
+                char c = path[i];
+                if (c < '0' || c > '9') return false;
+                ulong digit = (ulong)(c - '0');
+                if (id > (ulong.MaxValue - digit) / 10) return false;
+                id = id * 10 + digit;
+            }
+            return true;
+        }
+    }
+
     /// <summary>
     /// The seam as one run of Repair-QmailQueue uses it: every call goes to the real seam, and the
     /// path of every change is remembered, so a step can tell the run's own earlier changes from
@@ -10,7 +62,7 @@ namespace QmailPS.Posix
     internal sealed class RecordingFileSystem : IFileSystem
     {
         private readonly IFileSystem _inner;
-        private readonly HashSet<string> _changed = new HashSet<string>(System.StringComparer.Ordinal);
+        private readonly PathSet _changed = new PathSet();
 
         public RecordingFileSystem(IFileSystem inner) { _inner = inner; }
 
