@@ -51,7 +51,7 @@ namespace QmailPS.Check
         private readonly bool _convert;
 
         /// <summary>
-        /// Renumberings per batch (<see cref="CompleteRenumbers"/>); tests make it small to cut between batches.
+        /// Renumberings per batch (<see cref="RunBatches"/>); tests make it small to cut between batches.
         /// Each batch costs one fsync per directory per phase; on a 95,890-message copy 1,000 a batch took
         /// 11.7 s, 5,000 10.3 s. Ctrl+C begins no further member, and those begun finish (two phases of
         /// at most this many links, renames and unlinks, well under a second here).

@@ -85,7 +85,7 @@ namespace QmailPS.Check.Repair
 
     /// <summary>
     /// Renumberings that share their directory fsyncs (issue 14: one fsync per touched directory
-    /// per phase, instead of about eight per renumbered message); see QueueRepairer.CompleteRenumbers.
+    /// per phase, instead of about eight per renumbered message); see QueueRepairer.RunBatches.
     /// </summary>
     internal sealed class RenumberBatch
     {
