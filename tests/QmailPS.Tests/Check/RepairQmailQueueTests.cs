@@ -267,7 +267,7 @@ namespace QmailPS.Tests.Check
                 File.WriteAllBytes(q.PathOf("remote", remote), System.Text.Encoding.Latin1.GetBytes(remoteBytes));
                 string quarantine = q.Home + "/quarantine";
                 var r = _ps.Run($"Repair-QmailQueue -QueuePath $q -QuarantinePath '{quarantine}'", q.Root).AssertClean();
-                Assert.Empty(Test(q.Root).Where(i => i.Severity != IssueSeverity.Transient));
+                Assert.DoesNotContain(Test(q.Root), i => i.Severity != IssueSeverity.Transient);
                 var m = new QueueScanner(q.Layout).Read(remote)?.Message;
                 if (recovered)
                 {

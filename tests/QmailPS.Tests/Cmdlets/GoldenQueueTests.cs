@@ -57,7 +57,7 @@ namespace QmailPS.Tests.Cmdlets
             Assert.Equal(qstat[1], $"messages in queue but not yet preprocessed: {s.NotYetPreprocessed}");
             Assert.True(s.IsCountOnly);
             Assert.Equal(0, s.Messages); // not counted: no message was read
-            Assert.Empty(r.Progress.Where(p => p.RecordType == System.Management.Automation.ProgressRecordType.Processing));
+            Assert.DoesNotContain(r.Progress, p => p.RecordType == System.Management.Automation.ProgressRecordType.Processing);
             string view = _f.Ps.Run("Get-QmailQueueSummary -QueuePath $q -CountOnly | Out-Host", _f.Queue.Root).AssertClean().HostText;
             string[] lines = view.Split('\n').Where(l => l.Trim().Length > 0).Select(l => l.Trim()).ToArray();
             Assert.Equal(new[] { qstat[0], qstat[1] }, lines.Take(2));

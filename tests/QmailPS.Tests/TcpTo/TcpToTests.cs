@@ -542,7 +542,7 @@ namespace QmailPS.Tests.TcpToTests
             Assert.Equal(new[] { 0, 2, 3, 4, 5, 6, 7, 8, 9 }, cleared.Select(e => e.Slot));
             Assert.Equal(new[] { 1, 10, 200, 5, 2, 1, 3, 127, 128 }, cleared.Select(e => e.TimeoutCount));
             Assert.Contains(r.Verbose, v => v.Contains("qmail-rspawn", StringComparison.Ordinal));
-            Assert.Empty(Run("Get-QmailTcpTo -QueuePath $q -All", q).AssertClean().Objects<TcpToEntry>().Where(e => e.TimeoutCount != 0));
+            Assert.DoesNotContain(Run("Get-QmailTcpTo -QueuePath $q -All", q).AssertClean().Objects<TcpToEntry>(), e => e.TimeoutCount != 0);
         }
 
         [Fact]
