@@ -178,8 +178,8 @@ namespace QmailPS.Check.Repair
                     repairer.RunBatches(NextBatch, () => observer.Stopping, Report);
                     continue;
                 }
-                n++;
-                if (!observer.ShouldRun(p, n - 1, plan.Count)) continue;
+                int index = n++;
+                if (!observer.ShouldRun(p, index, plan.Count)) continue;
                 try
                 {
                     string? to = repairer.Apply(p);
