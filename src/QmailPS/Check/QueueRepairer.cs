@@ -272,8 +272,15 @@ namespace QmailPS.Check
             StatAhead(numbered.Select(i => i.Id!.Value).Distinct().SelectMany(id => new[] { P("mess", id), P("info", id) }).ToList());
             foreach (QueueIssue i in numbered)
                 if (RenumberedTo(i.Id!.Value) is ulong to) leftovers[i.Id.Value] = to;
+            //    A message with a file that shares its inode with a file outside the queue goes to the
+            //    quarantine as it is (AccessRules), not renumbered first: a renumbering would link the
+            //    outside file's inode once more, and -WhatIf would show a renumbering for a Danger
+            //    finding. Planned before the renumberings, so its number is free for one moving there.
+            var leftoverTargets = new HashSet<ulong>(leftovers.Values);
+            foreach (QueueIssue i in all.Where(i => i.Kind == QueueIssueKind.SharedInode && i.Id is ulong s && !leftovers.ContainsKey(s) && !leftoverTargets.Contains(s)))
+                if (done.Add(i.Kind + "|" + i.Path + "|" + i.Id)) PlanFile(i);
             var renumber = new Dictionary<ulong, ulong>();
-            foreach (QueueIssue i in all.Where(i => i.Kind == QueueIssueKind.IdNotInode && i.Id.HasValue && !leftovers.ContainsKey(i.Id.Value)))
+            foreach (QueueIssue i in all.Where(i => i.Kind == QueueIssueKind.IdNotInode && i.Id.HasValue && !leftovers.ContainsKey(i.Id.Value) && !done.Contains("message|" + i.Id.Value)))
                 if (Exists(P("mess", i.Id!.Value), out FileStatus st) && st.Inode != i.Id.Value) renumber[i.Id.Value] = st.Inode;
             var busy = new HashSet<ulong>(renumber.Keys.Concat(renumber.Values).Concat(leftovers.Keys).Concat(leftovers.Values));
             var targets = new HashSet<ulong>(renumber.Values); // Dictionary.ContainsValue is a scan: 100,000 of them took minutes

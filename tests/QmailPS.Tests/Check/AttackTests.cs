@@ -134,6 +134,42 @@ namespace QmailPS.Tests.Check
             }
         }
 
+        /// <summary>
+        /// A restored queue (ids that are not their mess inodes) with one mess planted as a hard link
+        /// to an outside file: that message goes to the quarantine as it is and is never renumbered
+        /// (a renumbering links the outside inode once more, and -WhatIf showed only that for a
+        /// Danger finding). It goes first, so message Y, whose mess inode is the planted message's
+        /// number, moves there in the same run.
+        /// </summary>
+        [Fact]
+        public void A_misnumbered_message_hard_linked_outside_goes_to_the_quarantine_first_and_is_never_renumbered()
+        {
+            RepairQmailQueueTests.RootOnly();
+            using var q = TempQueue.Create();
+            ulong y = q.AddProcessed("y@example.test", "first@remote.test");
+            ulong b = q.AddProcessed("b@example.test", "second@remote.test");
+            ulong n = q.CopyMessToNewInode(y); // Y must move to N
+            foreach (string k in new[] { "mess", "info", "local", "remote" })
+                if (File.Exists(q.PathOf(k, b))) File.Move(q.PathOf(k, b), q.PathOf(k, n)); // B now sits at N,
+            string outside = q.Home + "/outside";
+            string victim = Victim(outside, "victim", TestFs.Raw.ReadFile(q.PathOf("mess", n)));
+            File.Delete(q.PathOf("mess", n));
+            HardLink(victim, q.PathOf("mess", n)); // its mess shared with a file outside the queue
+            var before = Victims(outside);
+
+            var (_, log, did) = RepairQmailQueueTests.RunSession(q, TestFs.Raw);
+            Assert.Equal(0, log.Failures);
+            Assert.DoesNotContain(log.Steps, s => s.Operation == RepairOperation.Renumber && s.From == n);
+            int quarantined = log.Steps.FindIndex(s => s.Operation == RepairOperation.QuarantineMessage && s.Id == n);
+            int moved = log.Steps.FindIndex(s => s.Operation == RepairOperation.Renumber && s.From == y && s.To == n);
+            Assert.True(quarantined >= 0 && moved > quarantined, did);
+            QueueSnapshot.AssertSame(before, Victims(outside));
+            Assert.True(TestFs.Raw.TryLstat(q.PathOf("mess", n), out FileStatus m, out _) && m.Inode == n && m.Links == 1, did);
+            Assert.Contains("first@remote.test", File.ReadAllText(q.PathOf("remote", n)));
+            var left = new QueueInspector(q.Layout, SendLock.Probe(q.Layout)).Inspect().ToList();
+            Assert.True(left.Count == 0, $"left: {string.Join(" | ", left)}; {did}");
+        }
+
         public static IEnumerable<object[]> Directories() => new[]
         {
             "mess/N", "info/N", "local/N", "remote/N", "todo", "intd", "bounce", "lock", "pid", "info", "mess",
