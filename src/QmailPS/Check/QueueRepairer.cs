@@ -290,6 +290,19 @@ namespace QmailPS.Check
                 if (batch is null || batch.Members.Count >= RenumberBatchSize) batch = new RenumberBatch();
                 Add(plan, RenumberStep(batch, RepairOperation.FinishRenumber, kv.Key, kv.Value));
             }
+            //    A file of a message to be renumbered that qmail reaches only under another name (not
+            //    canonical, or in another split directory) gets its canonical name first, so the
+            //    renumbering carries it along: renamed after it, it was left at the old number, a stray
+            //    that went to the quarantine with its recipients (or its sender, the message then
+            //    recovered with the null one). A second name beside the canonical one goes as always.
+            var namedBack = new HashSet<ulong>(); // their info comes back: nothing to recover
+            foreach (QueueIssue i in all.Where(i => i.Kind is QueueIssueKind.NonCanonicalName or QueueIssueKind.WrongSplitDirectory && i.Id is ulong r && renumber.ContainsKey(r)))
+            {
+                if (!done.Add(i.Kind + "|" + i.Path + "|")) continue;
+                int first = plan.Count;
+                PlanFile(i);
+                if (TopOf(i.Path) == "info" && plan.Skip(first).Any(s => s.Operation == RepairOperation.Rename)) namedBack.Add(i.Id!.Value);
+            }
             //    Debris named after a target number (files of an old message whose mess is gone: a
             //    stray local, remote or bounce, an info, todo or intd without mess) would make that
             //    renumbering fail for ever, and its own fix is skipped below while the number is a
@@ -315,14 +328,15 @@ namespace QmailPS.Check
             foreach (QueueIssue i in all.Where(i => i.Kind == QueueIssueKind.ChannelWithoutInfo && i.Id.HasValue && renumber.ContainsKey(i.Id.Value)))
             {
                 ulong from = i.Id!.Value, to = renumber[from];
-                if (MisplacedInfo(from) != null) continue; // its own info, in another split: Renumber puts it back, sender and all
+                if (namedBack.Contains(from) || MisplacedInfo(from) != null) continue; // its own info, under another name: it comes back, sender and all
                 if (RecoveryBlocked(from, out bool messUsable) != null || !messUsable || PendingRecipients(from) == 0) continue; // judged again under its new number
                 if (recovering.Add(to)) Add(plan, Recovery(i, to, from, P("mess", from)));
             }
             //    A renumbering of a message without info that a kill cut short has left channel files at
-            //    the target (and perhaps only mess at the old number): judged at the target.
+            //    the target (and perhaps only mess at the old number): judged at the target. (A target
+            //    that is to be renumbered itself holds a message of its own, judged above.)
             var renumberedFrom = renumber.ToDictionary(kv => kv.Value, kv => kv.Key);
-            foreach (QueueIssue i in all.Where(i => i.Kind == QueueIssueKind.ChannelWithoutInfo && i.Id is ulong t && renumberedFrom.ContainsKey(t) && !recovering.Contains(t)))
+            foreach (QueueIssue i in all.Where(i => i.Kind == QueueIssueKind.ChannelWithoutInfo && i.Id is ulong t && renumberedFrom.ContainsKey(t) && !renumber.ContainsKey(t) && !recovering.Contains(t)))
             {
                 ulong to = i.Id!.Value, from = renumberedFrom[to];
                 if (MisplacedInfo(from) != null || MisplacedInfo(to) != null) continue;

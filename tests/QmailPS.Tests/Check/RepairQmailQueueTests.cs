@@ -620,6 +620,43 @@ namespace QmailPS.Tests.Check
         }
 
         /// <summary>
+        /// A restored queue (ids that are not their mess inodes) where one message's info, another's
+        /// remote and a third's local file are under names qmail does not read (a leading zero,
+        /// another split directory): each gets its canonical name before its message is renumbered,
+        /// and moves with it. Renamed after the renumbering, it was left at the old number and went
+        /// to the quarantine as a stray: its recipients lost, or its sender (the message then
+        /// recovered with the null sender, its failure notices gone to the postmaster).
+        /// </summary>
+        [Theory]
+        [InlineData(1)]
+        [InlineData(2)]
+        public void A_misnamed_file_of_a_misnumbered_message_gets_its_name_first_and_moves_with_it(int workers)
+        {
+            RootOnly();
+            using var q = TempQueue.Create();
+            ulong a = q.AddProcessed("a@example.test", "first@remote.test");
+            ulong b = q.AddProcessed("b@example.test", "second@remote.test");
+            ulong c = q.AddProcessed("c@example.test", new[] { new RecipientSpec("third@example.test", RecipientChannel.Local), new RecipientSpec("fourth@remote.test", RecipientChannel.Remote) });
+            foreach (ulong id in new[] { a, b, c }) q.CopyMessToNewInode(id);
+            var before = QmailView(q.Layout);
+            Assert.Equal(3, before.Count);
+            string info = q.PathOf("info", a), local = q.PathOf("local", c);
+            File.Move(info, Path.GetDirectoryName(info) + "/0" + a);
+            File.Move(q.PathOf("remote", b), q.Layout.Dir("remote") + "/" + ((q.Layout.SplitOf(b) + 1) % q.Layout.Split) + "/" + b);
+            File.Move(local, Path.GetDirectoryName(local) + "/00" + c);
+
+            var (_, log, did) = RunSession(q, TestFs.Raw, workers: workers);
+            Assert.Equal(0, log.Failures);
+            Assert.DoesNotContain(log.Steps, s => s.Operation is RepairOperation.RecoverInfo or RepairOperation.Quarantine or RepairOperation.QuarantineMessage);
+            var renamed = log.Steps.Where(s => s.Operation == RepairOperation.Rename).ToList();
+            Assert.Equal(3, renamed.Count);
+            Assert.True(log.Steps.FindIndex(s => s.Operation == RepairOperation.Renumber) > log.Steps.IndexOf(renamed[^1]), did);
+            AssertSameView(before, QmailView(q.Layout), "after the repair: " + did);
+            var left = new QueueInspector(q.Layout, SendLock.Probe(q.Layout)).Inspect().ToList();
+            Assert.True(left.Count == 0, $"left: {string.Join(" | ", left)}; {did}");
+        }
+
+        /// <summary>
         /// Files over one read window (1 MiB) are repaired as small ones, read a window at a time:
         /// a sparse channel file (millions of empty records) keeps its recipients and loses the rest;
         /// a valid one with a 3 MiB cut record loses the cut one; a todo with a valid head and a
