@@ -177,6 +177,31 @@ namespace QmailPS.Tests.Check
             }
         }
 
+        /// <summary>
+        /// Every repairable damage, alone, in a queue restored with cp -a or cp -r (every id a stale
+        /// inode number, so every message is renumbered; cp -r also makes every file root's, with new
+        /// times): the copy, repaired, ends as the damaged queue itself ends, with the property's checks. The random cases meet each damage on a copy only
+        /// by chance; a damage the renumbering mishandled (a channel file under a name qmail does
+        /// not read, renamed after its message had moved) lost recipients in the copy alone.
+        /// </summary>
+        [Theory]
+        [MemberData(nameof(RestoredCopies))]
+        public void Each_damage_in_a_restored_copy_ends_as_in_the_queue_itself(string damage, string copy)
+        {
+            RepairQmailQueueTests.RootOnly();
+            var messages = new[]
+            {
+                new Msg(true, "bob@example.test", new[] { new Rcpt("alice@example.test", true, false), new Rcpt("a@remote.test", false, false), new Rcpt("c@remote.test", false, true) }, Bounce: true),
+                new Msg(true, "carol@example.test", new[] { new Rcpt("b@remote.test", false, false) }, Bounce: false),
+                new Msg(false, "", new[] { new Rcpt("defer@example.test", true, false), new Rcpt("a@remote.test", false, false) }, Bounce: false),
+            };
+            // Apply's "remote" message is queued #1, its "mixed" one queued #0, its "unprocessed" one todo #0.
+            RunCase(new Scenario(23, false, messages, new[] { new Step(damage, 1, 0) }, CrashAt: 0, Copy: copy));
+        }
+
+        public static IEnumerable<object[]> RestoredCopies() =>
+            Damages.SelectMany(d => new[] { new object[] { d, "-a" }, new object[] { d, "-r" } });
+
         private void RunCase(Scenario s)
         {
             _out.WriteLine(s.ToString());

@@ -99,6 +99,10 @@ namespace QmailPS.Tests.Check
             ("info unreadable by qmails", QueueIssueKind.FileWrongOwner, IssueSeverity.Stuck),
             ("info in wrong split", QueueIssueKind.WrongSplitDirectory, IssueSeverity.Stuck),
             ("info alias", QueueIssueKind.NonCanonicalName, IssueSeverity.Danger),
+            ("info only under a leading zero", QueueIssueKind.NonCanonicalName, IssueSeverity.Stuck),
+            ("local only under a leading zero", QueueIssueKind.NonCanonicalName, IssueSeverity.Stuck),
+            ("remote in wrong split", QueueIssueKind.WrongSplitDirectory, IssueSeverity.Stuck),
+            ("todo only under a leading zero", QueueIssueKind.NonCanonicalName, IssueSeverity.Stuck),
             ("remote empty", QueueIssueKind.ChannelEmpty, IssueSeverity.Danger),
             ("remote truncated", QueueIssueKind.ChannelTruncated, IssueSeverity.Danger),
             ("remote unknown record", QueueIssueKind.ChannelUnknownRecord, IssueSeverity.Stuck),
@@ -187,6 +191,7 @@ namespace QmailPS.Tests.Check
             // A mess "deleted" by a damage is moved out of the queue instead: its inode stays taken, so a
             // message a later damage makes cannot get its number and bring a foreign body to the old envelope.
             void RemoveMess(ulong id) { Directory.CreateDirectory(q.Home + "/removed-by-damage"); File.Move(P("mess", id), q.Home + "/removed-by-damage/" + id); }
+            string Rename(string path, string zeros) { string to = Path.GetDirectoryName(path) + "/" + zeros + Path.GetFileName(path); File.Move(path, to); return to; }
             ulong Orphan() { ulong id = q.AddUnprocessed("o@example.test", "x@remote.test"); File.Delete(P("todo", id)); File.Delete(P("intd", id)); return id; }
             switch (damage)
             {
@@ -224,6 +229,12 @@ namespace QmailPS.Tests.Check
                 case "info alias":
                     string alias = L.SplitDir("info", L.SplitOf(remote)) + "/0" + remote;
                     File.Copy(P("info", remote), alias); return alias;
+                case "info only under a leading zero": return Rename(P("info", remote), "0");
+                case "local only under a leading zero": return Rename(P("local", mixed), "00");
+                case "remote in wrong split":
+                    string elsewhere = L.SplitDir("remote", (L.SplitOf(mixed) + 1) % L.Split) + "/" + mixed;
+                    File.Move(P("remote", mixed), elsewhere); return elsewhere;
+                case "todo only under a leading zero": return Rename(P("todo", unprocessed), "0");
                 case "remote empty": Write(P("remote", remote), ""); return P("remote", remote);
                 case "remote truncated": Write(P("remote", remote), "Ta@remote.test\0Tb@rem"); return P("remote", remote);
                 case "remote unknown record": Write(P("remote", remote), "Xa@remote.test\0Tb@remote.test\0"); return P("remote", remote);
