@@ -135,26 +135,35 @@ namespace QmailPS.Tests.Check
         }
 
         /// <summary>
-        /// A restored queue (ids that are not their mess inodes) with one mess planted as a hard link
-        /// to an outside file: that message goes to the quarantine as it is and is never renumbered
-        /// (a renumbering links the outside inode once more, and -WhatIf showed only that for a
-        /// Danger finding). It goes first, so message Y, whose mess inode is the planted message's
-        /// number, moves there in the same run.
+        /// A restored queue (ids that are not their mess inodes) where one file of message B is planted
+        /// as a hard link to an outside file: B goes to the quarantine as it is and is never
+        /// renumbered (a renumbering links the outside inode once more, and -WhatIf showed only that
+        /// for a Danger finding). It goes first, so message Y, whose mess inode is B's number, moves
+        /// there in the same run.
         /// </summary>
-        [Fact]
-        public void A_misnumbered_message_hard_linked_outside_goes_to_the_quarantine_first_and_is_never_renumbered()
+        [Theory]
+        [InlineData("mess")]
+        [InlineData("info")]
+        [InlineData("local")]
+        [InlineData("remote")]
+        [InlineData("bounce")]
+        [InlineData("todo")]
+        [InlineData("intd")]
+        public void A_misnumbered_message_with_a_file_hard_linked_outside_goes_to_the_quarantine_first_and_is_never_renumbered(string kind)
         {
             RepairQmailQueueTests.RootOnly();
             using var q = TempQueue.Create();
             ulong y = q.AddProcessed("y@example.test", "first@remote.test");
-            ulong b = q.AddProcessed("b@example.test", "second@remote.test");
+            ulong b = kind is "todo" or "intd" ? q.AddUnprocessed("b@example.test", "second@remote.test")
+                : q.AddProcessed("b@example.test", new[] { new RecipientSpec("second@example.test", RecipientChannel.Local), new RecipientSpec("third@remote.test", RecipientChannel.Remote, delivered: true), new RecipientSpec("fourth@remote.test", RecipientChannel.Remote) });
+            if (kind == "bounce") q.Writer.AppendBounce(b, "third@remote.test", "550 no such user");
             ulong n = q.CopyMessToNewInode(y); // Y must move to N
-            foreach (string k in new[] { "mess", "info", "local", "remote" })
+            foreach (string k in new[] { "mess", "info", "local", "remote", "bounce", "todo", "intd" })
                 if (File.Exists(q.PathOf(k, b))) File.Move(q.PathOf(k, b), q.PathOf(k, n)); // B now sits at N,
-            string outside = q.Home + "/outside";
-            string victim = Victim(outside, "victim", TestFs.Raw.ReadFile(q.PathOf("mess", n)));
-            File.Delete(q.PathOf("mess", n));
-            HardLink(victim, q.PathOf("mess", n)); // its mess shared with a file outside the queue
+            string outside = q.Home + "/outside", planted = q.PathOf(kind, n);
+            string victim = Victim(outside, "victim", TestFs.Raw.ReadFile(planted));
+            File.Delete(planted);
+            HardLink(victim, planted); // one of its files shared with a file outside the queue
             var before = Victims(outside);
 
             var (_, log, did) = RepairQmailQueueTests.RunSession(q, TestFs.Raw);
@@ -166,6 +175,7 @@ namespace QmailPS.Tests.Check
             QueueSnapshot.AssertSame(before, Victims(outside));
             Assert.True(TestFs.Raw.TryLstat(q.PathOf("mess", n), out FileStatus m, out _) && m.Inode == n && m.Links == 1, did);
             Assert.Contains("first@remote.test", File.ReadAllText(q.PathOf("remote", n)));
+            Assert.False(File.Exists(q.PathOf("local", n)) || File.Exists(q.PathOf("bounce", n)) || File.Exists(q.PathOf("todo", n)), did);
             var left = new QueueInspector(q.Layout, SendLock.Probe(q.Layout)).Inspect().ToList();
             Assert.True(left.Count == 0, $"left: {string.Join(" | ", left)}; {did}");
         }
