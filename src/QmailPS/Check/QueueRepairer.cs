@@ -278,7 +278,7 @@ namespace QmailPS.Check
             //    finding. Planned before the renumberings, so its number is free for one moving there.
             var leftoverTargets = new HashSet<ulong>(leftovers.Values);
             foreach (QueueIssue i in all.Where(i => i.Kind == QueueIssueKind.SharedInode && i.Id is ulong s && !leftovers.ContainsKey(s) && !leftoverTargets.Contains(s)))
-                if (done.Add(i.Kind + "|" + i.Path + "|" + i.Id)) PlanFile(i);
+                if (done.Add(Planned(i))) PlanFile(i);
             var renumber = new Dictionary<ulong, ulong>();
             foreach (QueueIssue i in all.Where(i => i.Kind == QueueIssueKind.IdNotInode && i.Id.HasValue && !leftovers.ContainsKey(i.Id.Value) && !done.Contains("message|" + i.Id.Value)))
                 if (Exists(P("mess", i.Id!.Value), out FileStatus st) && st.Inode != i.Id.Value) renumber[i.Id.Value] = st.Inode;
@@ -298,7 +298,7 @@ namespace QmailPS.Check
             var namedBack = new HashSet<ulong>(); // their info comes back: nothing to recover
             foreach (QueueIssue i in all.Where(i => i.Kind is QueueIssueKind.NonCanonicalName or QueueIssueKind.WrongSplitDirectory && i.Id is ulong r && renumber.ContainsKey(r)))
             {
-                if (!done.Add(i.Kind + "|" + i.Path + "|")) continue;
+                if (!done.Add(Planned(i))) continue;
                 int first = plan.Count;
                 PlanFile(i);
                 if (TopOf(i.Path) == "info" && plan.Skip(first).Any(s => s.Operation == RepairOperation.Rename)) namedBack.Add(i.Id!.Value);
@@ -312,7 +312,7 @@ namespace QmailPS.Check
             foreach (QueueIssue i in all.Where(i => i.Id is ulong t && targets.Contains(t) && !renumber.ContainsKey(t) && !leftovers.ContainsKey(t)
                                                     && TopOf(i.Path) != "bounce"
                                                     && (IsOrphanedPart(i.Kind) || i.Kind is QueueIssueKind.InfoWithoutMess or QueueIssueKind.TodoWithoutMess)))
-                if (!Exists(P("mess", i.Id!.Value)) && done.Add(i.Kind + "|" + i.Path + "|" + (IsWholeMessage(i.Kind) ? i.Id.ToString() : "")))
+                if (!Exists(P("mess", i.Id!.Value)) && done.Add(Planned(i)))
                     PlanFile(i);
             //    A batch ends where a message would move to a number another of its messages leaves (or
             //    the reverse): that number is free only once the batch has unlinked the old names.
@@ -328,7 +328,7 @@ namespace QmailPS.Check
             foreach (QueueIssue i in all.Where(i => i.Kind == QueueIssueKind.ChannelWithoutInfo && i.Id.HasValue && renumber.ContainsKey(i.Id.Value)))
             {
                 ulong from = i.Id!.Value, to = renumber[from];
-                if (namedBack.Contains(from) || MisplacedInfo(from) != null) continue; // its own info, under another name: it comes back, sender and all
+                if (namedBack.Contains(from)) continue; // its own info, under another name (renamed above): it comes back, sender and all
                 if (RecoveryBlocked(from, out bool messUsable) != null || !messUsable || PendingRecipients(from) == 0) continue; // judged again under its new number
                 if (recovering.Add(to)) Add(plan, Recovery(i, to, from, P("mess", from)));
             }
@@ -368,7 +368,7 @@ namespace QmailPS.Check
                 if (i.Id.HasValue && busy.Contains(i.Id.Value) && !naming && (IsWholeMessage(i.Kind) || IsOrphanedPart(i.Kind))) continue;
                 if (i.Id.HasValue && renumber.ContainsKey(i.Id.Value) | targets.Contains(i.Id.Value) | leftovers.ContainsKey(i.Id.Value) && !naming) continue;
                 if (i.Kind == QueueIssueKind.IdNotInode) continue;
-                if (!done.Add(i.Kind + "|" + i.Path + "|" + (IsWholeMessage(i.Kind) ? i.Id.ToString() : ""))) continue;
+                if (!done.Add(Planned(i))) continue;
                 PlanFile(i);
             }
             plan.AddRange(last);
@@ -578,6 +578,9 @@ namespace QmailPS.Check
             or QueueIssueKind.StaleBounce or QueueIssueKind.IntdWithoutMess;
 
         private static bool IsFileLevel(QueueIssueKind k) => k is QueueIssueKind.NonNumericName or QueueIssueKind.StalePidFile or QueueIssueKind.LockDirectoryExtraEntry or QueueIssueKind.SharedInode;
+
+        /// <summary>What <c>_done</c> holds once a finding is planned: a whole-message finding counts once per message.</summary>
+        private static string Planned(QueueIssue i) => i.Kind + "|" + i.Path + "|" + (IsWholeMessage(i.Kind) ? i.Id.ToString() : "");
 
         private static bool IsWholeMessage(QueueIssueKind k) => k is QueueIssueKind.InfoWithoutMess or QueueIssueKind.TodoWithoutMess or QueueIssueKind.ChannelWithoutInfo or QueueIssueKind.MessEmpty
             or QueueIssueKind.InfoBad or QueueIssueKind.TodoEmpty or QueueIssueKind.TodoWithoutSender or QueueIssueKind.SharedInode;
