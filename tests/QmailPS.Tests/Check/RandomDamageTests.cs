@@ -180,9 +180,10 @@ namespace QmailPS.Tests.Check
         /// <summary>
         /// Every repairable damage, alone, in a queue restored with cp -a or cp -r (every id a stale
         /// inode number, so every message is renumbered; cp -r also makes every file root's, with new
-        /// times): the copy, repaired, ends as the damaged queue itself ends, with the property's checks. The random cases meet each damage on a copy only
-        /// by chance; a damage the renumbering mishandled (a channel file under a name qmail does
-        /// not read, renamed after its message had moved) lost recipients in the copy alone.
+        /// times): the copy, repaired, ends as the damaged queue itself ends, with the property's
+        /// checks. The random cases meet each damage on a copy only by chance; a damage the
+        /// renumbering mishandled (a channel file under a name qmail does not read, renamed after its
+        /// message had moved) lost recipients in the copy alone.
         /// </summary>
         [Theory]
         [MemberData(nameof(RestoredCopies))]
